@@ -1,0 +1,16 @@
+"""Project paths, in one place, so that every script and notebook agrees on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+DATA = ROOT / "data"
+DEMO_DATA = DATA / "demo"
+REFERENCE = PACKAGE / "reference"
+REPORTS = ROOT / "reports"
+DEFAULT_OUT = REPORTS / "build"
+CACHE = ROOT / ".cache"
+KERNEL_NAME = "helpers"
