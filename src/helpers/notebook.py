@@ -8,20 +8,26 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from helpers import paths
 from helpers.artefacts import SourceLine, save_figure, save_table
 from helpers.data import Dataset, open_dataset
 from helpers.findings import Registry
 
 
 class Analysis:
-    """One notebook's run: ``Analysis("turnover", data_dir, out_dir, min_cell_size)``."""
+    """One notebook's run: ``Analysis("turnover", data_dir, out_dir, min_cell_size)``.
 
-    def __init__(self, name: str, data_dir: str | Path, out_dir: str | Path,
+    An empty ``data_dir`` means the demonstration data; an empty ``out_dir`` means
+    ``reports/interactive`` (so that a run in JupyterLab never touches a published report).
+    """
+
+    def __init__(self, name: str, data_dir: str | Path = "", out_dir: str | Path = "",
                  min_cell_size: int = 11) -> None:
         if int(min_cell_size) < 1:
             raise ValueError("min_cell_size must be at least 1")
         self.name = name
-        self.out_dir = Path(out_dir)
+        data_dir = data_dir or paths.DEMO_DATA
+        self.out_dir = Path(out_dir or paths.INTERACTIVE_OUT)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.min_cell_size = int(min_cell_size)
         self.data: Dataset = open_dataset(data_dir)
