@@ -12,6 +12,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+# SVG text stays text (searchable, quotable) and element ids do not change between runs.
+matplotlib.rcParams["svg.fonttype"] = "none"
+matplotlib.rcParams["svg.hashsalt"] = "helpers"
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -62,18 +65,43 @@ def save_figure(
     folder.mkdir(parents=True, exist_ok=True)
     fig.text(0.01, 0.005, source.text(n), fontsize=7, color="#555555", ha="left", va="bottom")
     if source.synthetic:
-        fig.text(0.99, 0.995, DEMO_MARK.upper(), fontsize=8, color="#b00020", ha="right",
-                 va="top", weight="bold")
-        fig.text(0.5, 0.5, "DEMONSTRATION DATA", fontsize=40, color="#b00020", alpha=0.08,
-                 ha="center", va="center", rotation=25)
+        fig.text(
+            0.99,
+            0.995,
+            DEMO_MARK.upper(),
+            fontsize=8,
+            color="#b00020",
+            ha="right",
+            va="top",
+            weight="bold",
+        )
+        fig.text(
+            0.5,
+            0.5,
+            "DEMONSTRATION DATA",
+            fontsize=40,
+            color="#b00020",
+            alpha=0.08,
+            ha="center",
+            va="center",
+            rotation=25,
+        )
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     png = folder / f"{fig_id}.png"
     fig.savefig(png, dpi=150, metadata={"Software": None})
     fig.savefig(folder / f"{fig_id}.svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
-    _write_meta(folder / f"{fig_id}.json", {"id": fig_id, "caption": caption, "alt": alt,
-                                             "source": source.text(n), "notebook": notebook,
-                                             "synthetic": source.synthetic})
+    _write_meta(
+        folder / f"{fig_id}.json",
+        {
+            "id": fig_id,
+            "caption": caption,
+            "alt": alt,
+            "source": source.text(n),
+            "notebook": notebook,
+            "synthetic": source.synthetic,
+        },
+    )
     return png
 
 
@@ -89,9 +117,11 @@ def suppress_small(
     small = out[people].fillna(0).astype(float) < min_cell_size
     if not small.any():
         return out
-    cols = list(columns) if columns is not None else [
-        c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])
-    ]
+    cols = (
+        list(columns)
+        if columns is not None
+        else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]
+    )
     if people not in cols:
         cols.append(people)
     for c in cols:
@@ -129,7 +159,14 @@ def save_table(
         if pd.api.types.is_float_dtype(pub[c]):
             pub[c] = pub[c].map(lambda v: np.nan if pd.isna(v) else round(float(v), float_digits))
     pub.to_csv(folder / f"{tbl_id}.csv", index=False, lineterminator="\n")
-    _write_meta(folder / f"{tbl_id}.json", {"id": tbl_id, "caption": caption,
-                                            "source": source.text(n), "notebook": notebook,
-                                            "synthetic": source.synthetic})
+    _write_meta(
+        folder / f"{tbl_id}.json",
+        {
+            "id": tbl_id,
+            "caption": caption,
+            "source": source.text(n),
+            "notebook": notebook,
+            "synthetic": source.synthetic,
+        },
+    )
     return pub

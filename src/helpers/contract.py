@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("physician", "advanced_practice", "behavioral_health", "nurse", "medical_assistant", "other")
+ROLES = (
+    "physician",
+    "advanced_practice",
+    "behavioral_health",
+    "nurse",
+    "medical_assistant",
+    "other",
+)
 CLINICIAN_ROLES = ("physician", "advanced_practice", "behavioral_health")
 COMP_MODELS = ("rvu_production", "salary", "salary_plus_quality", "hybrid")
 EXIT_REASONS = ("voluntary", "involuntary", "retirement", "other")
@@ -23,7 +30,13 @@ ACTIVITIES = (
     "administrative",
     "other",
 )
-PRODUCTION_LINE = ("documentation", "inbox", "orders", "prescription_renewal", "preventive_screening")
+PRODUCTION_LINE = (
+    "documentation",
+    "inbox",
+    "orders",
+    "prescription_renewal",
+    "preventive_screening",
+)
 SOLUTION_SHOP = ("direct_patient_care", "care_coordination")
 
 REQUIRED_TABLES = ("sites", "management", "clinicians", "access")

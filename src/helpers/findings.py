@@ -91,12 +91,26 @@ class Registry:
         self.write()
         return f
 
-    def unavailable(self, id: str, label: str, note: str, *, unit: str = "", n_unit: str = "",
-                    method: str = "") -> Finding:
+    def unavailable(
+        self, id: str, label: str, note: str, *, unit: str = "", n_unit: str = "", method: str = ""
+    ) -> Finding:
         """Register a finding whose input is absent (``available: false``)."""
-        f = Finding(id=id, label=label, estimate=None, ci_low=None, ci_high=None, ci_level=0.95,
-                    unit=unit, n=None, n_unit=n_unit, method=method, notebook=self.notebook,
-                    available=False, suppressed=False, note=note)
+        f = Finding(
+            id=id,
+            label=label,
+            estimate=None,
+            ci_low=None,
+            ci_high=None,
+            ci_level=0.95,
+            unit=unit,
+            n=None,
+            n_unit=n_unit,
+            method=method,
+            notebook=self.notebook,
+            available=False,
+            suppressed=False,
+            note=note,
+        )
         self.findings[id] = f
         self.write()
         return f

@@ -21,8 +21,13 @@ class Analysis:
     ``reports/interactive`` (so that a run in JupyterLab never touches a published report).
     """
 
-    def __init__(self, name: str, data_dir: str | Path = "", out_dir: str | Path = "",
-                 min_cell_size: int = 11) -> None:
+    def __init__(
+        self,
+        name: str,
+        data_dir: str | Path = "",
+        out_dir: str | Path = "",
+        min_cell_size: int = 11,
+    ) -> None:
         if int(min_cell_size) < 1:
             raise ValueError("min_cell_size must be at least 1")
         self.name = name
@@ -38,13 +43,39 @@ class Analysis:
     def synthetic(self) -> bool:
         return self.data.synthetic
 
-    def figure(self, fig: plt.Figure, fig_id: str, *, caption: str, alt: str,
-               n: str | None = None) -> Path:
-        return save_figure(fig, fig_id, self.out_dir, caption=caption, alt=alt,
-                           source=self.source, n=n, notebook=self.name)
+    def figure(
+        self, fig: plt.Figure, fig_id: str, *, caption: str, alt: str, n: str | None = None
+    ) -> Path:
+        return save_figure(
+            fig,
+            fig_id,
+            self.out_dir,
+            caption=caption,
+            alt=alt,
+            source=self.source,
+            n=n,
+            notebook=self.name,
+        )
 
-    def table(self, df: pd.DataFrame, tbl_id: str, *, caption: str, people: str | None,
-              columns: list[str] | None = None, n: str | None = None) -> pd.DataFrame:
-        return save_table(df, tbl_id, self.out_dir, caption=caption, source=self.source,
-                          min_cell_size=self.min_cell_size, people=people, columns=columns,
-                          n=n, notebook=self.name)
+    def table(
+        self,
+        df: pd.DataFrame,
+        tbl_id: str,
+        *,
+        caption: str,
+        people: str | None,
+        columns: list[str] | None = None,
+        n: str | None = None,
+    ) -> pd.DataFrame:
+        return save_table(
+            df,
+            tbl_id,
+            self.out_dir,
+            caption=caption,
+            source=self.source,
+            min_cell_size=self.min_cell_size,
+            people=people,
+            columns=columns,
+            n=n,
+            notebook=self.name,
+        )

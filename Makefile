@@ -1,0 +1,62 @@
+# The two commands: `make report` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+DATA ?= data/demo
+OUT ?= reports/build
+JOBS ?= 2
+PARAMS ?= params.yaml
+SEED ?= 20261123
+DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
+
+.PHONY: help env data validate run report test lint lab bench clean
+
+help:
+	@echo "make report   build the report (demonstration data by default; DATA=folder OUT=folder)"
+	@echo "make test     run the test suite"
+	@echo "make validate DATA=folder   check a data folder against the data contract"
+	@echo "make data | run | lab | bench | lint | clean"
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name helpers --display-name "Python (helpers)" >/dev/null
+	@touch $@
+
+data: data/demo/truth.json
+
+data/demo/truth.json: $(VENV)/.installed $(DEMO_SOURCES)
+	$(PY) -m helpers.demo --out data/demo --seed $(SEED)
+
+validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
+	$(PY) -m helpers.validate "$(DATA)"
+
+run: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
+	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) --no-report \
+		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
+
+report: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
+	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) \
+		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests
+
+lab: $(VENV)/.installed data
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean:
+	rm -rf $(VENV) .cache data/demo reports/build reports/interactive reports/.*-partial-* \
+		.pytest_cache .ruff_cache

@@ -1,0 +1,376 @@
+"""Run every analysis notebook with Papermill and publish the output folder atomically.
+
+``python -m helpers.runner --data DATA --out OUT`` validates the data (nothing runs on bad
+data), runs the notebooks two at a time on the project's kernel, reuses a notebook's cached
+result when none of its inputs changed, writes ``findings.json`` and ``manifest.json``,
+builds the report, and only then replaces ``OUT``. On any failure ``OUT`` is left exactly as
+it was and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers import cache, findings, manifest, params, paths
+from helpers.data import open_dataset
+from helpers.validate import DataError
+
+REQUIRED_FINDINGS = (
+    "turnover.voluntary_rate",
+    "turnover.hr_rvu_production",
+    "turnover.hr_team_based_care",
+    "turnover.irr_after_switch",
+    "access.tnaa_per_vacant_fte",
+    "burnout.prevalence",
+    "burnout.or_rvu_production",
+    "time.production_line_share",
+    "encounters.uncredited_minutes_share",
+    "cost.voluntary_turnover_per_year",
+)
+PUBLISHED = ("figures", "tables", "findings", "notebooks")
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+class RunError(Exception):
+    """A failure that stops the run; its message is for the analyst."""
+
+
+@dataclass
+class NotebookRun:
+    notebook: Path
+    params: dict[str, Any]
+    key: str = ""
+    seconds: float = 0.0
+    cached: bool = False
+    error: str | None = None
+    executed: Path | None = None
+    result_dir: Path | None = None
+
+
+@dataclass
+class Runner:
+    data_dir: Path
+    out_dir: Path
+    params_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    jobs: int = 2
+    force: bool = False
+    report: bool = True
+    require_findings: bool = True
+    notebook_dir: Path = paths.NOTEBOOKS
+    cache_dir: Path = paths.CACHE
+    kernel: str = paths.KERNEL_NAME
+    log: Any = sys.stdout
+    _procs: list[subprocess.Popen] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self.log, flush=True)
+
+    # -- preparation -------------------------------------------------------------------
+    def plan(self) -> list[NotebookRun]:
+        """Check paths and parameters before anything runs."""
+        if not self.data_dir.is_dir():
+            raise RunError(f"data folder not found: {self.data_dir}")
+        out, data = self.out_dir.resolve(), self.data_dir.resolve()
+        if out == data or data in out.parents:
+            raise RunError(f"OUT ({self.out_dir}) must not be inside the data folder")
+        if out == paths.ROOT or out in paths.ROOT.parents:
+            raise RunError(f"OUT ({self.out_dir}) must not be the project folder or above it")
+        if self.jobs < 1:
+            raise RunError("jobs must be at least 1")
+        doc = params.read_file(self.params_file)
+        overrides = {**doc["all"], **self.overrides}
+        for name in params.RUNNER_PARAMS:
+            if name in overrides:
+                raise RunError(f"parameter {name!r} is set by the runner (use DATA= and OUT=)")
+        nbs = params.notebooks(self.notebook_dir)
+        if not nbs:
+            raise RunError(f"no notebooks found in {self.notebook_dir}")
+        unknown = sorted(set(doc["notebooks"]) - {nb.stem for nb in nbs})
+        if unknown:
+            raise RunError(f"params file names unknown notebook(s): {', '.join(unknown)}")
+        return [NotebookRun(nb, params.for_notebook(nb, overrides, doc["notebooks"])) for nb in nbs]
+
+    # -- one notebook ------------------------------------------------------------------
+    def _execute(self, run: NotebookRun, result: Path) -> None:
+        tmp = result.with_name(f"{result.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "notebooks").mkdir(parents=True)
+        executed = tmp / "notebooks" / run.notebook.name
+        param_file = tmp / "parameters.yaml"
+        full = {**run.params, "data_dir": str(self.data_dir.resolve()), "out_dir": str(tmp)}
+        param_file.write_text(yaml.safe_dump(full, sort_keys=True), encoding="utf-8")
+        cmd = [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(run.notebook),
+            str(executed),
+            "-f",
+            str(param_file),
+            "-k",
+            self.kernel,
+            "--cwd",
+            str(run.notebook.parent),
+            "--no-progress-bar",
+            "--start-timeout",
+            "120",
+        ]
+        env = {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        with self._lock:
+            self._procs.append(proc)
+        output, _ = proc.communicate()
+        with self._lock:
+            self._procs.remove(proc)
+        if proc.returncode != 0:
+            run.executed = executed if executed.exists() else None
+            run.error = describe_failure(executed, output)
+            run.result_dir = tmp
+            return
+        param_file.unlink()
+        shutil.rmtree(result, ignore_errors=True)
+        tmp.rename(result)
+
+    def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
+        run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
+        result = self.cache_dir / "runs" / run.notebook.stem / run.key
+        run.result_dir = result
+        meta = result / "run.json"
+        if meta.exists() and not self.force:
+            run.cached = True
+            run.seconds = json.loads(meta.read_text())["seconds"]
+            self.say(f"  {run.notebook.stem:<24} unchanged, reused ({run.seconds:.1f} s before)")
+            return
+        self.say(f"  {run.notebook.stem:<24} running…")
+        start = time.perf_counter()
+        self._execute(run, result)
+        run.seconds = round(time.perf_counter() - start, 2)
+        if run.error:
+            self.say(f"  {run.notebook.stem:<24} FAILED after {run.seconds:.1f} s")
+            return
+        meta.write_text(json.dumps({"seconds": run.seconds, "params": run.params}) + "\n")
+        self.say(f"  {run.notebook.stem:<24} done in {run.seconds:.1f} s")
+
+    # -- the whole run -----------------------------------------------------------------
+    def run(self) -> int:
+        try:
+            runs = self.plan()
+        except (RunError, params.ParameterError) as exc:
+            self.say(f"error: {exc}\nNothing was run; {self.out_dir} is unchanged.")
+            return 2
+        self.say(f"Validating {self.data_dir} …")
+        try:
+            dataset = open_dataset(self.data_dir)
+        except DataError as exc:
+            self.say(str(exc))
+            self.say(f"Nothing was run; {self.out_dir} is unchanged.")
+            return 2
+        data_key = cache.data_hash(dataset.inputs)
+        code_key = cache.tree_hash(paths.PACKAGE)
+        env_key = cache.environment_hash()
+        build = self.out_dir.parent / f".{self.out_dir.name}-partial-{os.getpid()}"
+        shutil.rmtree(build, ignore_errors=True)
+        build.mkdir(parents=True)
+        self.say(f"Running {len(runs)} notebooks ({self.jobs} at a time) …")
+        try:
+            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
+            failed = [r for r in runs if r.error]
+            if failed:
+                for r in failed:
+                    kept = None
+                    if r.executed is not None:
+                        kept = build / "notebooks" / r.notebook.name
+                        kept.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(r.executed, kept)
+                    self.say(f"\n{r.notebook.name} failed: {r.error}")
+                    if kept:
+                        self.say(f"The executed notebook is saved at {kept}")
+                    if r.result_dir:
+                        shutil.rmtree(r.result_dir, ignore_errors=True)
+                self.say(
+                    f"\n{len(failed)} notebook(s) failed; {self.out_dir} is unchanged. "
+                    f"Partial work: {build}"
+                )
+                return 1
+            self.assemble(build, runs, dataset)
+            if self.report:
+                self.say("Building the report …")
+                from helpers import report
+
+                report.build(build, cache_dir=self.cache_dir / "report")
+            publish(build, self.out_dir)
+        except KeyboardInterrupt:
+            self.stop_children()
+            self.say(f"\nInterrupted; {self.out_dir} is unchanged. Partial work: {build}")
+            return 130
+        except Exception as exc:
+            self.stop_children()
+            if not isinstance(exc, RunError):
+                traceback.print_exc(file=self.log)
+            self.say(f"\nerror: {exc}\n{self.out_dir} is unchanged. Partial work: {build}")
+            return 1
+        self.say(f"Done: {self.out_dir}")
+        return 0
+
+    def stop_children(self) -> None:
+        with self._lock:
+            for proc in self._procs:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
+        """Copy each notebook's results into the build folder and write the run's records."""
+        for r in runs:
+            assert r.result_dir is not None
+            for sub in PUBLISHED:
+                src = r.result_dir / sub
+                if src.is_dir():
+                    shutil.copytree(
+                        src, build / sub, dirs_exist_ok=True, copy_function=_link_or_copy
+                    )
+        doc = findings.collect(
+            build, dataset.synthetic, order=[r.notebook.stem.split("_", 1)[1] for r in runs]
+        )
+        ids = {f["id"] for f in doc["findings"]}
+        missing = [i for i in REQUIRED_FINDINGS if i not in ids]
+        if missing and self.require_findings:
+            raise RunError(f"required findings not registered by any notebook: {missing}")
+        (build / "findings.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        shutil.rmtree(build / "findings", ignore_errors=True)
+        record = manifest.build(
+            data_dir=self.data_dir.resolve(),
+            dataset_name=dataset.name,
+            synthetic=dataset.synthetic,
+            window=dataset.window,
+            inputs=dataset.inputs,
+            parameters={r.notebook.stem: r.params for r in runs},
+            notebooks=[
+                {
+                    "notebook": r.notebook.name,
+                    "seconds": r.seconds,
+                    "cached": r.cached,
+                    "cache_key": r.key,
+                }
+                for r in runs
+            ],
+        )
+        (build / "manifest.json").write_text(
+            json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        if os.path.exists(dst):
+            os.unlink(dst)
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def describe_failure(executed: Path, output: str) -> str:
+    """Name the failing cell and its error from the executed notebook (or Papermill's output)."""
+    if executed.exists():
+        doc = json.loads(executed.read_text(encoding="utf-8"))
+        for i, cell in enumerate(doc.get("cells", []), start=1):
+            for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+                if out.get("output_type") == "error":
+                    first = "".join(cell.get("source", "")).strip().splitlines()[:1]
+                    return (
+                        f"cell {i} ({first[0][:60] if first else 'empty'}) raised "
+                        f"{out.get('ename')}: {out.get('evalue')}"
+                    )
+    tail = [line for line in output.strip().splitlines() if line.strip()][-3:]
+    return "papermill failed: " + " | ".join(tail)
+
+
+def publish(build: Path, out: Path) -> None:
+    """Replace ``out`` by ``build``: the old folder is moved aside first and removed after."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    old = out.parent / f".{out.name}-old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    try:
+        build.rename(out)
+    except OSError:
+        if old.exists():
+            old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise RunError(f"-p expects NAME=VALUE, got {pair!r}")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = yaml.safe_load(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.runner", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument("--data", default=str(paths.DEMO_DATA), help="data folder")
+    ap.add_argument("--out", default=str(paths.DEFAULT_OUT), help="output folder")
+    ap.add_argument("--params", default=None, help="params file (YAML)")
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--force", action="store_true", help="rerun every notebook")
+    ap.add_argument("--no-report", action="store_true", help="skip the report")
+    args = ap.parse_args(argv)
+    try:
+        overrides = _parse_overrides(args.param)
+    except (RunError, yaml.YAMLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runner = Runner(
+        Path(args.data),
+        Path(args.out),
+        Path(args.params) if args.params else None,
+        overrides,
+        jobs=args.jobs,
+        force=args.force,
+        report=not args.no_report,
+    )
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    return runner.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
