@@ -11,12 +11,13 @@ PARAMS ?= params.yaml
 SEED ?= 20261123
 DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
 
-.PHONY: help env data validate run report test lint lab bench clean
+.PHONY: help env data validate run report test lint lab bench clean template
 
 help:
 	@echo "make report   build the report (demonstration data by default; DATA=folder OUT=folder)"
 	@echo "make test     run the test suite"
 	@echo "make validate DATA=folder   check a data folder against the data contract"
+	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
 	@echo "make data | run | lab | bench | lint | clean"
 
 env: $(VENV)/.installed
@@ -53,6 +54,9 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
+
+template: $(VENV)/.installed
+	$(PY) -m helpers.template --out data/template
 
 lab: $(VENV)/.installed data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -1,0 +1,176 @@
+"""The runner: end to end on fixture notebooks, failures, atomic publishing, the cache."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.runner import Runner, describe_failure, publish
+from tests.conftest import make_valid_folder
+
+KERNEL = {"name": "helpers", "display_name": "Python (helpers)", "language": "python"}
+
+PARAMS = 'data_dir = ""\nout_dir = ""\nmin_cell_size = 11\nscale = 1.0\n'
+BODY = """
+from helpers.notebook import Analysis
+run = Analysis("{name}", data_dir, out_dir, min_cell_size)
+n = len(run.data.table("clinicians"))
+run.findings.add("{name}.rows", "rows", n * scale, unit="rows", n=n, n_unit="rows",
+                 method="count", people=100)
+"""
+
+
+def write_notebook(folder: Path, stem: str, body: str) -> Path:
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {stem}"),
+        nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    path = folder / f"{stem}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_CACHE", str(tmp_path / "cache"))
+    data = make_valid_folder(tmp_path / "data")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    write_notebook(nbs, "01_alpha", BODY.format(name="alpha"))
+    write_notebook(nbs, "02_beta", BODY.format(name="beta"))
+    out = tmp_path / "out"
+
+    def make(**kw):
+        return Runner(
+            data,
+            out,
+            notebook_dir=nbs,
+            cache_dir=tmp_path / "cache",
+            report=False,
+            require_findings=False,
+            log=(tmp_path / "log.txt").open("a"),
+            **kw,
+        )
+
+    return make, nbs, out, tmp_path
+
+
+def log_text(tmp_path: Path) -> str:
+    return (tmp_path / "log.txt").read_text()
+
+
+def test_run_publishes_findings_manifest_and_notebooks(setup):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    doc = json.loads((out / "findings.json").read_text())
+    assert [f["id"] for f in doc["findings"]] == ["alpha.rows", "beta.rows"]
+    assert doc["synthetic_data"] is False
+    man = json.loads((out / "manifest.json").read_text())
+    assert {n["notebook"] for n in man["notebooks"]} == {"01_alpha.ipynb", "02_beta.ipynb"}
+    assert man["code"]["commit"] is None or len(man["code"]["commit"]) == 40
+    assert {i["table"] for i in man["data"]["inputs"]} >= {"sites", "clinicians"}
+    assert all(len(i["sha256"]) == 64 for i in man["data"]["inputs"])
+    assert man["parameters"]["01_alpha"] == {"min_cell_size": 11}
+    assert (out / "notebooks" / "01_alpha.ipynb").exists()
+    assert not list(out.parent.glob(".out-partial-*"))
+
+
+def test_unchanged_rerun_reuses_everything_and_a_parameter_reruns_one(setup):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    assert make().run() == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert [n["cached"] for n in man["notebooks"]] == [True, True]
+    params = tmp / "p.yaml"
+    params.write_text("notebooks:\n  02_beta:\n    scale: 2.0\n")
+    assert make(params_file=params).run() == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert [n["cached"] for n in man["notebooks"]] == [True, False]
+    beta = next(
+        f
+        for f in json.loads((out / "findings.json").read_text())["findings"]
+        if f["id"] == "beta.rows"
+    )
+    alpha = next(
+        f
+        for f in json.loads((out / "findings.json").read_text())["findings"]
+        if f["id"] == "alpha.rows"
+    )
+    assert beta["estimate"] == 2 * alpha["estimate"]
+
+
+def test_failing_cell_fails_the_run_and_leaves_out_unchanged(setup):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    before = tree_digest(out)
+    write_notebook(nbs, "03_broken", "x = 1\nraise ValueError('boom in the analysis')\n")
+    assert make().run() == 1
+    assert tree_digest(out) == before
+    log = log_text(tmp)
+    assert "03_broken.ipynb failed: cell 3" in log
+    assert "ValueError: boom in the analysis" in log
+    kept = next(tmp.glob(".out-partial-*/notebooks/03_broken.ipynb"))
+    assert str(kept) in log
+    assert "out is unchanged" in log.replace(str(out), "out")
+
+
+def test_bad_data_runs_nothing(setup):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    before = tree_digest(out)
+    sites = next(p for p in (tmp / "data").iterdir() if p.stem == "sites")
+    sites.write_text(sites.read_text().replace("primary_care", "", 1))
+    assert make().run() == 2
+    assert tree_digest(out) == before
+    assert "setting" in log_text(tmp)
+
+
+def test_bad_parameter_runs_nothing(setup):
+    make, nbs, out, tmp = setup
+    assert make(overrides={"min_cell_size": "eleven"}).run() == 2
+    assert not out.exists()
+    assert "min_cell_size" in log_text(tmp)
+
+
+def test_out_inside_data_is_refused(setup):
+    make, nbs, out, tmp = setup
+    runner = make()
+    runner.out_dir = tmp / "data" / "out"
+    assert runner.run() == 2
+
+
+def test_publish_replaces_folder(tmp_path):
+    out, build = tmp_path / "out", tmp_path / "build"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    build.mkdir()
+    (build / "new.txt").write_text("new")
+    publish(build, out)
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert not build.exists()
+
+
+def test_describe_failure_without_notebook(tmp_path):
+    msg = describe_failure(tmp_path / "missing.ipynb", "a\nb\nNoSuchKernel: helpers\n")
+    assert "NoSuchKernel" in msg
+
+
+@pytest.fixture(autouse=True)
+def _clean(tmp_path):
+    yield
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)
