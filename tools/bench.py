@@ -1,0 +1,206 @@
+"""Benchmarks: `make bench` runs them and writes BENCHMARKS.md from its own measurements.
+
+1. a full run on the demonstration data (warm environment, empty result cache) against the
+   same notebooks run one after another with the plain papermill CLI;
+2. the same run again with nothing changed;
+3. one notebook's parameter changed;
+4. the encounter aggregation at 1M, 10M and 30M rows against a plain pandas version and a
+   bare DuckDB scan of the file (the floor), plus a whole run with 10M encounters.
+
+Wall times are medians of several runs; peak memory is the largest resident set of the
+process tree, sampled every 50 ms from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+TMP = ROOT / "BENCH_TMP"
+
+
+@dataclass
+class Measure:
+    what: str
+    rows: str
+    seconds: list[float]
+    peak_mib: float
+    compare: str = ""
+    ratio: float | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def _tree_rss_kib(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm") as fh:
+                pages = int(fh.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, peak MiB of its process tree, and its output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, _ = proc.communicate()
+    done.set()
+    thread.join()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
+    return seconds, peak / 1024, out
+
+
+def runner_cmd(data: Path, out: Path, *extra: str) -> list[str]:
+    return [PY, "-m", "helpers.runner", "--data", str(data), "--out", str(out), *extra]
+
+
+def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
+    data = ROOT / "data" / "demo"
+    out = TMP / "out"
+    cache = TMP / "cache"
+    full, per_nb = [], {}
+    peak_full = 0.0
+    for _ in range(repeats):
+        shutil.rmtree(cache, ignore_errors=True)
+        s, peak, _ = timed(runner_cmd(data, out), {"HELPERS_CACHE": str(cache)})
+        full.append(s)
+        peak_full = max(peak_full, peak)
+        man = json.loads((out / "manifest.json").read_text())
+        for nb in man["notebooks"]:
+            per_nb.setdefault(nb["notebook"], []).append(nb["seconds"])
+    serial, peak_serial = [], 0.0
+    nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for _ in range(repeats):
+        shutil.rmtree(cache, ignore_errors=True)
+        plain_out = TMP / "plain"
+        shutil.rmtree(plain_out, ignore_errors=True)
+        total = 0.0
+        for nb in nbs:
+            s, peak, _ = timed([PY, "-m", "papermill", str(nb), str(plain_out / nb.name),
+                                "-k", "helpers", "-p", "data_dir", str(data),
+                                "-p", "out_dir", str(plain_out)],
+                               {"HELPERS_CACHE": str(cache)})
+            total += s
+            peak_serial = max(peak_serial, peak)
+        serial.append(total)
+    rerun, peak_rerun = [], 0.0
+    for _ in range(repeats):
+        s, peak, _ = timed(runner_cmd(data, out), {"HELPERS_CACHE": str(cache)})
+        rerun.append(s)
+        peak_rerun = max(peak_rerun, peak)
+    one, peak_one = [], 0.0
+    target = nbs[-1].stem
+    for i in range(repeats):
+        params = TMP / f"params-{i}.yaml"
+        # A fresh value each repeat, so the changed notebook is never found in the cache.
+        spec = json.loads(subprocess.run(
+            [PY, "-c", "import json,sys; from helpers import params; "
+             "print(json.dumps(params.declared(__import__('pathlib').Path(sys.argv[1]))))",
+             str(nbs[-1])], capture_output=True, text=True, cwd=ROOT, check=True).stdout)
+        name = next(k for k, v in spec.items() if isinstance(v, float))
+        params.write_text(f"notebooks:\n  {target}:\n    {name}: {spec[name] * (1.1 + i / 10)}\n")
+        s, peak, _ = timed(runner_cmd(data, out, "--params", str(params)),
+                           {"HELPERS_CACHE": str(cache)})
+        one.append(s)
+        peak_one = max(peak_one, peak)
+    ms = [
+        Measure("full run (runner, 2 workers, empty result cache)", "demo", full, peak_full,
+                "serial plain papermill CLI", statistics.median(full) / statistics.median(
+                    serial)),
+        Measure("serial plain papermill CLI, no report (comparison)", "demo", serial,
+                peak_serial),
+        Measure("unchanged rerun", "demo", rerun, peak_rerun, "full run",
+                statistics.median(rerun) / statistics.median(full)),
+        Measure(f"one parameter changed ({target})", "demo", one, peak_one, "full run",
+                statistics.median(one) / statistics.median(full)),
+    ]
+    return ms, {k: statistics.median(v) for k, v in per_nb.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rows", default="1000000,10000000,30000000")
+    ap.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    args = ap.parse_args(argv)
+    TMP.mkdir(exist_ok=True)
+    ms, per_nb = bench_runs(args.repeats)
+    import bench_encounters  # noqa: PLC0415 - sits beside this file
+
+    enc = bench_encounters.run([int(r) for r in args.rows.split(",")], args.repeats, TMP)
+    write_markdown(Path(args.output), ms + enc, per_nb, args.repeats)
+    print(Path(args.output).read_text())
+    return 0
+
+
+def write_markdown(path: Path, ms: list[Measure], per_nb: dict[str, float], repeats: int) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores); "
+        f"wall time is the median of {repeats} runs, peak memory the largest resident set "
+        "of the whole process tree.",
+        "",
+        "| what | rows | wall time (s, median) | peak memory (MiB) | compared with | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in ms:
+        ratio = f"{m.ratio:.2f}×" if m.ratio is not None else ""
+        lines.append(f"| {m.what} | {m.rows} | {m.median:.1f} | {m.peak_mib:.0f} | "
+                     f"{m.compare} | {ratio} |")
+    lines += ["", "Per notebook in the full run (seconds, median):", "",
+              "| notebook | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in sorted(per_nb.items())]
+    notes = [m for m in ms if m.note]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {m.what}: {m.note}" for m in notes]
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
