@@ -1,0 +1,543 @@
+"""Check a data folder against the data contract: every rule, every table, one pass.
+
+``python -m helpers.validate DATA_DIR`` prints one summary (file, column, rule, how many rows,
+the first row numbers as the analyst sees them: header = row 1) and exits 2 when anything
+breaks the contract, 0 otherwise. Column-level rules (ranges, categories) are a pandera
+schema built from :mod:`helpers.contract`; rules across rows and tables are checked here.
+Large tables are read, checked and written in chunks, never whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.parquet as pq
+
+from helpers.contract import OPTIONAL_TABLES, REQUIRED_TABLES, SPECS, Column, Table
+from helpers.load import (
+    Source,
+    Violation,
+    chunks,
+    file_problem,
+    find_sources,
+    header,
+    read_column_map,
+    rename_columns,
+)
+
+FIRST_ROWS = 5
+TRUE = {"true", "yes", "y", "1", "1.0", "t"}
+FALSE = {"false", "no", "n", "0", "0.0", "f"}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+# Dates that describe a plan may lie ahead; every other date must not be in the future.
+FUTURE_ALLOWED = {("management", "effective_to")}
+LARGE_TABLES = {"encounters"}
+
+
+class DataError(Exception):
+    """The data folder breaks the contract; ``str()`` is the readable summary."""
+
+    def __init__(self, result: ValidationResult) -> None:
+        super().__init__(result.summary())
+        self.result = result
+
+
+@dataclass
+class ValidationResult:
+    folder: Path
+    errors: list[Violation] = field(default_factory=list)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    inputs: list[dict] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        lines = []
+        if self.ok:
+            lines.append(f"{self.folder}: valid ({', '.join(self.tables)}).")
+        else:
+            files = sorted({v.file for v in self.errors})
+            lines.append(
+                f"{self.folder}: {len(self.errors)} problem(s) in {len(files)} "
+                f"file(s); nothing was run."
+            )
+            for f in files:
+                lines.append("")
+                lines.append(f)
+                for v in (v for v in self.errors if v.file == f):
+                    where = f"column {v.column}" if v.column else "file"
+                    rows = ""
+                    if v.rows:
+                        more = ", …" if v.count > len(v.rows) else ""
+                        rows = f"; rows {', '.join(map(str, v.rows))}{more}"
+                    lines.append(
+                        f"  {where}: {v.rule} ({v.count} row{'s' if v.count != 1 else ''}{rows})"
+                    )
+        for label, cols in self.extra_columns.items():
+            lines.append(f"Ignored extra columns in {label}: {', '.join(cols)}")
+        return "\n".join(lines)
+
+
+# -- coercion ------------------------------------------------------------------------------
+def _missing(raw: pd.Series) -> pd.Series:
+    as_text = raw.map(lambda v: isinstance(v, str) and v.strip() == "")
+    return raw.isna() | as_text.astype(bool)
+
+
+def _text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _dates(raw: pd.Series, miss: pd.Series, month: bool) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        out = (
+            pd.to_datetime(raw).dt.tz_localize(None)
+            if getattr(raw.dt, "tz", None)
+            else pd.to_datetime(raw)
+        )
+        bad = pd.Series(False, index=raw.index)
+    else:
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        native = raw.map(lambda v: isinstance(v, datetime | date | pd.Timestamp))
+        if native.any():
+            out[native] = pd.to_datetime(raw[native].map(lambda v: pd.Timestamp(v)))
+        text = raw[~native & ~miss].map(_text)
+        full = text.str.match(DATE_RE)
+        out[full[full].index] = pd.to_datetime(
+            text[full].str[:10], format="%Y-%m-%d", errors="coerce"
+        )
+        if month:
+            mon = text.str.match(MONTH_RE)
+            out[mon[mon].index] = pd.to_datetime(
+                text[mon] + "-01", format="%Y-%m-%d", errors="coerce"
+            )
+        bad = ~miss & out.isna()
+    out = out.dt.normalize()
+    if month:
+        out = out.dt.to_period("M").dt.to_timestamp()
+    return out.astype("datetime64[ns]"), bad
+
+
+def coerce(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Convert raw values to the contract type; returns (values, missing, bad type)."""
+    miss = _missing(raw)
+    none = pd.Series(False, index=raw.index)
+    if col.type in ("string", "category"):
+        out = (
+            raw.map(
+                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v)
+            )
+            .where(~miss, None)
+            .astype(object)
+        )
+        if col.type == "category":
+            out = out.map(lambda v: v.lower() if isinstance(v, str) else v)
+        return out, miss, none
+    if col.type in ("number", "integer"):
+        if pd.api.types.is_bool_dtype(raw):
+            num = pd.Series(np.nan, index=raw.index)
+        else:
+            num = pd.to_numeric(
+                raw.where(~miss).map(
+                    lambda v: v.strip().replace(",", "") if isinstance(v, str) else v
+                ),
+                errors="coerce",
+            )
+        bad = ~miss & num.isna()
+        if col.type == "integer":
+            frac = ~num.isna() & (num % 1 != 0)
+            bad = bad | frac
+            num = num.where(~frac)
+            return num.round().astype("Int64"), miss, bad
+        return num.astype(float), miss, bad
+    if col.type in ("date", "month"):
+        out, bad = _dates(raw, miss, col.type == "month")
+        return out, miss, bad
+    if col.type == "boolean":
+
+        def to_bool(v: object) -> object:
+            if isinstance(v, bool | np.bool_):
+                return bool(v)
+            t = _text(v).lower()
+            return True if t in TRUE else False if t in FALSE else None
+
+        out = raw.where(~miss).map(lambda v: None if pd.isna(v) else to_bool(v))
+        bad = ~miss & out.isna()
+        return out.astype("boolean"), miss, bad
+    raise ValueError(f"unknown type {col.type}")
+
+
+TYPE_RULE = {
+    "number": "must be a number",
+    "integer": "must be a whole number",
+    "date": "must be a date YYYY-MM-DD",
+    "month": "must be a month YYYY-MM (or a date in that month)",
+    "boolean": "must be true/false, yes/no, y/n or 1/0",
+}
+
+
+def _schema(spec: Table) -> pa.DataFrameSchema:
+    columns = {}
+    for col in spec.columns:
+        checks = []
+        if col.min is not None:
+            checks.append(pa.Check.gt(col.min) if col.min_exclusive else pa.Check.ge(col.min))
+        if col.max is not None:
+            checks.append(pa.Check.le(col.max))
+        if col.categories:
+            checks.append(pa.Check.isin(list(col.categories)))
+        columns[col.name] = pa.Column(checks=checks, nullable=True, coerce=False)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _rule_words(col: Column, check: str) -> str:
+    if check.startswith("isin"):
+        return "must be one of " + ", ".join(col.categories)
+    if check.startswith("greater_than_or_equal"):
+        return f"must be >= {col.min:g}"
+    if check.startswith("greater_than"):
+        return f"must be > {col.min:g}"
+    if check.startswith("less_than_or_equal"):
+        return f"must be <= {col.max:g}"
+    return check
+
+
+class Collector:
+    """Accumulates violations as (file, column, rule) -> count and first rows."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str, str], Violation] = {}
+
+    def add(
+        self,
+        label: str,
+        table: str,
+        column: str,
+        rule: str,
+        rows: list[int] | np.ndarray,
+        count: int | None = None,
+    ) -> None:
+        rows = [int(r) for r in rows]
+        n = len(rows) if count is None else count
+        if n == 0:
+            return
+        key = (label, table, column, rule)
+        v = self.items.setdefault(key, Violation(label, column, rule, 0, [], table))
+        v.count += n
+        v.rows = sorted(set(v.rows) | set(rows))[:FIRST_ROWS]
+
+    def extend(self, vs: list[Violation]) -> None:
+        for v in vs:
+            self.add(v.file, v.table, v.column, v.rule, v.rows, v.count)
+
+    def list(self) -> list[Violation]:
+        return list(self.items.values())
+
+
+def check_chunk(
+    frame: pd.DataFrame,
+    spec: Table,
+    rows: np.ndarray,
+    label: str,
+    out: Collector,
+    today: pd.Timestamp,
+) -> pd.DataFrame:
+    """Coerce one chunk (columns already renamed) and record its column-level violations."""
+    typed = {}
+    for col in spec.columns:
+        values, miss, bad = coerce(frame[col.name], col)
+        typed[col.name] = values
+        if bad.any():
+            out.add(label, spec.name, col.name, TYPE_RULE[col.type], rows[bad.to_numpy()])
+        if col.required and miss.any():
+            out.add(label, spec.name, col.name, "required (empty cell)", rows[miss.to_numpy()])
+        if col.type in ("date", "month") and (spec.name, col.name) not in FUTURE_ALLOWED:
+            future = (values > today).fillna(False).to_numpy()
+            if future.any():
+                out.add(label, spec.name, col.name, "must not be in the future", rows[future])
+    df = pd.DataFrame(typed)
+    try:
+        _schema(spec).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        for (column, check), grp in fc.groupby(["column", "check"], sort=False):
+            idx = grp["index"].astype(int).to_numpy()
+            out.add(label, spec.name, column, _rule_words(spec.column(column), check), rows[idx])
+    if spec.name == "encounters":
+        over = (df["minutes_uncredited"] > df["minutes_total"]).fillna(False).to_numpy()
+        out.add(label, spec.name, "minutes_uncredited", "must be <= minutes_total", rows[over])
+    return df
+
+
+def check_table_rules(
+    name: str,
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    label: str,
+    site_ids: set[str] | None,
+    out: Collector,
+) -> None:
+    """Rules across rows of one table, and its references to ``sites``."""
+    spec = SPECS[name]
+    for key in spec.unique:
+        sub = df[list(key)]
+        dup = (sub.duplicated(keep=False) & sub.notna().all(axis=1)).to_numpy()
+        out.add(
+            label,
+            name,
+            ", ".join(key),
+            "must be unique" if len(key) == 1 else f"({', '.join(key)}) must be unique",
+            rows[dup],
+        )
+    if site_ids is not None and "site_id" in spec.references:
+        unknown = (df["site_id"].notna() & ~df["site_id"].isin(site_ids)).to_numpy()
+        out.add(label, name, "site_id", "must exist in sites.site_id", rows[unknown])
+    if name == "management":
+        order = (df["effective_to"] < df["effective_from"]).fillna(False).to_numpy()
+        out.add(label, name, "effective_to", "must be >= effective_from", rows[order])
+        overlap = management_overlaps(df)
+        out.add(
+            label, name, "effective_from", "periods of one site must not overlap", rows[overlap]
+        )
+    if name == "clinicians":
+        order = (df["exit_date"] < df["hire_date"]).fillna(False).to_numpy()
+        out.add(label, name, "exit_date", "must be >= hire_date", rows[order])
+        mismatch = (df["exit_date"].isna() != df["exit_reason"].isna()).to_numpy()
+        out.add(
+            label, name, "exit_reason", "missing exactly when exit_date is missing", rows[mismatch]
+        )
+
+
+def management_overlaps(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose period overlaps another period of the same site."""
+    flag = np.zeros(len(df), dtype=bool)
+    d = df[["site_id", "effective_from", "effective_to"]].reset_index(drop=True)
+    d = d[d["effective_from"].notna()]
+    end = d["effective_to"].fillna(pd.Timestamp.max)
+    for _, grp in (
+        d.assign(end=end).sort_values(["site_id", "effective_from"]).groupby("site_id", sort=False)
+    ):
+        idx = grp.index.to_numpy()
+        starts, ends = grp["effective_from"].to_numpy(), grp["end"].to_numpy()
+        for i in range(1, len(grp)):
+            running_end = ends[:i].max()
+            if starts[i] <= running_end:
+                flag[idx[i]] = True
+                flag[idx[:i][ends[:i] >= starts[i]]] = True
+    return flag
+
+
+# -- the whole folder -----------------------------------------------------------------------
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _to_arrow(df: pd.DataFrame) -> pa_arrow.Table:
+    return pa_arrow.Table.from_pandas(df, preserve_index=False)
+
+
+def _read_table(
+    source: Source,
+    spec: Table,
+    mapping: dict[str, str],
+    out: Collector,
+    result: ValidationResult,
+    today: pd.Timestamp,
+    site_ids: set[str] | None,
+    dest: Path | None,
+) -> pd.DataFrame | None:
+    """Read, coerce and check one table; write it to ``dest`` as Parquet if given."""
+    label = source.label
+    problem = file_problem(source)
+    if problem:
+        out.extend([problem])
+        return None
+    try:
+        names = header(source)
+    except Exception as exc:
+        out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
+        return None
+    if not names:
+        out.add(label, spec.name, "", "empty file (no header row)", [], 1)
+        return None
+    chosen, extra, problems = rename_columns(names, spec.name, mapping, label)
+    if extra:
+        result.extra_columns[label] = extra
+    if problems:
+        out.extend(problems)
+        return None
+    large = spec.name in LARGE_TABLES
+    writer = None
+    parts: list[pd.DataFrame] = []
+    offset = 0
+    try:
+        for raw in chunks(source, list(chosen)):
+            raw = raw.rename(columns=chosen)[list(spec.column_names)].reset_index(drop=True)
+            rows = np.arange(offset + 2, offset + 2 + len(raw))
+            offset += len(raw)
+            df = check_chunk(raw, spec, rows, label, out, today)
+            if large:
+                if site_ids is not None:
+                    unknown = df["site_id"].notna() & ~df["site_id"].isin(site_ids)
+                    out.add(
+                        label,
+                        spec.name,
+                        "site_id",
+                        "must exist in sites.site_id",
+                        rows[unknown.to_numpy()],
+                    )
+                if dest is not None:
+                    table = _to_arrow(df)
+                    if writer is None:
+                        writer = pq.ParquetWriter(dest / f"{spec.name}.parquet", table.schema)
+                    writer.write_table(table)
+            else:
+                parts.append(df)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+    result.inputs.append(
+        {
+            "table": spec.name,
+            "path": str(source.path.resolve()),
+            "sheet": source.sheet,
+            "sha256": sha256(source.path),
+            "rows": offset,
+        }
+    )
+    if offset == 0:
+        out.add(
+            label,
+            spec.name,
+            "",
+            "header only, no data rows (delete the file if you have no such data)",
+            [],
+            1,
+        )
+        return None
+    if large:
+        if dest is not None:
+            _unique_large(dest / f"{spec.name}.parquet", spec, label, out)
+        return pd.DataFrame()
+    df = pd.concat(parts, ignore_index=True)
+    check_table_rules(spec.name, df, np.arange(2, len(df) + 2), label, site_ids, out)
+    if dest is not None:
+        pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
+    return df
+
+
+def _unique_large(path: Path, spec: Table, label: str, out: Collector) -> None:
+    for key in spec.unique:
+        cols = ", ".join(key)
+        con = duckdb.connect()
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            q = (
+                f"WITH t AS (SELECT row_number() OVER () + 1 AS r, {cols} "
+                f"FROM read_parquet('{path}')), d AS (SELECT {cols} FROM t "
+                f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in key)} "
+                f"GROUP BY {cols} HAVING count(*) > 1) "
+                f"SELECT r FROM t JOIN d USING ({cols}) ORDER BY r"
+            )
+            rows = con.execute(f"SELECT count(*) FROM ({q})").fetchone()[0]
+            first = [r for (r,) in con.execute(f"{q} LIMIT {FIRST_ROWS}").fetchall()]
+        finally:
+            con.close()
+        out.add(label, spec.name, cols, "must be unique", first, rows)
+
+
+def validate_folder(
+    folder: Path | str, dest: Path | str | None = None, today: date | None = None
+) -> ValidationResult:
+    """Check every table of ``folder``; with ``dest``, write the typed tables there as Parquet
+    (only meaningful when the result is ok)."""
+    folder = Path(folder)
+    result = ValidationResult(folder)
+    out = Collector()
+    if not folder.is_dir():
+        out.add(str(folder), "", "", "data folder not found", [], 1)
+        result.errors = out.list()
+        return result
+    if dest is None:  # large tables are checked where they are written
+        with tempfile.TemporaryDirectory() as tmp:
+            return validate_folder(folder, tmp, today)
+    dest_path = Path(dest)
+    dest_path.mkdir(parents=True, exist_ok=True)
+    now = pd.Timestamp(today or date.today())
+    sources, problems = find_sources(folder)
+    out.extend(problems)
+    mapping, problems = read_column_map(folder)
+    out.extend(problems)
+    for table in REQUIRED_TABLES:
+        if table not in sources:
+            out.add(
+                f"{table}.csv",
+                table,
+                "",
+                "required table missing (no sites.csv, "
+                "sites.parquet, sites.xlsx or sheet in data.xlsx)".replace("sites", table),
+                [],
+                1,
+            )
+    site_ids: set[str] | None = None
+    for table in (*REQUIRED_TABLES, *OPTIONAL_TABLES):
+        if table not in sources:
+            continue
+        df = _read_table(
+            sources[table],
+            SPECS[table],
+            mapping.get(table, {}),
+            out,
+            result,
+            now,
+            site_ids,
+            dest_path,
+        )
+        if df is not None:
+            result.tables.append(table)
+        if table == "sites":
+            site_ids = set(df["site_id"].dropna()) if df is not None else None
+    result.errors = out.list()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.validate",
+        description="Check a data folder against the data contract.",
+    )
+    ap.add_argument("data_dir")
+    args = ap.parse_args(argv)
+    result = validate_folder(args.data_dir)
+    print(result.summary())
+    return 0 if result.ok else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Formats, column mapping and file-level problems."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers.data import open_dataset
+from helpers.validate import validate_folder
+from tests.conftest import VALID
+
+
+def frame(table: str) -> pd.DataFrame:
+    return pd.read_csv(pd.io.common.StringIO(VALID[table]), dtype=str, keep_default_na=False)
+
+
+def rules(folder) -> set[tuple[str, str]]:
+    return {(v.file, v.rule) for v in validate_folder(folder).errors}
+
+
+def expected_clinicians(folder) -> pd.DataFrame:
+    return open_dataset(folder).table("clinicians")
+
+
+def test_csv_with_bom(valid_folder):
+    path = valid_folder / "sites.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert validate_folder(valid_folder).ok
+    assert list(open_dataset(valid_folder).table("sites")["site_id"]) == ["S1", "S2", "S3"]
+
+
+def test_parquet_and_xlsx_give_the_same_tables(valid_folder, tmp_path):
+    reference = expected_clinicians(valid_folder)
+    # Parquet with native types
+    clin = frame("clinicians")
+    typed = clin.assign(
+        fte=clin["fte"].astype(float),
+        hire_date=pd.to_datetime(clin["hire_date"]),
+        exit_date=pd.to_datetime(clin["exit_date"].replace("", None)),
+    )
+    (valid_folder / "clinicians.csv").unlink()
+    typed.to_parquet(valid_folder / "clinicians.parquet", index=False)
+    pd.testing.assert_frame_equal(expected_clinicians(valid_folder), reference)
+    # NAME.xlsx (first sheet) with native dates
+    (valid_folder / "clinicians.parquet").unlink()
+    typed.to_excel(valid_folder / "clinicians.xlsx", index=False)
+    pd.testing.assert_frame_equal(expected_clinicians(valid_folder), reference)
+
+
+def test_one_workbook_with_a_sheet_per_table(valid_folder):
+    reference = open_dataset(valid_folder).table("access")
+    with pd.ExcelWriter(valid_folder / "data.xlsx") as xl:
+        pd.DataFrame({"note": ["ignored"]}).to_excel(xl, sheet_name="README", index=False)
+        for table in ("Sites", "management", "clinicians", "access"):
+            frame(table.lower()).to_excel(xl, sheet_name=table, index=False)
+            (valid_folder / f"{table.lower()}.csv").unlink()
+    assert validate_folder(valid_folder).ok, validate_folder(valid_folder).summary()
+    pd.testing.assert_frame_equal(open_dataset(valid_folder).table("access"), reference)
+
+
+def test_columns_yaml_and_case_insensitive_names(valid_folder):
+    path = valid_folder / "clinicians.csv"
+    path.write_text(
+        path.read_text().replace("clinician_id,site_id,ROLE".lower(), "Employee ID, Site_ID ,ROLE")
+    )
+    (valid_folder / "columns.yaml").write_text("clinicians:\n  Employee ID: clinician_id\n")
+    result = validate_folder(valid_folder)
+    assert result.ok, result.summary()
+    assert list(open_dataset(valid_folder).table("clinicians").columns[:3]) == [
+        "clinician_id",
+        "site_id",
+        "role",
+    ]
+
+
+def test_boolean_and_month_spellings(valid_folder):
+    mgmt = open_dataset(valid_folder).table("management")
+    assert mgmt["team_based_care"].tolist() == [False, True, True, True]
+    assert mgmt["admin_shadowing"].tolist() == [False, False, True, False]
+    path = valid_folder / "access.csv"
+    path.write_text(path.read_text().replace("S1,2019-02,", "S1,2019-02-17,"))
+    months = open_dataset(valid_folder).table("access")["month"]
+    assert months.iloc[1] == pd.Timestamp("2019-02-01")
+
+
+@pytest.mark.parametrize(
+    ("setup", "file", "rule"),
+    [
+        (lambda d: (d / "sites.csv").write_bytes(b""), "sites.csv", "empty file"),
+        (
+            lambda d: (d / "survey.csv").write_text(VALID["survey"].splitlines()[0] + "\n"),
+            "survey.csv",
+            "header only",
+        ),
+        (
+            lambda d: (d / "sites.csv").write_bytes(
+                VALID["sites"].replace("North Clinic", "Nörth").encode("latin-1")
+            ),
+            "sites.csv",
+            "not UTF-8",
+        ),
+        (lambda d: (d / "data.xlsx").write_text("not a zip"), "data.xlsx", "not an Excel workbook"),
+        (lambda d: (d / "survey.xlsx").write_text("not a zip"), "survey.csv", "one file per table"),
+        (
+            lambda d: (d / "columns.yaml").write_text("clinicians: [unclosed\n"),
+            "columns.yaml",
+            "not valid YAML",
+        ),
+        (
+            lambda d: (d / "columns.yaml").write_text("clinicians:\n  Emp: employee\n"),
+            "columns.yaml",
+            "maps to unknown column",
+        ),
+        (
+            lambda d: (d / "columns.yaml").write_text("staff:\n  a: b\n"),
+            "columns.yaml",
+            "unknown table",
+        ),
+        (
+            lambda d: (d / "columns.yaml").write_text("sites:\n  region: setting\n"),
+            "sites.csv",
+            "duplicate column after mapping",
+        ),
+        (
+            lambda d: (d / "encounters.parquet").write_bytes(b"PAR1 broken"),
+            "encounters.csv",
+            "one file per table",
+        ),
+    ],
+)
+def test_file_level_problems(valid_folder, setup, file, rule):
+    setup(valid_folder)
+    found = rules(valid_folder)
+    assert any(f == file and rule in r for f, r in found), found
+
+
+def test_text_in_a_number_column_is_a_row_error(valid_folder):
+    path = valid_folder / "access.csv"
+    path.write_text(path.read_text().replace(",900,", ",nine hundred,"))
+    v = next(v for v in validate_folder(valid_folder).errors if v.column == "visits")
+    assert v.rows == [2] and "whole number" in v.rule

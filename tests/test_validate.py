@@ -1,0 +1,197 @@
+"""Every rule of the data contract, with a failing example each."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from helpers.validate import main, validate_folder
+from tests.conftest import VALID, make_valid_folder
+
+
+def corrupt(folder, table, old, new, count=1):
+    path = folder / f"{table}.csv"
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {table}"
+    path.write_text(text.replace(old, new, count))
+
+
+# (table, old text, new text, column, rule words, row numbers as the analyst sees them)
+CASES = [
+    ("sites", "S2,South", ",South", "site_id", "required", [3]),
+    ("sites", "S3,East", "S1,East", "site_id", "must be unique", [2, 4]),
+    ("sites", "primary_care,12000", ",12000", "setting", "required", [2]),
+    ("sites", "12000", "-5", "population_served", ">= 0", [2]),
+    ("sites", "12000", "many", "population_served", "whole number", [2]),
+    ("sites", "12000", "12000.5", "population_served", "whole number", [2]),
+    ("management", "S3,2015", "S9,2015", "site_id", "must exist in sites", [5]),
+    (
+        "management",
+        "2015-01-01,2019-12-31",
+        "2015-01-01,2014-12-31",
+        "effective_to",
+        ">= effective_from",
+        [2],
+    ),
+    ("management", "S1,2020-01-01", "S1,2019-06-01", "effective_from", "must not overlap", [2, 3]),
+    ("management", "rvu_production,5200", "piecework,5200", "comp_model", "one of", [2]),
+    ("management", "5200", "-1", "rvu_target_annual", ">= 0", [2]),
+    ("management", "5200,70", "5200,170", "pct_comp_productivity", "<= 100", [2]),
+    ("management", "1.2,no,no,5", "1.2,maybe,no,5", "clinician_in_governance", "true/false", [2]),
+    ("management", "1.2,no,no,5", "-1.2,no,no,5", "support_staff_per_clinician", ">= 0", [2]),
+    ("management", "1.2,no,no,5", "1.2,no,no,101", "protected_time_pct", "<= 100", [2]),
+    ("management", "S1,2015-01-01", "S1,01/01/2015", "effective_from", "YYYY-MM-DD", [2]),
+    (
+        "clinicians",
+        "C2,S1,advanced_practice",
+        ",S1,advanced_practice",
+        "clinician_id",
+        "required",
+        [4],
+    ),
+    (
+        "clinicians",
+        "C5,S3,physician,internal medicine,1.0,2014-01-01",
+        "C1,S1,physician,internal medicine,1.0,2012-03-01",
+        "clinician_id, hire_date",
+        "must be unique",
+        [2, 8],
+    ),
+    ("clinicians", "C4,S2", "C4,S7", "site_id", "must exist in sites", [6]),
+    ("clinicians", "advanced_practice", "surgeon", "role", "one of", [4]),
+    ("clinicians", "family medicine,1.0,2012", "family medicine,0,2012", "fte", "> 0", [2]),
+    ("clinicians", "family medicine,1.0,2012", "family medicine,1.6,2012", "fte", "<= 1.5", [2]),
+    ("clinicians", "2018-05-01", "2099-05-01", "hire_date", "future", [4]),
+    ("clinicians", "2019-06-30,voluntary", "2099-06-30,voluntary", "exit_date", "future", [2]),
+    (
+        "clinicians",
+        "2016-09-01,2020-02-29",
+        "2016-09-01,2015-02-28",
+        "exit_date",
+        ">= hire_date",
+        [5],
+    ),
+    ("clinicians", "2020-02-29,retirement", "2020-02-29,", "exit_reason", "missing exactly", [5]),
+    ("clinicians", "2018-05-01,,", "2018-05-01,,voluntary", "exit_reason", "missing exactly", [4]),
+    ("clinicians", "2019-06-30,voluntary", "2019-06-30,fired", "exit_reason", "one of", [2]),
+    ("access", "S3,2019-02", "S3,2019-01", "site_id, month", "must be unique", [6, 7]),
+    ("access", "S2,2019-01", "SX,2019-01", "site_id", "must exist in sites", [4]),
+    ("access", "S1,2019-01,12", "S1,2019-01,-2", "third_next_available_days", ">= 0", [2]),
+    ("access", "S1,2019-01,12", "S1,Jan 2019,12", "month", "YYYY-MM", [2]),
+    ("access", "S1,2019-01,12", "S1,2099-01,12", "month", "future", [2]),
+    ("access", "0.08,5000", "1.08,5000", "no_show_rate", "<= 1", [2]),
+    ("access", "900,", "-900,", "visits", ">= 0", [2]),
+    ("access", "3.0,2.0", "-3.0,2.0", "budgeted_clinician_fte", ">= 0", [2]),
+    ("access", "3.0,2.0", "3.0,two", "filled_clinician_fte", "number", [2]),
+    ("survey", "R2,S2", "R1,S2", "response_id", "must be unique", [2, 3]),
+    ("survey", "R3,S3", "R3,S8", "site_id", "must exist in sites", [4]),
+    ("survey", "physician,3,4", "physician,6,4", "burnout", "<= 5", [2]),
+    ("survey", "physician,3,4", "physician,3,0", "intent_to_leave", ">= 1", [2]),
+    ("survey", "C1,physician", "C1,doctor", "role", "one of", [2]),
+    ("survey", "2019-10-15,C5", "2099-10-15,C5", "survey_date", "future", [4]),
+    ("time_allocation", "inbox,900", "email,900", "activity", "one of", [3]),
+    ("time_allocation", "inbox,900", "inbox,-900", "minutes", ">= 0", [3]),
+    ("time_allocation", "900,true", "900,sometimes", "after_hours", "true/false", [3]),
+    ("time_allocation", "C5,S3", "C5,S0", "site_id", "must exist in sites", [4]),
+    ("encounters", "E3,C5", "E1,C5", "encounter_id", "must be unique", [2, 4]),
+    ("encounters", "99213,20,0", "99213,0,0", "minutes_total", "> 0", [4]),
+    ("encounters", "99213,20,0", "99213,20,25", "minutes_uncredited", "<= minutes_total", [4]),
+    ("encounters", "99213,20,0", "99213,20,-1", "minutes_uncredited", ">= 0", [4]),
+    ("encounters", "E3,C5,S3", "E3,C5,S4", "site_id", "must exist in sites", [4]),
+    ("encounters", "2019-01-12", "2019-13-12", "date", "YYYY-MM-DD", [4]),
+]
+
+
+@pytest.mark.parametrize(("table", "old", "new", "column", "rule", "rows"), CASES)
+def test_each_rule_names_file_column_rule_and_rows(
+    valid_folder, table, old, new, column, rule, rows
+):
+    corrupt(valid_folder, table, old, new)
+    result = validate_folder(valid_folder)
+    assert not result.ok
+    hits = [v for v in result.errors if v.column == column and rule in v.rule]
+    assert hits, result.summary()
+    v = hits[0]
+    assert v.file == f"{table}.csv"
+    assert v.rows == rows
+    assert v.count == len(rows)
+    text = result.summary()
+    assert f"{table}.csv" in text and f"column {column}" in text
+
+
+def test_valid_folder_is_valid(valid_folder):
+    result = validate_folder(valid_folder)
+    assert result.ok, result.summary()
+    assert result.tables == [
+        "sites",
+        "management",
+        "clinicians",
+        "access",
+        "survey",
+        "time_allocation",
+        "encounters",
+    ]
+
+
+def test_all_violations_in_all_tables_in_one_pass(valid_folder):
+    corrupt(valid_folder, "sites", "12000", "-5")
+    corrupt(valid_folder, "clinicians", "advanced_practice", "surgeon")
+    corrupt(valid_folder, "encounters", "99213,20,0", "99213,0,0")
+    files = {v.file for v in validate_folder(valid_folder).errors}
+    assert files == {"sites.csv", "clinicians.csv", "encounters.csv"}
+
+
+def test_missing_required_table_and_column(valid_folder):
+    (valid_folder / "access.csv").unlink()
+    path = valid_folder / "sites.csv"
+    path.write_text(path.read_text().replace(",setting,", ",kind,"))
+    result = validate_folder(valid_folder)
+    rules = {(v.file, v.column, v.rule.split(" (")[0]) for v in result.errors}
+    assert ("access.csv", "", "required table missing") in rules
+    assert ("sites.csv", "setting", "required column missing") in rules
+    assert result.extra_columns == {"sites.csv": ["kind"]}
+
+
+def test_optional_tables_may_be_absent(tmp_path):
+    folder = make_valid_folder(tmp_path / "d", ("sites", "management", "clinicians", "access"))
+    assert validate_folder(folder).ok
+
+
+def test_many_rows_report_the_first_five_and_the_count(valid_folder):
+    rows = "".join(f"C{i},S1,nurse,,2.0,2015-01-01,,\n" for i in range(10, 20))
+    path = valid_folder / "clinicians.csv"
+    path.write_text(path.read_text() + rows)
+    v = next(v for v in validate_folder(valid_folder).errors if v.column == "fte")
+    assert v.count == 10 and v.rows == [9, 10, 11, 12, 13]
+    assert "rows 9, 10, 11, 12, 13, …" in validate_folder(valid_folder).summary()
+
+
+def test_cli_exit_codes_and_no_traceback(valid_folder, capsys):
+    assert main([str(valid_folder)]) == 0
+    corrupt(valid_folder, "sites", "12000", "-5")
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers.validate", str(valid_folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "population_served" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_missing_folder(tmp_path):
+    result = validate_folder(tmp_path / "nope")
+    assert not result.ok and "not found" in result.summary()
+
+
+def test_valid_fixture_is_the_documented_one():
+    assert set(VALID) == {
+        "sites",
+        "management",
+        "clinicians",
+        "access",
+        "survey",
+        "time_allocation",
+        "encounters",
+    }
