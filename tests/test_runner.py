@@ -85,7 +85,7 @@ def test_run_publishes_findings_manifest_and_notebooks(setup):
     assert man["code"]["commit"] is None or len(man["code"]["commit"]) == 40
     assert {i["table"] for i in man["data"]["inputs"]} >= {"sites", "clinicians"}
     assert all(len(i["sha256"]) == 64 for i in man["data"]["inputs"])
-    assert man["parameters"]["01_alpha"] == {"min_cell_size": 11}
+    assert man["parameters"]["01_alpha"] == {"min_cell_size": 11, "scale": 1.0}
     assert (out / "notebooks" / "01_alpha.ipynb").exists()
     assert not list(out.parent.glob(".out-partial-*"))
 

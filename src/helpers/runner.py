@@ -54,6 +54,7 @@ class RunError(Exception):
 class NotebookRun:
     notebook: Path
     params: dict[str, Any]
+    effective: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     seconds: float = 0.0
     cached: bool = False
@@ -106,7 +107,14 @@ class Runner:
         unknown = sorted(set(doc["notebooks"]) - {nb.stem for nb in nbs})
         if unknown:
             raise RunError(f"params file names unknown notebook(s): {', '.join(unknown)}")
-        return [NotebookRun(nb, params.for_notebook(nb, overrides, doc["notebooks"])) for nb in nbs]
+        runs = []
+        for nb in nbs:
+            chosen = params.for_notebook(nb, overrides, doc["notebooks"])
+            defaults = {
+                k: v for k, v in params.declared(nb).items() if k not in params.RUNNER_PARAMS
+            }
+            runs.append(NotebookRun(nb, chosen, effective={**defaults, **chosen}))
+        return runs
 
     # -- one notebook ------------------------------------------------------------------
     def _execute(self, run: NotebookRun, result: Path) -> None:
@@ -271,7 +279,7 @@ class Runner:
             synthetic=dataset.synthetic,
             window=dataset.window,
             inputs=dataset.inputs,
-            parameters={r.notebook.stem: r.params for r in runs},
+            parameters={r.notebook.stem: r.effective for r in runs},
             notebooks=[
                 {
                     "notebook": r.notebook.name,
@@ -301,7 +309,14 @@ def describe_failure(executed: Path, output: str) -> str:
     """Name the failing cell and its error from the executed notebook (or Papermill's output)."""
     if executed.exists():
         doc = json.loads(executed.read_text(encoding="utf-8"))
-        for i, cell in enumerate(doc.get("cells", []), start=1):
+        # Number cells as in the source notebook: skip the cells Papermill adds.
+        added = {"injected-parameters", "papermill-error-cell-tag"}
+        cells = [
+            c
+            for c in doc.get("cells", [])
+            if not added & set(c.get("metadata", {}).get("tags", []))
+        ]
+        for i, cell in enumerate(cells, start=1):
             for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
                 if out.get("output_type") == "error":
                     first = "".join(cell.get("source", "")).strip().splitlines()[:1]
