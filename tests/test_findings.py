@@ -80,3 +80,18 @@ def test_collect_orders_by_notebook_and_rejects_duplicates(tmp_path):
     Registry(tmp_path, "c").add("a.1", "l", 2, unit="u", n=20, n_unit="x", method="m")
     with pytest.raises(ValueError, match="two notebooks"):
         collect(tmp_path, synthetic=False)
+
+
+def test_numbers_about_no_people_are_not_suppressed(tmp_path):
+    reg = Registry(tmp_path, "bh", min_cell_size=11)
+    f = reg.add(
+        "bh.x",
+        "scenario",
+        4.2,
+        unit="departures",
+        n=6,
+        n_unit="modelled positions",
+        method="policy model",
+        about_people=False,
+    )
+    assert f.suppressed is False and f.estimate == 4.2

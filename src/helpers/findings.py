@@ -60,13 +60,16 @@ class Registry:
         people: int | None = None,
         ci_level: float = 0.95,
         note: str | None = None,
+        about_people: bool = True,
     ) -> Finding:
         """Register a finding; suppress it when it rests on fewer than ``min_cell_size`` people.
 
         ``people`` is the number of distinct people behind the number (defaults to ``n``).
+        ``about_people=False`` marks a number that describes no group of people (a published
+        worked example, a policy-model scenario); the small-cell rule does not apply to it.
         """
         people = n if people is None else people
-        suppressed = people is None or int(people) < self.min_cell_size
+        suppressed = about_people and (people is None or int(people) < self.min_cell_size)
         f = Finding(
             id=id,
             label=label,

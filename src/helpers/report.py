@@ -144,7 +144,7 @@ def _cell(v: Any) -> str:
 
 def table_markdown(csv: Path, caption: str, tbl_id: str) -> str:
     df = pd.read_csv(csv, dtype=object, keep_default_na=False)
-    shown = df.head(MAX_TABLE_ROWS)
+    shown = df.head(MAX_TABLE_ROWS).copy()
     for c in shown.columns:
         shown[c] = shown[c].map(lambda s: _cell(float(s)) if _isnum(s) else _cell(s))
     lines = [

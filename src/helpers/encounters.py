@@ -1,0 +1,73 @@
+"""What work RVUs pay for: encounter aggregates computed in DuckDB where the data lie."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+ENCOUNTERS_SQL = """
+WITH e AS (SELECT * FROM read_parquet('{path}')),
+codes AS (
+    SELECT e.encounter_id, sum(f.work_rvu) AS schedule_rvu,
+           count(*) FILTER (WHERE f.code IS NULL) AS unknown_codes
+    FROM e, unnest(string_split(e.cpt_codes, ';')) AS c(code_raw)
+    LEFT JOIN fee f ON f.code = trim(c.code_raw)
+    WHERE e.work_rvu IS NULL
+    GROUP BY e.encounter_id
+)
+SELECT e.clinician_id, e.site_id,
+       replace(e.cpt_codes, ' ', '') AS visit_type,
+       e.minutes_total, e.minutes_uncredited,
+       coalesce(e.work_rvu, codes.schedule_rvu) AS work_rvu,
+       e.work_rvu IS NULL AS rvu_from_schedule,
+       coalesce(codes.unknown_codes, 0) AS unknown_codes
+FROM e LEFT JOIN codes USING (encounter_id)
+"""
+
+
+def connect(fee: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("fee_df", fee[["code", "work_rvu"]])
+    con.execute("CREATE TABLE fee AS SELECT CAST(code AS VARCHAR) AS code, work_rvu FROM fee_df")
+    return con
+
+
+def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
+    """Per clinician and site: encounters, minutes, uncredited minutes, work RVUs (data or fee
+    schedule), and how many RVUs came from the schedule or had unknown codes."""
+    con = connect(fee)
+    q = f"""
+    SELECT clinician_id, site_id, count(*) AS encounters,
+           sum(minutes_total) AS minutes_total, sum(minutes_uncredited) AS minutes_uncredited,
+           sum(work_rvu) AS work_rvu, sum(rvu_from_schedule::INT) AS rvu_from_schedule,
+           sum(unknown_codes) AS unknown_codes
+    FROM ({ENCOUNTERS_SQL.format(path=path)}) GROUP BY clinician_id, site_id
+    ORDER BY clinician_id, site_id"""
+    return con.execute(q).df()
+
+
+def by_visit_type(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
+    """Per visit type (the billed code combination, e.g. ``99214;90833``): encounters,
+    clinicians, minutes per work RVU and uncredited share."""
+    con = connect(fee)
+    q = f"""
+    SELECT visit_type, count(*) AS encounters, count(DISTINCT clinician_id) AS clinicians,
+           sum(minutes_total) / nullif(sum(work_rvu), 0) AS minutes_per_work_rvu,
+           sum(minutes_uncredited) / sum(minutes_total) AS uncredited_share,
+           avg(work_rvu) AS mean_work_rvu
+    FROM ({ENCOUNTERS_SQL.format(path=path)}) GROUP BY visit_type ORDER BY encounters DESC"""
+    return con.execute(q).df()
+
+
+def ratio_bootstrap(
+    num: np.ndarray, den: np.ndarray, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Σnum/Σden with a percentile CI from resampling the units (clinicians)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(num), size=(resamples, len(num)))
+    draws = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(num.sum() / den.sum()), float(low), float(high)

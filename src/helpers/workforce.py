@@ -1,0 +1,48 @@
+"""Workforce: headcount, FTE, vacancy, support staff, and how management practices spread."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.contract import CLINICIAN_ROLES
+
+PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
+
+
+def active_by_month(clinicians: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
+    """Headcount and FTE per site, month and staff group, counting spells active mid-month."""
+    rows = []
+    group = clinicians["role"].isin(CLINICIAN_ROLES).map({True: "clinician", False: "support"})
+    for month in months:
+        mid = month + pd.Timedelta(days=14)
+        act = (clinicians["hire_date"] <= mid) & (
+            clinicians["exit_date"].isna() | (clinicians["exit_date"] >= mid)
+        )
+        c = clinicians[act].assign(group=group[act])
+        g = (
+            c.groupby(["site_id", "group"])
+            .agg(headcount=("clinician_id", "nunique"), fte=("fte", "sum"))
+            .reset_index()
+        )
+        g["month"] = month
+        rows.append(g)
+    return pd.concat(rows, ignore_index=True)
+
+
+def practice_shares(management: pd.DataFrame, sites: pd.DataFrame, years: range) -> pd.DataFrame:
+    """Share of sites under each pay model and practice on 1 July of each year."""
+    rows = []
+    for year in years:
+        day = pd.Timestamp(f"{year}-07-01")
+        m = management[
+            (management["effective_from"] <= day)
+            & (management["effective_to"].isna() | (management["effective_to"] >= day))
+        ]
+        n = len(m)
+        row = {"year": year, "sites": n}
+        for comp, k in m["comp_model"].value_counts().items():
+            row[f"comp_{comp}"] = k / n
+        for p in PRACTICES:
+            row[p] = m[p].astype(bool).mean()
+        rows.append(row)
+    return pd.DataFrame(rows).fillna(0.0)
