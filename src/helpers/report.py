@@ -137,16 +137,18 @@ def _meta(folder: Path) -> list[dict[str, Any]]:
 
 
 def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        v = f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    text = str(v)
+    if isinstance(v, str) and re.fullmatch(r"-?\d+\.\d+(e-?\d+)?", v.strip()):
+        x = float(v)
+        text = f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def table_markdown(csv: Path, caption: str, tbl_id: str) -> str:
     df = pd.read_csv(csv, dtype=object, keep_default_na=False)
     shown = df.head(MAX_TABLE_ROWS).copy()
     for c in shown.columns:
-        shown[c] = shown[c].map(lambda s: _cell(float(s)) if _isnum(s) else _cell(s))
+        shown[c] = shown[c].map(_cell)
     lines = [
         "| " + " | ".join(_cell(c) for c in shown.columns) + " |",
         "|" + "|".join("---" for _ in shown.columns) + "|",
@@ -159,17 +161,6 @@ def table_markdown(csv: Path, caption: str, tbl_id: str) -> str:
             f"`tables/{tbl_id}.csv`."
         )
     return "\n".join(lines) + f"\n\n: {caption} {{#{tbl_id}}}" + more
-
-
-def _isnum(s: str) -> bool:
-    try:
-        float(s)
-    except (TypeError, ValueError):
-        return False
-    return (
-        "e" not in s.lower()
-        or s.lower().replace("e", "").replace("-", "").replace(".", "").isdigit()
-    )
 
 
 def fragments(out_dir: Path, findings: dict[str, Any]) -> dict[str, str]:
@@ -290,8 +281,12 @@ def _visibility(text: str, meta: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def crossrefs(text: str) -> str:
-    """Number figures, tables and top-level sections, and turn ``@id`` into linked labels."""
+def crossrefs(text: str, caption_numbers: bool = True) -> str:
+    """Number figures, tables and top-level sections, and turn ``@id`` into linked labels.
+
+    ``caption_numbers`` writes "Figure N:" into captions (HTML); Typst numbers its figures
+    and tables itself, in the same order.
+    """
     labels: dict[str, str] = {}
     fig = tbl = sec = 0
     lines = text.splitlines()
@@ -304,12 +299,16 @@ def crossrefs(text: str) -> str:
         if f:
             fig += 1
             labels[f.group(3)] = f"Figure {fig}"
-            lines[i] = f"![Figure {fig}: {f.group(1)}]({f.group(2)}){{#{f.group(3)}{f.group(4)}}}"
+            if caption_numbers:
+                lines[i] = (
+                    f"![Figure {fig}: {f.group(1)}]({f.group(2)}){{#{f.group(3)}{f.group(4)}}}"
+                )
         t = re.match(r"^: (.*) \{#(tbl-[\w-]+)\}\s*$", line)
         if t:
             tbl += 1
             labels[t.group(2)] = f"Table {tbl}"
-            lines[i] = f": Table {tbl}: {t.group(1)} {{#{t.group(2)}}}"
+            if caption_numbers:
+                lines[i] = f": Table {tbl}: {t.group(1)} {{#{t.group(2)}}}"
     body = "\n".join(lines) + "\n"
 
     def ref(m: re.Match) -> str:
@@ -321,11 +320,13 @@ def crossrefs(text: str) -> str:
     return re.sub(r"(?<![\w`])@((?:fig|tbl|sec)-[\w-]*\w)", ref, body)
 
 
-def preprocess(src: Path, variables: dict[str, Any], meta: dict[str, Any]) -> str:
+def preprocess(
+    src: Path, variables: dict[str, Any], meta: dict[str, Any], caption_numbers: bool = True
+) -> str:
     text = src.read_text(encoding="utf-8")
     text = _shortcodes(text, src.parent, variables)
     text = _visibility(text, meta)
-    return crossrefs(text)
+    return crossrefs(text, caption_numbers)
 
 
 def _pandoc(*args: str, cwd: Path) -> None:
@@ -355,10 +356,11 @@ def typst_header(synthetic: bool) -> str:
 
 
 def render_fallback(work: Path, variables: dict[str, Any], meta: dict[str, Any]) -> None:
-    md = preprocess(work / "report.qmd", variables, meta)
-    (work / "report.md").write_text(md, encoding="utf-8")
+    """HTML with Pandoc, PDF with Pandoc's Typst writer and the Typst compiler."""
+    for name, numbered in (("report.md", True), ("report-typst.md", False)):
+        text = preprocess(work / "report.qmd", variables, meta, caption_numbers=numbered)
+        (work / name).write_text(text, encoding="utf-8")
     common = [
-        "report.md",
         "--from",
         "markdown",
         "--number-sections",
@@ -369,6 +371,7 @@ def render_fallback(work: Path, variables: dict[str, Any], meta: dict[str, Any])
         str(work),
     ]
     _pandoc(
+        "report.md",
         *common,
         "--standalone",
         "--embed-resources",
@@ -383,6 +386,7 @@ def render_fallback(work: Path, variables: dict[str, Any], meta: dict[str, Any])
     _inject_viewport(work / "report.html")
     (work / "header.typ").write_text(typst_header(bool(meta.get("synthetic"))), encoding="utf-8")
     _pandoc(
+        "report-typst.md",
         *common,
         "--standalone",
         "-t",
