@@ -264,7 +264,7 @@ def _visibility(text: str, meta: dict[str, Any]) -> str:
     for line in text.splitlines():
         m = VISIBLE.match(line.strip())
         fence = re.match(r"^(:{3,})\s*(\{.*\})?\s*$", line.strip())
-        keep = all(k for _, k in stack)
+        keep = all(k is not False for _, k in stack)
         if m:
             stack.append(
                 (len(line.strip()) - len(line.strip().lstrip(":")), bool(meta.get(m.group(1))))

@@ -1,0 +1,265 @@
+"""End to end on the demonstration organisation: every notebook, the findings against the
+simulated truth and against independent computations, and the report."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import demo
+from helpers.report import DEMO_MARK, format_finding
+from helpers.runner import REQUIRED_FINDINGS, Runner
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pipeline")
+    data = base / "demo"
+    demo.generate(data)
+    out = base / "out"
+    cache = base / "cache"
+    log = (base / "log.txt").open("w")
+    code = Runner(data, out, cache_dir=cache, log=log).run()
+    assert code == 0, (base / "log.txt").read_text()
+    findings = {f["id"]: f for f in json.loads((out / "findings.json").read_text())["findings"]}
+    truth = json.loads((data / "truth.json").read_text())
+    return {"data": data, "out": out, "cache": cache, "f": findings, "truth": truth, "base": base}
+
+
+def covers(f, value):
+    return f["ci_low"] <= value <= f["ci_high"]
+
+
+def test_every_required_finding_is_registered(run):
+    assert set(REQUIRED_FINDINGS) <= set(run["f"])
+    for fid in REQUIRED_FINDINGS:
+        f = run["f"][fid]
+        assert f["available"] and not f["suppressed"] and f["estimate"] is not None, fid
+    assert json.loads((run["out"] / "manifest.json").read_text())["synthetic_data"] is True
+
+
+@pytest.mark.parametrize(
+    ("fid", "path", "tolerance"),
+    [
+        ("turnover.hr_rvu_production", ("turnover", "hr_rvu_production"), 0.25),
+        ("turnover.hr_team_based_care", ("turnover", "hr_team_based_care"), 0.25),
+        ("turnover.irr_after_switch", None, 0.5),
+        ("access.tnaa_per_vacant_fte", ("access", "tnaa_per_vacant_fte"), 0.1),
+        (
+            "access.new_patient_wait_per_vacant_fte",
+            ("access", "new_patient_wait_per_vacant_fte"),
+            0.1,
+        ),
+        (
+            "access.visits_per_fte_per_vacant_fte",
+            ("access", "visits_per_budgeted_fte_per_vacant_fte"),
+            0.1,
+        ),
+        ("burnout.or_rvu_production", ("burnout", "or_rvu_production"), 0.25),
+        ("burnout.share_mediated", ("burnout", "share_mediated"), None),
+    ],
+)
+def test_models_recover_the_simulated_effects(run, fid, path, tolerance):
+    t = run["truth"]
+    value = 1 / t["turnover"]["hr_rvu_production"] if path is None else t[path[0]][path[1]]
+    f = run["f"][fid]
+    assert covers(f, value), (fid, f["estimate"], f["ci_low"], f["ci_high"], value)
+    if tolerance is not None:
+        assert abs(f["estimate"] - value) <= tolerance * abs(value), (fid, f["estimate"], value)
+
+
+def test_shares_recover_the_simulated_shares(run):
+    t, f = run["truth"]["time"], run["f"]
+    assert covers(f["time.production_line_share_with_tbc"], t["production_line_share_with_tbc"])
+    assert covers(
+        f["time.production_line_share_without_tbc"], t["production_line_share_without_tbc"]
+    )
+
+
+def test_voluntary_rate_equals_a_day_count(run):
+    c = pd.read_csv(run["data"] / "clinicians.csv", parse_dates=["hire_date", "exit_date"])
+    c = c[c["role"].isin(["physician", "advanced_practice", "behavioral_health"])]
+    start, end = pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31")
+    days, exits = 0, 0
+    for row in c.itertuples():
+        a = max(row.hire_date, start)
+        b = min(row.exit_date, end) if pd.notna(row.exit_date) else end
+        if b >= a:
+            days += (b - a).days + 1
+            exits += int(
+                row.exit_reason == "voluntary" and pd.notna(row.exit_date) and row.exit_date <= end
+            )
+    f = run["f"]["turnover.voluntary_rate"]
+    assert f["estimate"] == pytest.approx(100 * exits / (days / 365.25), rel=1e-9)
+
+
+def test_prevalence_and_shares_equal_independent_computations(run):
+    d = run["data"]
+    s = pd.read_csv(d / "survey.csv")
+    s = s[s["role"].isin(["physician", "advanced_practice", "behavioral_health"])]
+    assert run["f"]["burnout.prevalence"]["estimate"] == pytest.approx((s["burnout"] >= 3).mean())
+    ta = pd.read_csv(d / "time_allocation.csv")
+    pl = ta["activity"].isin(
+        ["documentation", "inbox", "orders", "prescription_renewal", "preventive_screening"]
+    )
+    assert run["f"]["time.production_line_share"]["estimate"] == pytest.approx(
+        ta.loc[pl, "minutes"].sum() / ta["minutes"].sum()
+    )
+    enc = pd.read_parquet(d / "encounters.parquet")
+    assert len(enc) >= 200_000
+    assert run["f"]["encounters.uncredited_minutes_share"]["estimate"] == pytest.approx(
+        enc["minutes_uncredited"].sum() / enc["minutes_total"].sum()
+    )
+
+
+def test_cost_mean_matches_the_analytic_expectation(run):
+    c = pd.read_csv(run["data"] / "clinicians.csv", parse_dates=["exit_date"])
+    vol = c[(c["exit_reason"] == "voluntary") & (c["exit_date"] >= "2017-01-01")]
+    years = (pd.Timestamp("2024-12-31") - pd.Timestamp("2017-01-01")).days / 365.25 + 1 / 365.25
+    mid = {"physician": 750_000, "advanced_practice": 225_000, "behavioral_health": 150_000}
+    # the Monte Carlo draws the rate from Gamma(exits + 0.5, 1/years)
+    expected = sum((vol["role"] == r).sum() + 0.5 for r in mid if (vol["role"] == r).any()) and sum(
+        ((vol["role"] == r).sum() + 0.5) / years * m for r, m in mid.items()
+    )
+    assert run["f"]["cost.voluntary_turnover_per_year"]["estimate"] == pytest.approx(
+        expected, rel=0.01
+    )
+
+
+def test_published_examples_reproduce_within_half_a_percent(run):
+    f = run["f"]
+    for fid, published in (
+        ("validation.hamidi2018_cost_low", 15_544_000),
+        ("validation.hamidi2018_cost_high", 55_506_000),
+        ("validation.shanafelt2017_savings", 1_125_000),
+    ):
+        assert abs(f[fid]["estimate"] / published - 1) <= 0.005
+
+
+def test_outputs_and_figures(run):
+    out = run["out"]
+    for sub in ("figures", "tables", "notebooks"):
+        assert any((out / sub).iterdir())
+    for png in (out / "figures").glob("*.png"):
+        assert (out / "figures" / f"{png.stem}.svg").exists()
+        svg = (out / "figures" / f"{png.stem}.svg").read_text()
+        assert DEMO_MARK.upper() in svg and "Source:" in svg
+
+
+def test_html_report_is_self_contained_and_resolved(run):
+    html = re.sub(r"\s+", " ", (run["out"] / "report.html").read_text())
+    assert not re.search(r'(src|href)="https?://', html)
+    assert "<img" in html and 'src="data:image/png;base64' in html
+    for bad in ("??", "{{<", "?var", "@fig-", "@tbl-", "@sec-"):
+        assert bad not in html, bad
+    assert DEMO_MARK in html
+    for fid in REQUIRED_FINDINGS:
+        text = re.sub(r"\s+", " ", format_finding(run["f"][fid])["summary"])
+        assert text.replace("&", "&amp;") in html or text in html, fid
+
+
+def test_pdf_has_the_mark_on_every_page_and_the_numbers(run):
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(
+        ["pdftotext", str(run["out"] / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) > 5
+    assert all(DEMO_MARK in p for p in pages)
+    flat = re.sub(r"\s+", " ", text)
+    for fid in REQUIRED_FINDINGS:
+        assert format_finding(run["f"][fid])["estimate"] in flat, fid
+
+
+def test_html_opens_in_headless_chromium(run, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium is not installed")
+    shot = tmp_path / "shot.png"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    page = (run["out"] / "report.html").as_uri()
+    proc = subprocess.run(
+        [
+            chromium,
+            *flags,
+            f"--screenshot={shot}",
+            "--window-size=1000,3000",
+            "--enable-logging=stderr",
+            "--v=0",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists(), proc.stderr[-2000:]
+    assert "net::ERR" not in proc.stderr
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("L"))
+    assert img.std() > 10  # not blank
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert dom.count("<img") >= 10
+
+
+def test_unchanged_rerun_reuses_every_notebook(run):
+    log = (run["base"] / "log2.txt").open("w")
+    assert Runner(run["data"], run["out"], cache_dir=run["cache"], log=log).run() == 0
+    man = json.loads((run["out"] / "manifest.json").read_text())
+    assert all(n["cached"] for n in man["notebooks"])
+
+
+def test_required_tables_only_and_not_synthetic(run, tmp_path):
+    data = tmp_path / "own"
+    data.mkdir()
+    for name in ("sites", "management", "clinicians", "access"):
+        shutil.copy(run["data"] / f"{name}.csv", data)
+    out = tmp_path / "out"
+    log = (tmp_path / "log.txt").open("w")
+    assert Runner(data, out, cache_dir=run["cache"], log=log).run() == 0, (
+        tmp_path / "log.txt"
+    ).read_text()
+    doc = json.loads((out / "findings.json").read_text())
+    f = {x["id"]: x for x in doc["findings"]}
+    assert doc["synthetic_data"] is False
+    for fid in (
+        "burnout.prevalence",
+        "burnout.or_rvu_production",
+        "time.production_line_share",
+        "encounters.uncredited_minutes_share",
+    ):
+        assert f[fid]["available"] is False and f[fid]["estimate"] is None and f[fid]["note"]
+    assert f["turnover.hr_rvu_production"]["available"] is True
+    html = re.sub(r"\s+", " ", (out / "report.html").read_text())
+    assert "not available: survey table not provided" in html
+    assert DEMO_MARK not in html and "DEMONSTRATION" not in html
+    for svg in (out / "figures").glob("*.svg"):
+        assert "DEMONSTRATION" not in svg.read_text()
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "Demonstration data" not in text
