@@ -139,3 +139,13 @@ def test_text_in_a_number_column_is_a_row_error(valid_folder):
     path.write_text(path.read_text().replace(",900,", ",nine hundred,"))
     v = next(v for v in validate_folder(valid_folder).errors if v.column == "visits")
     assert v.rows == [2] and "whole number" in v.rule
+
+
+def test_blank_rows_are_skipped_and_row_numbers_kept(valid_folder):
+    path = valid_folder / "sites.csv"
+    lines = path.read_text().splitlines()
+    path.write_text(
+        "\n".join([lines[0], ",,,,", lines[1], lines[2].replace("S2", "S1"), lines[3]]) + "\n"
+    )
+    v = next(v for v in validate_folder(valid_folder).errors if v.column == "site_id")
+    assert v.rows == [3, 4]  # the blank line is row 2

@@ -392,12 +392,18 @@ def _read_table(
     large = spec.name in LARGE_TABLES
     writer = None
     parts: list[pd.DataFrame] = []
-    offset = 0
+    row_parts: list[np.ndarray] = []
+    offset = data_rows = 0
     try:
         for raw in chunks(source, list(chosen)):
             raw = raw.rename(columns=chosen)[list(spec.column_names)].reset_index(drop=True)
             rows = np.arange(offset + 2, offset + 2 + len(raw))
             offset += len(raw)
+            # Spreadsheets carry formatted but empty rows: skip them, keep row numbers.
+            blank = raw.apply(_missing).all(axis=1).to_numpy()
+            if blank.any():
+                raw, rows = raw[~blank].reset_index(drop=True), rows[~blank]
+            data_rows += len(raw)
             df = check_chunk(raw, spec, rows, label, out, today)
             if large:
                 if site_ids is not None:
@@ -416,6 +422,7 @@ def _read_table(
                     writer.write_table(table)
             else:
                 parts.append(df)
+                row_parts.append(rows)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
         return None
@@ -428,10 +435,10 @@ def _read_table(
             "path": str(source.path.resolve()),
             "sheet": source.sheet,
             "sha256": sha256(source.path),
-            "rows": offset,
+            "rows": data_rows,
         }
     )
-    if offset == 0:
+    if data_rows == 0:
         out.add(
             label,
             spec.name,
@@ -446,7 +453,7 @@ def _read_table(
             _unique_large(dest / f"{spec.name}.parquet", spec, label, out)
         return pd.DataFrame()
     df = pd.concat(parts, ignore_index=True)
-    check_table_rules(spec.name, df, np.arange(2, len(df) + 2), label, site_ids, out)
+    check_table_rules(spec.name, df, np.concatenate(row_parts), label, site_ids, out)
     if dest is not None:
         pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
     return df

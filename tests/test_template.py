@@ -1,0 +1,48 @@
+"""The analyst's template: a filled copy passes validation."""
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from helpers.contract import SPECS
+from helpers.template import write
+from helpers.validate import validate_folder
+from tests.conftest import VALID
+
+
+def test_template_has_dictionary_sheets_and_dropdowns(tmp_path):
+    write(tmp_path)
+    wb = load_workbook(tmp_path / "data.xlsx")
+    assert wb.sheetnames == ["README", *SPECS]
+    readme = [[c.value for c in row] for row in wb["README"].iter_rows()]
+    assert [
+        "clinicians",
+        "fte",
+        "Contracted FTE, above 0 and at most 1.5",
+        "number",
+        "required; > 0; <= 1.5",
+        "1.0",
+    ] in readme
+    for name, spec in SPECS.items():
+        assert [c.value for c in wb[name][1]] == list(spec.column_names)
+        assert (tmp_path / "csv" / f"{name}.csv").read_text().strip() == ",".join(spec.column_names)
+    lists = [dv.formula1 for dv in wb["clinicians"].data_validations.dataValidation]
+    assert any("advanced_practice" in f for f in lists)
+
+
+def test_filled_template_passes_validation(tmp_path):
+    write(tmp_path)
+    book = tmp_path / "data.xlsx"
+    wb = load_workbook(book)
+    for name, text in VALID.items():
+        rows = list(csv.reader(io.StringIO(text)))[1:]
+        for row in rows:
+            wb[name].append([v if v != "" else None for v in row])
+    wb.save(book)
+    folder = tmp_path / "filled"
+    folder.mkdir()
+    book.rename(folder / "data.xlsx")
+    result = validate_folder(folder)
+    assert result.ok, result.summary()
+    assert result.tables == list(SPECS)
