@@ -1,0 +1,161 @@
+"""Unit tests of the analysis modules on small data with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import access, bh_programme, burnout, cost, encounters, time_allocation
+from helpers.reference import fee_schedule
+
+
+def simulated_panel(beta: float, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sites, months = 30, pd.date_range("2020-01-01", periods=36, freq="MS")
+    rows = []
+    for s in range(sites):
+        base = rng.uniform(5, 20)
+        budget = rng.integers(5, 15)
+        for m, month in enumerate(months):
+            filled = budget - max(rng.normal(0.5, 1.0), 0)
+            vacant = max(budget - filled, 0)
+            rows.append(
+                {
+                    "site_id": f"S{s}",
+                    "month": month,
+                    "budgeted_clinician_fte": budget,
+                    "filled_clinician_fte": filled,
+                    "visits": 250 * budget,
+                    "third_next_available_days": base + 0.1 * m + beta * vacant + rng.normal(0, 2),
+                }
+            )
+    return access.panel(pd.DataFrame(rows))
+
+
+def test_fixed_effects_slope_recovers_the_truth():
+    s = access.fe_slope(simulated_panel(3.0), "third_next_available_days")
+    assert s.ci_low <= 3.0 <= s.ci_high and abs(s.estimate - 3.0) < 0.3
+
+
+def test_vacancy_spells_are_runs():
+    d = pd.DataFrame(
+        {
+            "site_id": "A",
+            "month": pd.date_range("2020-01-01", periods=7, freq="MS"),
+            "vacant_fte": [0, 1, 1, 0, 0.6, 0.7, 0.8],
+        }
+    )
+    runs = access.vacancy_spells(d)
+    assert runs["months"].tolist() == [2, 3]
+
+
+def test_burnout_model_recovers_an_odds_ratio():
+    rng = np.random.default_rng(3)
+    n = 6000
+    df = pd.DataFrame(
+        {
+            "site_id": rng.integers(0, 40, n).astype(str),
+            "comp_model": rng.choice(["salary", "rvu_production", "hybrid"], n),
+            "team_based_care": rng.integers(0, 2, n),
+            "role": rng.choice(["physician", "advanced_practice"], n),
+            "setting": rng.choice(["primary_care", "psychiatry"], n),
+        }
+    )
+    lp = (
+        -0.3
+        + np.log(2.0) * (df["comp_model"] == "rvu_production")
+        + np.log(0.6) * df["team_based_care"]
+    )
+    df["burned_out"] = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    res = burnout.burnout_model(df)
+    assert res.ci_low <= 2.0 <= res.ci_high and abs(res.estimate - 2.0) < 0.4
+
+
+def test_bootstrap_share_is_the_ratio_of_sums():
+    t = pd.DataFrame(
+        {
+            "clinician_id": ["a", "a", "b", "b", "c"],
+            "minutes": [10.0, 30.0, 5.0, 5.0, 50.0],
+            "group": [
+                "production_line",
+                "neither",
+                "production_line",
+                "solution_shop",
+                "production_line",
+            ],
+        }
+    )
+    s = time_allocation.bootstrap_share(t, (t["group"] == "production_line").astype(float), 500)
+    assert s.estimate == pytest.approx(65 / 100)
+    assert s.ci_low <= s.estimate <= s.ci_high and s.clinicians == 3
+
+
+def test_encounter_aggregates_fill_missing_rvus_from_the_schedule(tmp_path):
+    df = pd.DataFrame(
+        {
+            "encounter_id": ["1", "2", "3", "4"],
+            "clinician_id": ["a", "a", "b", "b"],
+            "site_id": ["S", "S", "S", "S"],
+            "date": pd.to_datetime(["2024-01-01"] * 4),
+            "cpt_codes": ["99214", "99214;90833", "99213", "99999"],
+            "minutes_total": [30.0, 50.0, 20.0, 10.0],
+            "minutes_uncredited": [5.0, 10.0, 0.0, 1.0],
+            "work_rvu": [1.92, None, None, None],
+        }
+    )
+    path = tmp_path / "e.parquet"
+    df.to_parquet(path)
+    pc = encounters.per_clinician(path, fee_schedule()).set_index("clinician_id")
+    assert pc.loc["a", "work_rvu"] == pytest.approx(1.92 + 1.92 + 1.64)
+    assert pc.loc["b", "work_rvu"] == pytest.approx(1.30)  # 99999 is unknown: 0 RVU
+    assert pc.loc["b", "unknown_codes"] == 1
+    assert pc["rvu_from_schedule"].sum() == 3
+    vt = encounters.by_visit_type(path, fee_schedule()).set_index("visit_type")
+    assert vt.loc["99214;90833", "minutes_per_work_rvu"] == pytest.approx(50 / 3.56)
+    est, low, high = encounters.ratio_bootstrap(
+        pc["minutes_uncredited"].to_numpy(), pc["minutes_total"].to_numpy(), 200
+    )
+    assert est == pytest.approx(16 / 110)
+
+
+def test_exits_per_year_and_attributable_fraction():
+    c = pd.DataFrame(
+        {
+            "role": ["physician", "physician", "nurse", "behavioral_health"],
+            "exit_reason": ["voluntary", "retirement", "voluntary", "voluntary"],
+            "exit_date": pd.to_datetime(["2020-05-01", "2020-06-01", "2020-07-01", "2016-01-01"]),
+        }
+    )
+    ex, years = cost.exits_per_year(c, (pd.Timestamp("2019-01-01"), pd.Timestamp("2020-12-31")))
+    assert years == pytest.approx(731 / 365.25)
+    assert ex.set_index("role")["exits"].to_dict() == {
+        "physician": 1,
+        "advanced_practice": 0,
+        "behavioral_health": 0,
+    }
+    assert cost.attributable_fraction(0.5, 2.0) == pytest.approx(0.5 / 1.5)
+
+
+def test_turnover_cost_monte_carlo_mean():
+    ex = pd.DataFrame({"role": ["physician"], "exits": [20], "exits_per_year": [10.0]})
+    res = cost.turnover_cost(ex, 2.0, {"physician": [500_000, 1_000_000]}, draws=200_000)
+    assert res.mean == pytest.approx((20.5 / 2.0) * 750_000, rel=0.01)
+    assert res.low < res.mean < res.high
+
+
+def test_policy_model_properties():
+    a = bh_programme.Assumptions()
+    flat = bh_programme.Assumptions(gap_elasticity=0.0)
+    d = bh_programme.compare(flat)
+    assert d["exits"] == pytest.approx(0) and d["net_cost"] == pytest.approx(0)
+    tenure = np.arange(84, dtype=float)
+    assert np.all(
+        bh_programme.target(a, tenure, "learning_curve")
+        <= bh_programme.target(a, tenure, "day_one") + 1e-12
+    )
+    sim = bh_programme.simulate(a, "day_one")
+    assert np.allclose(sim["staffed"] + sim["vacant"], a.positions)
+    assert bh_programme.compare(a)["exits"] > 0
+    with pytest.raises(ValueError):
+        bh_programme.target(a, tenure, "other")
