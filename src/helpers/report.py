@@ -383,7 +383,7 @@ def render_fallback(work: Path, variables: dict[str, Any], meta: dict[str, Any])
         "report.html",
         cwd=work,
     )
-    _inject_viewport(work / "report.html")
+    _inject_viewport(work / "report.html", bool(meta.get("synthetic")))
     (work / "header.typ").write_text(typst_header(bool(meta.get("synthetic"))), encoding="utf-8")
     _pandoc(
         "report-typst.md",
@@ -407,13 +407,22 @@ def render_fallback(work: Path, variables: dict[str, Any], meta: dict[str, Any])
         raise ReportError(f"typst failed: {exc}") from exc
 
 
-def _inject_viewport(path: Path) -> None:
+def _inject_viewport(path: Path, synthetic: bool) -> None:
+    """A phone-friendly viewport, and the demonstration banner as the first thing on the page."""
     text = path.read_text(encoding="utf-8")
     if 'name="viewport"' not in text:
         text = text.replace(
             "<head>",
             '<head>\n<meta name="viewport" content="width=device-width, initial-scale=1">',
             1,
+        )
+    if synthetic:
+        text = re.sub(
+            r"(<body[^>]*>)",
+            rf'\1\n<div class="demo-banner" role="note">'
+            rf"{DEMO_MARK}</div>",
+            text,
+            count=1,
         )
     path.write_text(text, encoding="utf-8")
 
