@@ -36,7 +36,7 @@ data/demo/truth.json: $(VENV)/.installed $(DEMO_SOURCES)
 	$(PY) -m helpers.demo --out data/demo --seed $(SEED)
 
 validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
-	$(PY) -m helpers.validate "$(DATA)"
+	$(PY) -m helpers.validate "$(DATA)" --html "reports/validation/$(notdir $(abspath $(DATA))).html"
 
 run: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) --no-report \

@@ -540,9 +540,18 @@ def main(argv: list[str] | None = None) -> int:
         description="Check a data folder against the data contract.",
     )
     ap.add_argument("data_dir")
+    ap.add_argument("--html", default=None, help="also write a data-quality report here")
     args = ap.parse_args(argv)
-    result = validate_folder(args.data_dir)
-    print(result.summary())
+    with tempfile.TemporaryDirectory() as tmp:
+        result = validate_folder(args.data_dir, tmp)
+        print(result.summary())
+        if args.html:
+            from helpers.quality import load_typed, report_html
+
+            out = Path(args.html)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(report_html(result, load_typed(Path(tmp))), encoding="utf-8")
+            print(f"Data-quality report: {out}")
     return 0 if result.ok else 2
 
 
