@@ -74,6 +74,9 @@ def test_params_file(tmp_path):
 
 
 def test_non_literal_default_is_refused(tmp_path):
-    bad = make_notebook(tmp_path / "01_x.ipynb", "import os\nx = os.getcwd()\n")
+    bad = make_notebook(tmp_path / "01_x.ipynb", "x = len('abc')\n")
     with pytest.raises(params.ParameterError, match="literal default"):
         params.declared(bad)
+    code = make_notebook(tmp_path / "02_x.ipynb", "import os\n")
+    with pytest.raises(params.ParameterError, match="may only assign"):
+        params.declared(code)

@@ -7,10 +7,10 @@ Parameters are checked before anything runs. Values are only ever parsed as data
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
-import papermill
 import yaml
 
 from helpers import paths
@@ -23,15 +23,31 @@ class ParameterError(ValueError):
 
 
 def declared(notebook: Path) -> dict[str, Any]:
-    """The notebook's ``parameters`` cell as ``{name: default value}``."""
+    """The notebook's ``parameters`` cell as ``{name: default value}``.
+
+    Read with ``ast`` (no kernel, no Papermill import): every statement of the cell must be
+    a plain assignment of a literal.
+    """
+    doc = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    cells = [c for c in doc.get("cells", []) if "parameters" in c.get("metadata", {}).get(
+        "tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"{Path(notebook).name}: needs exactly one cell tagged "
+                             f"'parameters' (found {len(cells)})")
+    source = "".join(cells[0].get("source", ""))
     out: dict[str, Any] = {}
-    for name, info in papermill.inspect_notebook(str(notebook)).items():
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            raise ParameterError(f"{Path(notebook).name}: the parameters cell may only assign "
+                                 f"names (line {node.lineno})")
+        name = node.targets[0].id
         try:
-            out[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError) as exc:
+            out[name] = ast.literal_eval(node.value)
+        except ValueError as exc:
             raise ParameterError(
-                f"{notebook.name}: parameter {name!r} must have a literal default "
-                f"(got {info['default']!r})"
+                f"{Path(notebook).name}: parameter {name!r} must have a literal default "
+                f"(got {ast.get_source_segment(source, node.value)!r})"
             ) from exc
     return out
 

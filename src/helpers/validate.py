@@ -17,11 +17,11 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
@@ -194,7 +194,9 @@ TYPE_RULE = {
 }
 
 
-def _schema(spec: Table) -> pa.DataFrameSchema:
+def _schema(spec: Table) -> Any:
+    import pandera.pandas as pa  # imported here: slow to import, needed only to validate
+
     columns = {}
     for col in spec.columns:
         checks = []
@@ -274,9 +276,11 @@ def check_chunk(
             if future.any():
                 out.add(label, spec.name, col.name, "must not be in the future", rows[future])
     df = pd.DataFrame(typed)
+    from pandera.errors import SchemaErrors
+
     try:
         _schema(spec).validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
         for (column, check), grp in fc.groupby(["column", "check"], sort=False):
