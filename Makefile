@@ -58,6 +58,9 @@ lint: $(VENV)/.installed
 template: $(VENV)/.installed
 	$(PY) -m helpers.template --out data/template
 
+bench: $(VENV)/.installed data
+	cd tools && ../$(PY) bench.py
+
 lab: $(VENV)/.installed data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 

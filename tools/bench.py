@@ -73,8 +73,14 @@ def _tree_rss_kib(root_pid: int) -> int:
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run a command; return wall seconds, peak MiB of its process tree, and its output."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peak = 0
     done = threading.Event()
 
@@ -121,10 +127,24 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         shutil.rmtree(plain_out, ignore_errors=True)
         total = 0.0
         for nb in nbs:
-            s, peak, _ = timed([PY, "-m", "papermill", str(nb), str(plain_out / nb.name),
-                                "-k", "helpers", "-p", "data_dir", str(data),
-                                "-p", "out_dir", str(plain_out)],
-                               {"HELPERS_CACHE": str(cache)})
+            s, peak, _ = timed(
+                [
+                    PY,
+                    "-m",
+                    "papermill",
+                    str(nb),
+                    str(plain_out / nb.name),
+                    "-k",
+                    "helpers",
+                    "-p",
+                    "data_dir",
+                    str(data),
+                    "-p",
+                    "out_dir",
+                    str(plain_out),
+                ],
+                {"HELPERS_CACHE": str(cache)},
+            )
             total += s
             peak_serial = max(peak_serial, peak)
         serial.append(total)
@@ -138,26 +158,54 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
     for i in range(repeats):
         params = TMP / f"params-{i}.yaml"
         # A fresh value each repeat, so the changed notebook is never found in the cache.
-        spec = json.loads(subprocess.run(
-            [PY, "-c", "import json,sys; from helpers import params; "
-             "print(json.dumps(params.declared(__import__('pathlib').Path(sys.argv[1]))))",
-             str(nbs[-1])], capture_output=True, text=True, cwd=ROOT, check=True).stdout)
+        spec = json.loads(
+            subprocess.run(
+                [
+                    PY,
+                    "-c",
+                    "import json,sys; from helpers import params; "
+                    "print(json.dumps(params.declared(__import__('pathlib').Path(sys.argv[1]))))",
+                    str(nbs[-1]),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=True,
+            ).stdout
+        )
         name = next(k for k, v in spec.items() if isinstance(v, float))
         params.write_text(f"notebooks:\n  {target}:\n    {name}: {spec[name] * (1.1 + i / 10)}\n")
-        s, peak, _ = timed(runner_cmd(data, out, "--params", str(params)),
-                           {"HELPERS_CACHE": str(cache)})
+        s, peak, _ = timed(
+            runner_cmd(data, out, "--params", str(params)), {"HELPERS_CACHE": str(cache)}
+        )
         one.append(s)
         peak_one = max(peak_one, peak)
     ms = [
-        Measure("full run (runner, 2 workers, empty result cache)", "demo", full, peak_full,
-                "serial plain papermill CLI", statistics.median(full) / statistics.median(
-                    serial)),
-        Measure("serial plain papermill CLI, no report (comparison)", "demo", serial,
-                peak_serial),
-        Measure("unchanged rerun", "demo", rerun, peak_rerun, "full run",
-                statistics.median(rerun) / statistics.median(full)),
-        Measure(f"one parameter changed ({target})", "demo", one, peak_one, "full run",
-                statistics.median(one) / statistics.median(full)),
+        Measure(
+            "full run (runner, 2 workers, empty result cache)",
+            "demo",
+            full,
+            peak_full,
+            "serial plain papermill CLI",
+            statistics.median(full) / statistics.median(serial),
+        ),
+        Measure("serial plain papermill CLI, no report (comparison)", "demo", serial, peak_serial),
+        Measure(
+            "unchanged rerun",
+            "demo",
+            rerun,
+            peak_rerun,
+            "full run",
+            statistics.median(rerun) / statistics.median(full),
+        ),
+        Measure(
+            f"one parameter changed ({target})",
+            "demo",
+            one,
+            peak_one,
+            "full run",
+            statistics.median(one) / statistics.median(full),
+        ),
     ]
     return ms, {k: statistics.median(v) for k, v in per_nb.items()}
 
@@ -191,10 +239,16 @@ def write_markdown(path: Path, ms: list[Measure], per_nb: dict[str, float], repe
     ]
     for m in ms:
         ratio = f"{m.ratio:.2f}×" if m.ratio is not None else ""
-        lines.append(f"| {m.what} | {m.rows} | {m.median:.1f} | {m.peak_mib:.0f} | "
-                     f"{m.compare} | {ratio} |")
-    lines += ["", "Per notebook in the full run (seconds, median):", "",
-              "| notebook | seconds |", "|---|---|"]
+        lines.append(
+            f"| {m.what} | {m.rows} | {m.median:.1f} | {m.peak_mib:.0f} | {m.compare} | {ratio} |"
+        )
+    lines += [
+        "",
+        "Per notebook in the full run (seconds, median):",
+        "",
+        "| notebook | seconds |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.1f} |" for k, v in sorted(per_nb.items())]
     notes = [m for m in ms if m.note]
     if notes:

@@ -1,0 +1,109 @@
+"""Encounter analysis at scale: generated Parquet of N rows, the DuckDB aggregation of
+helpers.encounters against a plain pandas version and a bare DuckDB scan (the floor)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+from bench import PY, ROOT, Measure, runner_cmd, timed
+
+GENERATE = """
+COPY (
+  SELECT 'V' || lpad(i::VARCHAR, 9, '0') AS encounter_id,
+         'C' || lpad((i % 900)::VARCHAR, 5, '0') AS clinician_id,
+         'S' || lpad(((i % 900) % 50 + 1)::VARCHAR, 2, '0') AS site_id,
+         DATE '2023-01-01' + (i % 730)::INTEGER AS date,
+         CASE i % 4 WHEN 0 THEN '99214' WHEN 1 THEN '99213' WHEN 2 THEN '99214;90833'
+              ELSE '90834' END AS cpt_codes,
+         20.0 + (i % 40) AS minutes_total,
+         (i % 7)::DOUBLE AS minutes_uncredited,
+         CASE WHEN i % 10 = 0 THEN NULL ELSE 1.92 END AS work_rvu
+  FROM range({n}) t(i)
+) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 500000)
+"""
+
+OURS = (
+    "import sys; from pathlib import Path; from helpers.encounters import per_clinician; "
+    "from helpers.reference import fee_schedule; "
+    "print(len(per_clinician(Path(sys.argv[1]), fee_schedule())))"
+)
+PANDAS = (
+    "import sys, pandas as pd; e = pd.read_parquet(sys.argv[1]); "
+    "g = e.groupby(['clinician_id', 'site_id'])[['minutes_total', 'minutes_uncredited', "
+    "'work_rvu']].sum(); print(len(g))"
+)
+SCAN = (
+    'import sys, duckdb; print(duckdb.sql(f"SELECT count(*), sum(minutes_total) FROM '
+    "read_parquet('{sys.argv[1]}')\").fetchall())"
+)
+
+
+def generate(n: int, path: Path) -> None:
+    if not path.exists():
+        duckdb.sql(GENERATE.format(n=n, path=path))
+
+
+def run(sizes: list[int], repeats: int, tmp: Path) -> list[Measure]:
+    out = []
+    for n in sizes:
+        path = tmp / f"encounters-{n}.parquet"
+        generate(n, path)
+        label = f"{n / 1e6:g}M"
+        results = {}
+        for name, code in (("ours", OURS), ("pandas", PANDAS), ("scan", SCAN)):
+            runs = [timed([PY, "-c", code, str(path)]) for _ in range(repeats)]
+            results[name] = ([r[0] for r in runs], max(r[1] for r in runs))
+        base = results["ours"]
+        out.append(
+            Measure(
+                "encounter aggregation (DuckDB, helpers.encounters)",
+                label,
+                base[0],
+                base[1],
+                "plain pandas",
+                _median(base[0]) / _median(results["pandas"][0]),
+            )
+        )
+        out.append(Measure("  plain pandas read + groupby (comparison)", label, *results["pandas"]))
+        out.append(
+            Measure(
+                "  DuckDB scan only (floor)",
+                label,
+                *results["scan"],
+                "our aggregation",
+                _median(results["scan"][0]) / _median(base[0]),
+            )
+        )
+    if 10_000_000 in sizes:
+        out.append(whole_run(tmp, tmp / "encounters-10000000.parquet"))
+    return out
+
+
+def whole_run(tmp: Path, encounters: Path) -> Measure:
+    """The whole report on the demonstration tables with 10M encounters."""
+    data = tmp / "demo-10m"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(ROOT / "data" / "demo", data)
+    (data / "encounters.parquet").unlink()
+    shutil.copy(encounters, data / "encounters.parquet")
+    cache = tmp / "cache-10m"
+    shutil.rmtree(cache, ignore_errors=True)
+    seconds, peak, _ = timed(runner_cmd(data, tmp / "out-10m"), {"HELPERS_CACHE": str(cache)})
+    return Measure(
+        "whole run with 10M encounters (validation + all notebooks + report)",
+        "10M",
+        [seconds],
+        peak,
+    )
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+if __name__ == "__main__":
+    sys.exit(0)
