@@ -125,6 +125,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         shutil.rmtree(cache, ignore_errors=True)
         plain_out = TMP / "plain"
         shutil.rmtree(plain_out, ignore_errors=True)
+        plain_out.mkdir(parents=True)
         total = 0.0
         for nb in nbs:
             s, peak, _ = timed(

@@ -3,15 +3,31 @@ writers, all bound to the run's parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from patsy import PatsyError
 
 from helpers import paths
 from helpers.artefacts import SourceLine, save_figure, save_table
 from helpers.data import Dataset, open_dataset
 from helpers.findings import Registry
+
+T = TypeVar("T")
+# What a model raises when the data cannot support it (too few events, no variation, a
+# missing reference level); anything else is a bug and fails the notebook.
+MODEL_ERRORS = (
+    ValueError,
+    ArithmeticError,
+    IndexError,
+    KeyError,
+    np.linalg.LinAlgError,
+    PatsyError,
+)
 
 
 class Analysis:
@@ -79,3 +95,28 @@ class Analysis:
             n=n,
             notebook=self.name,
         )
+
+    def guarded(self, findings: dict[str, str], people: int, fit: Callable[[], T]) -> T | None:
+        """Fit a model only when it is publishable and estimable.
+
+        With fewer than ``min_cell_size`` people, each finding in ``findings`` (id -> label) is
+        registered as suppressed and nothing is fitted; when the data cannot support the
+        model (no variation, a missing reference group), each is registered as unavailable
+        with the reason. Otherwise returns what ``fit`` returns.
+        """
+        if people < self.min_cell_size:
+            for fid, label in findings.items():
+                self.findings.add(
+                    fid, label, None, unit="", n=None, n_unit="", method="", people=people
+                )
+            return None
+        try:
+            return fit()
+        except MODEL_ERRORS as exc:
+            for fid, label in findings.items():
+                self.findings.unavailable(
+                    fid,
+                    label,
+                    f"could not be estimated on these data ({type(exc).__name__}: {exc})",
+                )
+            return None

@@ -29,18 +29,26 @@ def declared(notebook: Path) -> dict[str, Any]:
     a plain assignment of a literal.
     """
     doc = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    cells = [c for c in doc.get("cells", []) if "parameters" in c.get("metadata", {}).get(
-        "tags", [])]
+    cells = [
+        c for c in doc.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if len(cells) != 1:
-        raise ParameterError(f"{Path(notebook).name}: needs exactly one cell tagged "
-                             f"'parameters' (found {len(cells)})")
+        raise ParameterError(
+            f"{Path(notebook).name}: needs exactly one cell tagged "
+            f"'parameters' (found {len(cells)})"
+        )
     source = "".join(cells[0].get("source", ""))
     out: dict[str, Any] = {}
     for node in ast.parse(source).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
-            raise ParameterError(f"{Path(notebook).name}: the parameters cell may only assign "
-                                 f"names (line {node.lineno})")
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            raise ParameterError(
+                f"{Path(notebook).name}: the parameters cell may only assign "
+                f"names (line {node.lineno})"
+            )
         name = node.targets[0].id
         try:
             out[name] = ast.literal_eval(node.value)
