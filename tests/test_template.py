@@ -6,6 +6,7 @@ import io
 from openpyxl import load_workbook
 
 from helpers.contract import SPECS
+from helpers.runner import Runner
 from helpers.template import write
 from helpers.validate import validate_folder
 from tests.conftest import VALID
@@ -46,3 +47,16 @@ def test_filled_template_passes_validation(tmp_path):
     result = validate_folder(folder)
     assert result.ok, result.summary()
     assert result.tables == list(SPECS)
+
+
+def test_filled_template_to_report(tmp_path):
+    """The analyst's path: template, fill, validate, report (a tiny organisation, so every
+    people-based number is suppressed, but the report is built)."""
+    test_filled_template_passes_validation(tmp_path)
+    out = tmp_path / "report"
+    log = (tmp_path / "log.txt").open("w")
+    assert Runner(tmp_path / "filled", out, cache_dir=tmp_path / "cache", log=log).run() == 0, (
+        tmp_path / "log.txt"
+    ).read_text()
+    assert (out / "report.html").exists() and (out / "report.pdf").exists()
+    assert "suppressed: fewer than 11 people" in (out / "report.html").read_text()
