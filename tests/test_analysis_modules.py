@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers import access, bh_programme, burnout, cost, encounters, time_allocation
+from helpers.rates import ratio_bootstrap
 from helpers.reference import fee_schedule
 
 
@@ -113,7 +114,7 @@ def test_encounter_aggregates_fill_missing_rvus_from_the_schedule(tmp_path):
     assert pc["rvu_from_schedule"].sum() == 3
     vt = encounters.by_visit_type(path, fee_schedule()).set_index("visit_type")
     assert vt.loc["99214;90833", "minutes_per_work_rvu"] == pytest.approx(50 / 3.56)
-    est, low, high = encounters.ratio_bootstrap(
+    est, low, high = ratio_bootstrap(
         pc["minutes_uncredited"].to_numpy(), pc["minutes_total"].to_numpy(), 200
     )
     assert est == pytest.approx(16 / 110)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 ENCOUNTERS_SQL = """
@@ -60,14 +59,3 @@ def by_visit_type(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
            avg(work_rvu) AS mean_work_rvu
     FROM ({ENCOUNTERS_SQL.format(path=path)}) GROUP BY visit_type ORDER BY encounters DESC"""
     return con.execute(q).df()
-
-
-def ratio_bootstrap(
-    num: np.ndarray, den: np.ndarray, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Σnum/Σden with a percentile CI from resampling the units (clinicians)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(num), size=(resamples, len(num)))
-    draws = num[idx].sum(axis=1) / den[idx].sum(axis=1)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return float(num.sum() / den.sum()), float(low), float(high)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from scipy.stats import chi2
 from statsmodels.stats.proportion import proportion_confint
 
@@ -25,3 +26,14 @@ def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float
         raise ValueError("n must be positive")
     low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
     return successes / n, float(low), float(high)
+
+
+def ratio_bootstrap(
+    num: np.ndarray, den: np.ndarray, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Σnum/Σden with a percentile 95% CI from resampling the units (e.g. clinicians)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(num), size=(resamples, len(num)))
+    draws = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(num.sum() / den.sum()), float(low), float(high)

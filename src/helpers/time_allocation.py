@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.contract import PRODUCTION_LINE, SOLUTION_SHOP
+from helpers.rates import ratio_bootstrap
 
 
 def with_management(ta: pd.DataFrame, management: pd.DataFrame) -> pd.DataFrame:
@@ -65,12 +66,8 @@ def bootstrap_share(
         .groupby("clinician_id")[["num", "den"]]
         .sum()
     )
-    num, den = per["num"].to_numpy(), per["den"].to_numpy()
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(per), size=(resamples, len(per)))
-    draws = num[idx].sum(axis=1) / den[idx].sum(axis=1)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return Share(float(num.sum() / den.sum()), float(low), float(high), len(per), float(den.sum()))
+    est, low, high = ratio_bootstrap(per["num"].to_numpy(), per["den"].to_numpy(), resamples, seed)
+    return Share(est, low, high, len(per), float(per["den"].sum()))
 
 
 def what_if(t: pd.DataFrame, delegated_fraction: float, minutes_per_slot: float) -> pd.DataFrame:
