@@ -122,7 +122,7 @@ TRUTH: dict = {
                              "specialty": 0.08},
         "uncredited_beta_concentration": 20,
         "work_rvu_missing_share": 0.10,
-        "encounters_per_fte_weekday": 0.75,
+        "encounters_per_fte_weekday": 0.8,
     },
 }  # fmt: skip
 DESCRIPTIONS = {
@@ -361,7 +361,7 @@ def simulate_spells(
                 person[p] = pool.pop(int(rng.integers(len(pool))))
             else:
                 person[p] = len(ids)
-                prefix = "C" if clinical[p] else "S"
+                prefix = "C" if clinical[p] else "N"  # N: support staff
                 ids[person[p]] = f"{prefix}{next_id[bool(clinical[p])] + 1:05d}"
                 next_id[bool(clinical[p])] += 1
             hire[p] = start + int(rng.integers(0, 14))
