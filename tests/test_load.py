@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from helpers import load
 from helpers.data import open_dataset
 from helpers.validate import validate_folder
 from tests.conftest import VALID
@@ -149,3 +150,19 @@ def test_blank_rows_are_skipped_and_row_numbers_kept(valid_folder):
     )
     v = next(v for v in validate_folder(valid_folder).errors if v.column == "site_id")
     assert v.rows == [3, 4]  # the blank line is row 2
+
+
+@pytest.mark.parametrize("bad_line", [3, 40_000, None])
+def test_utf8_check_names_the_line_across_blocks(tmp_path, bad_line):
+    block = 1 << 20
+    head = b"id,name\n"
+    # Line 2 ends with an "é" whose two bytes straddle the first 1 MiB block boundary.
+    line2 = b"S0," + b"x" * (block - len(head) - 4) + "é".encode() + b"\n"
+    assert len(head) + line2.index(b"\xc3") == block - 1
+    lines = [f"S{i:06d},café {i:012d}".encode() for i in range(3, 60_000)]
+    if bad_line:
+        lines[bad_line - 3] = b"S,Caf\xe9"  # latin-1, not UTF-8
+    path = tmp_path / "sites.csv"
+    path.write_bytes(head + line2 + b"\n".join(lines) + b"\n")
+    found = load._decode_check(path)
+    assert (found.rows if found else None) == ([bad_line] if bad_line else None)

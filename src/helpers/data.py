@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from helpers import paths
+from helpers import duck, paths
 from helpers.contract import SPECS
 from helpers.load import COLUMNS_FILE, SUFFIXES
 from helpers.validate import DataError, sha256, validate_folder
@@ -123,12 +123,11 @@ class Dataset:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per provided table."""
-        con = duckdb.connect()
+        con = duck.connect()
         for table in SPECS:
             if self.has(table):
-                con.execute(
-                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.parquet(table)}')"
-                )
+                path = duck.lit(str(self.parquet(table)))
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
         return con
 
 

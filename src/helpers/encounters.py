@@ -7,28 +7,33 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from helpers import duck
+
+# Work RVUs missing from the data come from the fee schedule, looked up once per distinct
+# code combination (a few thousand) rather than per encounter (tens of millions).
 ENCOUNTERS_SQL = """
 WITH e AS (SELECT * FROM read_parquet('{path}')),
-codes AS (
-    SELECT e.encounter_id, sum(f.work_rvu) AS schedule_rvu,
+combos AS (SELECT DISTINCT cpt_codes FROM e WHERE work_rvu IS NULL),
+filled AS (
+    SELECT combos.cpt_codes, sum(f.work_rvu) AS schedule_rvu,
            count(*) FILTER (WHERE f.code IS NULL) AS unknown_codes
-    FROM e, unnest(string_split(e.cpt_codes, ';')) AS c(code_raw)
+    FROM combos, unnest(string_split(combos.cpt_codes, ';')) AS c(code_raw)
     LEFT JOIN fee f ON f.code = trim(c.code_raw)
-    WHERE e.work_rvu IS NULL
-    GROUP BY e.encounter_id
+    GROUP BY combos.cpt_codes
 )
 SELECT e.clinician_id, e.site_id,
        replace(e.cpt_codes, ' ', '') AS visit_type,
        e.minutes_total, e.minutes_uncredited,
-       coalesce(e.work_rvu, codes.schedule_rvu) AS work_rvu,
+       coalesce(e.work_rvu, filled.schedule_rvu) AS work_rvu,
        e.work_rvu IS NULL AS rvu_from_schedule,
-       coalesce(codes.unknown_codes, 0) AS unknown_codes
-FROM e LEFT JOIN codes USING (encounter_id)
+       CASE WHEN e.work_rvu IS NULL THEN coalesce(filled.unknown_codes, 0) ELSE 0 END
+           AS unknown_codes
+FROM e LEFT JOIN filled ON e.work_rvu IS NULL AND e.cpt_codes = filled.cpt_codes
 """
 
 
 def connect(fee: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("fee_df", fee[["code", "work_rvu"]])
     con.execute("CREATE TABLE fee AS SELECT CAST(code AS VARCHAR) AS code, work_rvu FROM fee_df")
     return con

@@ -6,6 +6,7 @@ the file, the column, the rule and the rows (as the analyst sees them: header = 
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,16 +179,28 @@ def rename_columns(
 
 
 def _decode_check(path: Path) -> Violation | None:
-    """A CSV must be UTF-8: report the first line that is not."""
+    """A CSV must be UTF-8: report the first line that is not (read in blocks: files may be
+    gigabytes)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lineno = 1
     with open(path, "rb") as fh:
-        for lineno, line in enumerate(fh, start=1):
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            pending = len(decoder.getstate()[0])
             try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return Violation(
-                    path.name, "", "not UTF-8 text (save the file as UTF-8 CSV)", rows=[lineno]
-                )
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                at = max(exc.start - pending, 0)
+                return _not_utf8(path, lineno + block[:at].count(b"\n"))
+            lineno += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return _not_utf8(path, lineno)
     return None
+
+
+def _not_utf8(path: Path, line: int) -> Violation:
+    return Violation(path.name, "", "not UTF-8 text (save the file as UTF-8 CSV)", rows=[line])
 
 
 def header(source: Source) -> list[object]:

@@ -4,7 +4,7 @@
 the first row numbers as the analyst sees them: header = row 1) and exits 2 when anything
 breaks the contract, 0 otherwise. Column-level rules (ranges, categories) are a pandera
 schema built from :mod:`helpers.contract`; rules across rows and tables are checked here.
-Large tables are read, checked and written in chunks, never whole.
+Large tables in CSV or Parquet are checked in DuckDB (:mod:`helpers.validate_large`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from helpers.load import (
 )
 
 FIRST_ROWS = 5
+HEADER_ONLY = "header only, no data rows (delete the file if you have no such data)"
 TRUE = {"true", "yes", "y", "1", "1.0", "t"}
 FALSE = {"false", "no", "n", "0", "0.0", "f"}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
@@ -45,6 +46,8 @@ MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 # Dates that describe a plan may lie ahead; every other date must not be in the future.
 FUTURE_ALLOWED = {("management", "effective_to")}
 LARGE_TABLES = {"encounters"}
+# (column, bound): the column must not exceed the bound column of the same row.
+NOT_ABOVE = {"encounters": [("minutes_uncredited", "minutes_total")]}
 
 
 class DataError(Exception):
@@ -286,9 +289,9 @@ def check_chunk(
         for (column, check), grp in fc.groupby(["column", "check"], sort=False):
             idx = grp["index"].astype(int).to_numpy()
             out.add(label, spec.name, column, _rule_words(spec.column(column), check), rows[idx])
-    if spec.name == "encounters":
-        over = (df["minutes_uncredited"] > df["minutes_total"]).fillna(False).to_numpy()
-        out.add(label, spec.name, "minutes_uncredited", "must be <= minutes_total", rows[over])
+    for low, high in NOT_ABOVE.get(spec.name, []):
+        over = (df[low] > df[high]).fillna(False).to_numpy()
+        out.add(label, spec.name, low, f"must be <= {high}", rows[over])
     return df
 
 
@@ -371,9 +374,11 @@ def _read_table(
     result: ValidationResult,
     today: pd.Timestamp,
     site_ids: set[str] | None,
-    dest: Path | None,
+    dest: Path,
+    sql: bool = True,
 ) -> pd.DataFrame | None:
-    """Read, coerce and check one table; write it to ``dest`` as Parquet if given."""
+    """Read, coerce and check one table and write it typed to ``dest`` as Parquet. With
+    ``sql``, a large table in CSV or Parquet is checked by DuckDB instead of pandas."""
     label = source.label
     problem = file_problem(source)
     if problem:
@@ -393,11 +398,11 @@ def _read_table(
     if problems:
         out.extend(problems)
         return None
-    large = spec.name in LARGE_TABLES
-    writer = None
+    if sql and spec.name in LARGE_TABLES and source.kind in ("csv", "parquet"):
+        return _read_large(source, spec, names, chosen, out, result, today, site_ids, dest)
     parts: list[pd.DataFrame] = []
     row_parts: list[np.ndarray] = []
-    offset = data_rows = 0
+    offset = 0
     try:
         for raw in chunks(source, list(chosen)):
             raw = raw.rename(columns=chosen)[list(spec.column_names)].reset_index(drop=True)
@@ -407,84 +412,73 @@ def _read_table(
             blank = raw.apply(_missing).all(axis=1).to_numpy()
             if blank.any():
                 raw, rows = raw[~blank].reset_index(drop=True), rows[~blank]
-            data_rows += len(raw)
-            df = check_chunk(raw, spec, rows, label, out, today)
-            if large:
-                if site_ids is not None:
-                    unknown = df["site_id"].notna() & ~df["site_id"].isin(site_ids)
-                    out.add(
-                        label,
-                        spec.name,
-                        "site_id",
-                        "must exist in sites.site_id",
-                        rows[unknown.to_numpy()],
-                    )
-                if dest is not None:
-                    table = _to_arrow(df)
-                    if writer is None:
-                        writer = pq.ParquetWriter(dest / f"{spec.name}.parquet", table.schema)
-                    writer.write_table(table)
-            else:
-                parts.append(df)
-                row_parts.append(rows)
+            parts.append(check_chunk(raw, spec, rows, label, out, today))
+            row_parts.append(rows)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
         return None
-    finally:
-        if writer is not None:
-            writer.close()
+    df = pd.concat(parts, ignore_index=True)
     result.inputs.append(
         {
             "table": spec.name,
             "path": str(source.path.resolve()),
             "sheet": source.sheet,
             "sha256": sha256(source.path),
-            "rows": data_rows,
+            "rows": len(df),
         }
     )
-    if data_rows == 0:
-        out.add(
-            label,
-            spec.name,
-            "",
-            "header only, no data rows (delete the file if you have no such data)",
-            [],
-            1,
-        )
+    if df.empty:
+        out.add(label, spec.name, "", HEADER_ONLY, [], 1)
         return None
-    if large:
-        if dest is not None:
-            _unique_large(dest / f"{spec.name}.parquet", spec, label, out)
-        return pd.DataFrame()
-    df = pd.concat(parts, ignore_index=True)
     check_table_rules(spec.name, df, np.concatenate(row_parts), label, site_ids, out)
-    if dest is not None:
-        pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
+    pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
     return df
 
 
-def _unique_large(path: Path, spec: Table, label: str, out: Collector) -> None:
-    for key in spec.unique:
-        cols = ", ".join(key)
-        con = duckdb.connect()
-        try:
-            con.execute("SET preserve_insertion_order = true")
-            q = (
-                f"WITH t AS (SELECT row_number() OVER () + 1 AS r, {cols} "
-                f"FROM read_parquet('{path}')), d AS (SELECT {cols} FROM t "
-                f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in key)} "
-                f"GROUP BY {cols} HAVING count(*) > 1) "
-                f"SELECT r FROM t JOIN d USING ({cols}) ORDER BY r"
-            )
-            rows = con.execute(f"SELECT count(*) FROM ({q})").fetchone()[0]
-            first = [r for (r,) in con.execute(f"{q} LIMIT {FIRST_ROWS}").fetchall()]
-        finally:
-            con.close()
-        out.add(label, spec.name, cols, "must be unique", first, rows)
+def _read_large(
+    source: Source,
+    spec: Table,
+    names: list[object],
+    chosen: dict[object, str],
+    out: Collector,
+    result: ValidationResult,
+    today: pd.Timestamp,
+    site_ids: set[str] | None,
+    dest: Path,
+) -> pd.DataFrame | None:
+    """A large CSV or Parquet table, checked and written by DuckDB."""
+    from helpers.validate_large import check_large
+
+    label = source.label
+    try:
+        rows, found = check_large(
+            source.path, source.kind, spec, names, chosen, today, site_ids, dest, FIRST_ROWS
+        )
+    except duckdb.Error as exc:
+        out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
+        return None
+    for column, rule, first, count in found:
+        out.add(label, spec.name, column, rule, first, count)
+    result.inputs.append(
+        {
+            "table": spec.name,
+            "path": str(source.path.resolve()),
+            "sheet": None,
+            "sha256": sha256(source.path),
+            "rows": rows,
+        }
+    )
+    if rows == 0:
+        out.add(label, spec.name, "", HEADER_ONLY, [], 1)
+        return None
+    return pd.DataFrame()
 
 
 def validate_folder(
-    folder: Path | str, dest: Path | str | None = None, today: date | None = None
+    folder: Path | str,
+    dest: Path | str | None = None,
+    today: date | None = None,
+    sql: bool = True,
 ) -> ValidationResult:
     """Check every table of ``folder``; with ``dest``, write the typed tables there as Parquet
     (only meaningful when the result is ok)."""
@@ -497,7 +491,7 @@ def validate_folder(
         return result
     if dest is None:  # large tables are checked where they are written
         with tempfile.TemporaryDirectory() as tmp:
-            return validate_folder(folder, tmp, today)
+            return validate_folder(folder, tmp, today, sql)
     dest_path = Path(dest)
     dest_path.mkdir(parents=True, exist_ok=True)
     now = pd.Timestamp(today or date.today())
@@ -529,6 +523,7 @@ def validate_folder(
             now,
             site_ids,
             dest_path,
+            sql,
         )
         if df is not None:
             result.tables.append(table)

@@ -1,0 +1,30 @@
+"""DuckDB connections with bounded memory, for tables too large for pandas."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+
+def lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(work_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with bounded memory that spills to ``work_dir``.
+
+    ``HELPERS_DUCKDB_MEMORY`` (default ``768MB``) caps what DuckDB holds in memory.
+    """
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = {lit(os.environ.get('HELPERS_DUCKDB_MEMORY', '768MB'))}")
+    con.execute(f"SET threads = {min(os.cpu_count() or 1, 4)}")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    # Parquet statistics leave NaN out, and the optimiser then folds isnan() to false.
+    con.execute("SET disabled_optimizers = 'statistics_propagation'")
+    if work_dir is not None:
+        con.execute(f"SET temp_directory = {lit(str(work_dir))}")
+    return con
