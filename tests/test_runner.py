@@ -2,7 +2,13 @@
 
 import hashlib
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -168,6 +174,85 @@ def test_publish_replaces_folder(tmp_path):
 def test_describe_failure_without_notebook(tmp_path):
     msg = describe_failure(tmp_path / "missing.ipynb", "a\nb\nNoSuchKernel: helpers\n")
     assert "NoSuchKernel" in msg
+
+
+def _processes_with(token: str) -> list[int]:
+    """Live processes whose environment mentions ``token`` (papermill and its kernel)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if token.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig):
+    data = make_valid_folder(tmp_path / "data")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    write_notebook(nbs, "01_slow", "import time\nprint('started', flush=True)\ntime.sleep(120)\n")
+    write_notebook(nbs, "02_slow", "import time\ntime.sleep(120)\n")
+    write_notebook(nbs, "03_never", "raise SystemExit('must not start')\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "findings.json").write_text('{"findings": []}\n')
+    before = tree_digest(out)
+    token = str(tmp_path / "cache")
+    cmd = [sys.executable, "-m", "helpers.runner", "--data", str(data), "--out", str(out)]
+    cmd += ["--notebooks", str(nbs), "--no-report", "--jobs", "2"]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "HELPERS_CACHE": token},
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "02_slow" in line and "running" in line:
+            break
+    time.sleep(3)  # let the kernels start
+    proc.send_signal(sig)
+    rest, _ = proc.communicate(timeout=60)
+    text = "".join(lines) + rest
+    assert proc.returncode == 130, text
+    assert "Interrupted" in text and "is unchanged" in text
+    partial = re.search(r"Partial work: (\S+)", text)
+    assert partial and Path(partial.group(1)).parent == out.parent
+    assert tree_digest(out) == before
+    assert "03_never" not in text.split("Interrupted")[0].replace("03_never.ipynb", "")
+    assert "Traceback" not in text
+    deadline = time.time() + 15
+    while _processes_with(token) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _processes_with(token) == [], "papermill or a kernel outlived the run"
+
+
+def test_a_render_failure_leaves_out_unchanged(setup, monkeypatch):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    before = tree_digest(out)
+    write_notebook(nbs, "03_gamma", BODY.format(name="gamma"))
+    from helpers import report
+
+    def fail(build, cache_dir=None):
+        raise report.ReportError("typst failed: error: unknown font family")
+
+    monkeypatch.setattr(report, "build", fail)
+    runner = make()
+    runner.report = True
+    assert runner.run() == 1
+    log = log_text(tmp)
+    assert tree_digest(out) == before
+    assert "typst failed: error: unknown font family" in log
+    assert "Traceback" not in log
+    partial = re.search(r"Partial work: (\S+)", log).group(1)
+    assert (Path(partial) / "findings.json").exists()
 
 
 @pytest.fixture(autouse=True)

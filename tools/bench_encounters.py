@@ -14,7 +14,7 @@ GENERATE = """
 COPY (
   SELECT 'V' || lpad(i::VARCHAR, 9, '0') AS encounter_id,
          'C' || lpad((i % 900)::VARCHAR, 5, '0') AS clinician_id,
-         'S' || lpad(((i % 900) % 50 + 1)::VARCHAR, 2, '0') AS site_id,
+         {sites}[(i % 900) % {n_sites} + 1] AS site_id,
          DATE '2023-01-01' + (i % 730)::INTEGER AS date,
          CASE i % 4 WHEN 0 THEN '99214' WHEN 1 THEN '99213' WHEN 2 THEN '99214;90833'
               ELSE '90834' END AS cpt_codes,
@@ -42,8 +42,15 @@ SCAN = (
 
 
 def generate(n: int, path: Path) -> None:
+    """N encounters at the demonstration organisation's sites (so a whole run can use them)."""
     if not path.exists():
-        duckdb.sql(GENERATE.format(n=n, path=path))
+        with open(ROOT / "data" / "demo" / "sites.csv", encoding="utf-8") as fh:
+            sites = sorted(line.split(",")[0] for line in fh.read().splitlines()[1:] if line)
+        listed = "[" + ", ".join(f"'{s}'" for s in sites) + "]"
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute(GENERATE.format(n=n, path=path, sites=listed, n_sites=len(sites)))
+        con.close()
 
 
 def run(sizes: list[int], repeats: int, tmp: Path) -> list[Measure]:
@@ -77,18 +84,39 @@ def run(sizes: list[int], repeats: int, tmp: Path) -> list[Measure]:
                 _median(results["scan"][0]) / _median(base[0]),
             )
         )
+    for n in sizes:
+        if n >= 10_000_000:
+            out.append(validation(tmp, n, repeats))
     if 10_000_000 in sizes:
         out.append(whole_run(tmp, tmp / "encounters-10000000.parquet"))
     return out
 
 
-def whole_run(tmp: Path, encounters: Path) -> Measure:
-    """The whole report on the demonstration tables with 10M encounters."""
-    data = tmp / "demo-10m"
+def _demo_with(tmp: Path, encounters: Path, name: str) -> Path:
+    """The demonstration tables with another encounters file (linked, not copied)."""
+    data = tmp / name
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(ROOT / "data" / "demo", data)
     (data / "encounters.parquet").unlink()
-    shutil.copy(encounters, data / "encounters.parquet")
+    (data / "encounters.parquet").symlink_to(encounters)
+    return data
+
+
+def validation(tmp: Path, n: int, repeats: int) -> Measure:
+    """Validating the whole data folder with N encounters (the DuckDB check of large tables)."""
+    data = _demo_with(tmp, tmp / f"encounters-{n}.parquet", f"demo-{n}")
+    runs = [timed([PY, "-m", "helpers.validate", str(data)]) for _ in range(repeats)]
+    return Measure(
+        "  validation of the data folder (DuckDB for encounters)",
+        f"{n / 1e6:g}M",
+        [r[0] for r in runs],
+        max(r[1] for r in runs),
+    )
+
+
+def whole_run(tmp: Path, encounters: Path) -> Measure:
+    """The whole report on the demonstration tables with 10M encounters."""
+    data = _demo_with(tmp, encounters, "demo-10m")
     cache = tmp / "cache-10m"
     shutil.rmtree(cache, ignore_errors=True)
     seconds, peak, _ = timed(runner_cmd(data, tmp / "out-10m"), {"HELPERS_CACHE": str(cache)})

@@ -79,6 +79,7 @@ class Runner:
     log: Any = sys.stdout
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: bool = False
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -152,6 +153,8 @@ class Runner:
         )
         with self._lock:
             self._procs.append(proc)
+            if self._stopping:  # stopped while this one was starting
+                os.killpg(proc.pid, signal.SIGTERM)
         output, _ = proc.communicate()
         with self._lock:
             self._procs.remove(proc)
@@ -174,6 +177,10 @@ class Runner:
             run.seconds = json.loads(meta.read_text())["seconds"]
             self.say(f"  {run.notebook.stem:<24} unchanged, reused ({run.seconds:.1f} s before)")
             return
+        with self._lock:
+            if self._stopping:
+                run.error = "not started: the run was stopped"
+                return
         self.say(f"  {run.notebook.stem:<24} running…")
         start = time.perf_counter()
         self._execute(run, result)
@@ -205,9 +212,10 @@ class Runner:
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
         self.say(f"Running {len(runs)} notebooks ({self.jobs} at a time) …")
+        pool = ThreadPoolExecutor(max_workers=self.jobs)
         try:
-            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
+            list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
+            pool.shutdown()
             failed = [r for r in runs if r.error]
             if failed:
                 for r in failed:
@@ -234,25 +242,30 @@ class Runner:
                 report.build(build, cache_dir=self.cache_dir / "report")
             publish(build, self.out_dir)
         except KeyboardInterrupt:
-            self.stop_children()
+            self.stop_children(pool)
             self.say(f"\nInterrupted; {self.out_dir} is unchanged. Partial work: {build}")
             return 130
         except Exception as exc:
-            self.stop_children()
-            if not isinstance(exc, RunError):
+            self.stop_children(pool)
+            from helpers.report import ReportError
+
+            if not isinstance(exc, RunError | ReportError):
                 traceback.print_exc(file=self.log)
             self.say(f"\nerror: {exc}\n{self.out_dir} is unchanged. Partial work: {build}")
             return 1
         self.say(f"Done: {self.out_dir}")
         return 0
 
-    def stop_children(self) -> None:
+    def stop_children(self, pool: ThreadPoolExecutor) -> None:
+        """Start no further notebook, stop the running ones and wait for their threads."""
         with self._lock:
+            self._stopping = True
             for proc in self._procs:
                 try:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except (ProcessLookupError, PermissionError):
                     pass
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
         """Copy each notebook's results into the build folder and write the run's records."""
@@ -364,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--force", action="store_true", help="rerun every notebook")
     ap.add_argument("--no-report", action="store_true", help="skip the report")
+    ap.add_argument(
+        "--notebooks", default=str(paths.NOTEBOOKS), help="folder of the notebooks to run"
+    )
     args = ap.parse_args(argv)
     try:
         overrides = _parse_overrides(args.param)
@@ -378,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
         force=args.force,
         report=not args.no_report,
+        notebook_dir=Path(args.notebooks),
     )
 
     def on_term(signum: int, frame: Any) -> None:
