@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,18 @@ def make_valid_folder(path: Path, tables: tuple[str, ...] | None = None) -> Path
 @pytest.fixture
 def valid_folder(tmp_path: Path) -> Path:
     return make_valid_folder(tmp_path / "data")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Module-scoped fixtures validate into a cache of the session, never the project's."""
+    old = os.environ.get("HELPERS_CACHE")
+    os.environ["HELPERS_CACHE"] = str(tmp_path_factory.mktemp("session-cache"))
+    yield
+    if old is None:
+        os.environ.pop("HELPERS_CACHE", None)
+    else:
+        os.environ["HELPERS_CACHE"] = old
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,8 @@
 """The validated, cached dataset the notebooks read."""
 
+import shutil
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -70,3 +73,14 @@ def test_absent_optional_table(tmp_path):
     assert not ds.has("survey")
     with pytest.raises(KeyError):
         ds.parquet("survey")
+
+
+def test_a_copy_of_a_folder_records_its_own_name_and_paths(valid_folder, tmp_path):
+    first = open_dataset(valid_folder)
+    copy = tmp_path / "other-name"
+    shutil.copytree(valid_folder, copy)
+    second = open_dataset(copy)
+    assert second.store == first.store  # same files: validated once
+    assert second.name == "other-name" and first.name == valid_folder.name
+    assert {Path(i["path"]).parent for i in second.inputs} == {copy.resolve()}
+    assert [i["sha256"] for i in second.inputs] == [i["sha256"] for i in first.inputs]

@@ -231,6 +231,24 @@ def test_unchanged_rerun_reuses_every_notebook(run):
     assert all(n["cached"] for n in man["notebooks"])
 
 
+def test_same_inputs_give_byte_identical_findings_and_tables(run, tmp_path):
+    """Every notebook rerun from scratch (new cache, new validation) on the same data."""
+    out = tmp_path / "again"
+    log = (tmp_path / "log.txt").open("w")
+    runner = Runner(run["data"], out, cache_dir=tmp_path / "cache", force=True, log=log)
+    runner.report = False
+    assert runner.run() == 0, (tmp_path / "log.txt").read_text()
+    assert (out / "findings.json").read_bytes() == (run["out"] / "findings.json").read_bytes()
+    first = sorted(p.relative_to(run["out"]) for p in (run["out"] / "tables").rglob("*.*"))
+    again = sorted(p.relative_to(out) for p in (out / "tables").rglob("*.*"))
+    assert first and first == again
+    for rel in first:
+        assert (out / rel).read_bytes() == (run["out"] / rel).read_bytes(), rel
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (run["out"], out))
+    assert a["data"] == b["data"] and a["parameters"] == b["parameters"]
+    assert [n["cache_key"] for n in a["notebooks"]] == [n["cache_key"] for n in b["notebooks"]]
+
+
 def test_required_tables_only_and_not_synthetic(run, tmp_path):
     data = tmp_path / "own"
     data.mkdir()

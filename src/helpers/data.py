@@ -141,7 +141,7 @@ def open_dataset(data_dir: str | Path) -> Dataset:
     store = cache_root() / "validated" / key
     meta_path = store / "meta.json"
     if meta_path.exists():
-        return Dataset(folder, store, json.loads(meta_path.read_text()))
+        return Dataset(folder, store, _as_read_from(json.loads(meta_path.read_text()), folder))
     tmp = store.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     result = validate_folder(folder, tmp)
@@ -162,4 +162,11 @@ def open_dataset(data_dir: str | Path) -> Dataset:
         tmp.rename(store)
     except OSError:  # another process stored the same fingerprint first
         shutil.rmtree(tmp, ignore_errors=True)
-    return Dataset(folder, store, json.loads(meta_path.read_text()))
+    return Dataset(folder, store, _as_read_from(json.loads(meta_path.read_text()), folder))
+
+
+def _as_read_from(meta: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The stored record as seen from ``folder``: another folder with the same files may have
+    been validated first, and its name and paths must not leak into this run's provenance."""
+    inputs = [{**i, "path": str((folder / Path(i["path"]).name).resolve())} for i in meta["inputs"]]
+    return {**meta, **read_identity(folder), "inputs": inputs}

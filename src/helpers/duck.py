@@ -22,7 +22,10 @@ def connect(work_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET memory_limit = {lit(os.environ.get('HELPERS_DUCKDB_MEMORY', '768MB'))}")
     con.execute(f"SET threads = {min(os.cpu_count() or 1, 4)}")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside Jupyter, DuckDB refuses this without ipywidgets
+        pass
     # Parquet statistics leave NaN out, and the optimiser then folds isnan() to false.
     con.execute("SET disabled_optimizers = 'statistics_propagation'")
     if work_dir is not None:
