@@ -1,0 +1,289 @@
+"""The corpus of defective data folders (tests/corpus): every rule of the data contract.
+
+Each case folder is a small valid data folder with one defect and an ``expected.yaml``. The
+runner and ``python -m helpers.validate`` must both refuse it with exit code 2, print every
+expected message part and no traceback, and leave the last published report untouched.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import runner, validate
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = "expected.yaml"
+
+
+def _load_script():
+    name = "tests_corpus_make_corpus"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, CORPUS / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+make_corpus = _load_script()
+
+CASES = sorted(p for p in CORPUS.iterdir() if (p / EXPECTED).is_file())
+
+# Cases the validator gets wrong today: strict, so a fix makes them fail until removed here.
+KNOWN_DEFECTS = {
+    "header_duplicate_exact": (
+        "a header with 'fte' twice is accepted: pandas renames the second to 'fte.1', which "
+        "is listed as an ignored extra column, and the first is used without any error"
+    ),
+}
+
+# Every rule of DATA_CONTRACT.md (and of data/README.md where it says more), by the name the
+# cases use under ``covers:``.
+RULES = [
+    # sites
+    "sites.site_id.unique",
+    "sites.site_id.non_empty",
+    "sites.setting.non_empty",
+    "sites.population_served.integer",
+    "sites.population_served.min_0",
+    # management
+    "management.site_id.in_sites",
+    "management.effective_from.non_empty",
+    "management.effective_from.date",
+    "management.effective_to.date",
+    "management.effective_to.gte_effective_from",
+    "management.periods.no_overlap",
+    "management.comp_model.category",
+    "management.rvu_target_annual.min_0",
+    "management.pct_comp_productivity.range_0_100",
+    "management.team_based_care.boolean",
+    "management.support_staff_per_clinician.min_0",
+    "management.clinician_in_governance.boolean",
+    "management.admin_shadowing.boolean",
+    "management.protected_time_pct.range_0_100",
+    # clinicians
+    "clinicians.clinician_id.non_empty",
+    "clinicians.clinician_id_hire_date.unique",
+    "clinicians.site_id.in_sites",
+    "clinicians.role.category",
+    "clinicians.fte.number",
+    "clinicians.fte.gt_0",
+    "clinicians.fte.lte_1_5",
+    "clinicians.hire_date.date",
+    "clinicians.hire_date.not_future",
+    "clinicians.exit_date.date",
+    "clinicians.exit_date.gte_hire_date",
+    "clinicians.exit_date.not_future",
+    "clinicians.exit_reason.category",
+    "clinicians.exit_reason.missing_iff_exit_date_missing",
+    # access
+    "access.site_id.in_sites",
+    "access.site_id_month.unique",
+    "access.month.month",
+    "access.month.not_future",
+    "access.third_next_available_days.min_0",
+    "access.new_patient_wait_days.min_0",
+    "access.visits.integer",
+    "access.visits.min_0",
+    "access.visits.non_empty",
+    "access.no_show_rate.range_0_1",
+    "access.panel_size.min_0",
+    "access.budgeted_clinician_fte.min_0",
+    "access.filled_clinician_fte.min_0",
+    # survey
+    "survey.response_id.unique",
+    "survey.site_id.in_sites",
+    "survey.survey_date.date",
+    "survey.survey_date.not_future",
+    "survey.role.category",
+    "survey.burnout.integer",
+    "survey.burnout.non_empty",
+    "survey.burnout.range_1_5",
+    "survey.intent_to_leave.range_1_5",
+    "survey.ehr_time_at_home.range_1_5",
+    "survey.trust_in_leadership.range_1_5",
+    "survey.control_over_workload.range_1_5",
+    "survey.teamwork.range_1_5",
+    "survey.values_alignment.range_1_5",
+    # time_allocation
+    "time_allocation.site_id.in_sites",
+    "time_allocation.month.month",
+    "time_allocation.activity.category",
+    "time_allocation.minutes.min_0",
+    "time_allocation.after_hours.boolean",
+    # encounters
+    "encounters.encounter_id.unique",
+    "encounters.site_id.in_sites",
+    "encounters.date.date",
+    "encounters.date.not_future",
+    "encounters.cpt_codes.non_empty",
+    "encounters.minutes_total.gt_0",
+    "encounters.minutes_uncredited.min_0",
+    "encounters.minutes_uncredited.lte_minutes_total",
+    # the folder, its files and their headers
+    "folder.required_table",
+    "folder.one_file_per_table",
+    "file.empty",
+    "file.header_only",
+    "file.csv_utf8",
+    "file.xlsx_workbook",
+    "file.data_xlsx_workbook",
+    "file.parquet_readable",
+    "columns_yaml.valid_yaml",
+    "columns_yaml.mapping_of_tables",
+    "columns_yaml.known_table",
+    "columns_yaml.known_column",
+    "header.required_column",
+    "header.no_duplicate_after_mapping",
+    "header.no_duplicate_names",
+    "type.text_in_number_column",
+    # the report of bad input
+    "report.all_violations_one_pass",
+]
+
+PUBLISHED = {
+    "findings.json": b'{"synthetic": false, "findings": [{"id": "turnover.voluntary_rate"}]}\n',
+    "manifest.json": b'{"data": "last good export", "inputs": []}\n',
+    "report.html": b"<!doctype html><title>Last good report</title>\n",
+    "figures/turnover.png": bytes(range(256)),
+    "tables/rates.csv": b"site_id,rate\nS001,0.12\n",
+}
+
+
+def expectations(case: Path) -> dict:
+    return yaml.safe_load((case / EXPECTED).read_text(encoding="utf-8"))
+
+
+def params() -> list:
+    out = []
+    for case in CASES:
+        marks = []
+        if case.name in KNOWN_DEFECTS:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[case.name]))
+        out.append(pytest.param(case, id=case.name, marks=marks))
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder``: file bytes, or None for a folder."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def check_message(text: str, exp: dict) -> None:
+    assert "Traceback" not in text, text
+    missing = [part for part in exp["message_parts"] if part not in text]
+    assert not missing, f"not in the message: {missing}\n{text}"
+    if "problems" in exp:
+        assert f": {exp['problems']} problem(s) in " in text, text
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    """The last good report, already published in OUT."""
+    out = tmp_path / "published" / "report"
+    for name, data in PUBLISHED.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    return out
+
+
+@pytest.fixture
+def runner_in_process(monkeypatch: pytest.MonkeyPatch):
+    """``runner.main`` as called from here: its messages go to the captured stdout, its
+    SIGTERM handler is undone afterwards, and no notebook ever runs."""
+    real = runner.Runner
+    # Runner.log defaults to the sys.stdout of import time, which capsys does not capture.
+    monkeypatch.setattr(runner, "Runner", lambda *a, **kw: real(*a, log=sys.stdout, **kw))
+
+    def no_notebooks(self, *args, **kwargs):
+        raise AssertionError("the data passed validation: notebooks would run")
+
+    monkeypatch.setattr(real, "run_one", no_notebooks)
+    handler = signal.getsignal(signal.SIGTERM)
+    yield runner.main
+    signal.signal(signal.SIGTERM, handler)
+
+
+@pytest.mark.parametrize("case", params())
+def test_runner_refuses_the_case_and_keeps_the_published_report(
+    case, published, runner_in_process, capsys, tmp_path
+):
+    assert Path(os.environ["HELPERS_CACHE"]).is_relative_to(tmp_path)
+    exp = expectations(case)
+    before, beside = snapshot(published), set(os.listdir(published.parent))
+    data_before = snapshot(case)
+
+    code = runner_in_process(["--data", str(case), "--out", str(published), "--no-report"])
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+
+    assert code == exp["exit_code"] != 0, text
+    check_message(text, exp)
+    assert snapshot(published) == before, "the published report was modified"
+    for name in set(os.listdir(published.parent)) - beside:
+        assert name.startswith(f".{published.name}-partial-"), name
+        assert str(published.parent / name) in text, f"unannounced folder {name}"
+    assert snapshot(case) == data_before, "the data folder was modified"
+
+
+@pytest.mark.parametrize("case", params())
+def test_validate_cli_reports_the_case(case, capsys):
+    exp = expectations(case)
+    code = validate.main([str(case)])
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert code == exp["exit_code"] != 0, text
+    check_message(text, exp)
+
+
+def test_expectations_are_complete():
+    assert len(CASES) >= 80
+    for case in CASES:
+        exp = expectations(case)
+        assert {"description", "rule", "covers", "exit_code", "message_parts"} <= set(exp)
+        assert exp["exit_code"] != 0 and exp["covers"] and exp["message_parts"], case.name
+    assert set(KNOWN_DEFECTS) <= {c.name for c in CASES}
+
+
+def test_valid_base_has_no_violations():
+    result = validate.validate_folder(CORPUS / "_valid")
+    assert result.ok, result.summary()
+    assert result.extra_columns == {}
+    assert result.tables == list(validate.REQUIRED_TABLES + validate.OPTIONAL_TABLES)
+
+
+def test_every_contract_rule_has_a_case():
+    covered = {rule for case in CASES for rule in expectations(case)["covers"]}
+    assert sorted(set(RULES) - covered) == [], "rules without a case"
+    assert sorted(covered - set(RULES)) == [], "cases cover rules not listed in RULES"
+    assert len(RULES) == len(set(RULES))
+
+
+def test_committed_corpus_is_what_the_script_writes(tmp_path):
+    fresh = tmp_path / "corpus"
+    fresh.mkdir()
+    make_corpus.build(fresh)
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for d in make_corpus.case_dirs(root)
+            for p in sorted(d.rglob("*"))
+            if p.is_file()
+        }
+
+    committed, generated = tree(CORPUS), tree(fresh)
+    assert sorted(committed) == sorted(generated), "files differ: rerun make_corpus.py"
+    changed = [name for name in generated if committed[name] != generated[name]]
+    assert changed == [], "rerun tests/corpus/make_corpus.py"
