@@ -38,12 +38,7 @@ make_corpus = _load_script()
 CASES = sorted(p for p in CORPUS.iterdir() if (p / EXPECTED).is_file())
 
 # Cases the validator gets wrong today: strict, so a fix makes them fail until removed here.
-KNOWN_DEFECTS = {
-    "header_duplicate_exact": (
-        "a header with 'fte' twice is accepted: pandas renames the second to 'fte.1', which "
-        "is listed as an ignored extra column, and the first is used without any error"
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 # Every rule of DATA_CONTRACT.md (and of data/README.md where it says more), by the name the
 # cases use under ``covers:``.

@@ -7,6 +7,7 @@ the file, the column, the rule and the rows (as the analyst sees them: header = 
 from __future__ import annotations
 
 import codecs
+import csv
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,11 +160,14 @@ def rename_columns(
         target = mapping.get(key, key)
         if target in spec.column_names:
             if target in seen:
+                how = (
+                    "after mapping" if key in mapping or _norm(seen[target]) in mapping else "name"
+                )
                 problems.append(
                     Violation(
                         label,
                         target,
-                        f"duplicate column after mapping: {seen[target]!r} and {col!r}",
+                        f"duplicate column {how}: {seen[target]!r} and {col!r}",
                         table=table,
                     )
                 )
@@ -204,17 +208,27 @@ def _not_utf8(path: Path, line: int) -> Violation:
 
 
 def header(source: Source) -> list[object]:
-    """The column names of a source, as written."""
+    """The column names of a source, exactly as written (repeated names are kept, so that
+    they can be reported rather than silently renamed)."""
     if source.kind == "csv":
-        with open(source.path, encoding="utf-8-sig") as fh:
-            first = fh.readline()
-        if not first.strip():
-            return []
-        return list(pd.read_csv(pd.io.common.StringIO(first), dtype=str, nrows=0).columns)
+        with open(source.path, encoding="utf-8-sig", newline="") as fh:
+            first = next(csv.reader(fh), [])
+        return [] if not any(c.strip() for c in first) else list(first)
     if source.kind == "parquet":
         return list(pq.ParquetFile(source.path).schema_arrow.names)
-    frame = pd.read_excel(source.path, sheet_name=source.sheet or 0, nrows=0)
-    return list(frame.columns)
+    from openpyxl import load_workbook
+
+    book = load_workbook(source.path, read_only=True, data_only=True)
+    try:
+        sheet = book[source.sheet] if source.sheet else book.worksheets[0]
+        row = next(sheet.iter_rows(max_row=1, values_only=True), ())
+    finally:
+        book.close()
+    names = list(row)
+    while names and (names[-1] is None or str(names[-1]).strip() == ""):
+        names.pop()
+    # pandas names an empty header cell "Unnamed: i"; use the same so the columns line up.
+    return [f"Unnamed: {i}" if n is None else n for i, n in enumerate(names)]
 
 
 def chunks(source: Source, usecols: list[str], size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:

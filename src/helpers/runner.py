@@ -76,7 +76,7 @@ class Runner:
     notebook_dir: Path = paths.NOTEBOOKS
     cache_dir: Path = paths.CACHE
     kernel: str = paths.KERNEL_NAME
-    log: Any = sys.stdout
+    log: Any = field(default_factory=lambda: sys.stdout)
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: bool = False
@@ -400,8 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
-    return runner.run()
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return runner.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -85,13 +85,13 @@ class ValidationResult:
                 lines.append(f)
                 for v in (v for v in self.errors if v.file == f):
                     where = f"column {v.column}" if v.column else "file"
-                    rows = ""
-                    if v.rows:
+                    if v.rows:  # a problem of rows; otherwise of the file or its header
                         more = ", …" if v.count > len(v.rows) else ""
                         rows = f"; rows {', '.join(map(str, v.rows))}{more}"
-                    lines.append(
-                        f"  {where}: {v.rule} ({v.count} row{'s' if v.count != 1 else ''}{rows})"
-                    )
+                        rows = f" ({v.count} row{'s' if v.count != 1 else ''}{rows})"
+                    else:
+                        rows = ""
+                    lines.append(f"  {where}: {v.rule}{rows}")
         for label, cols in self.extra_columns.items():
             lines.append(f"Ignored extra columns in {label}: {', '.join(cols)}")
         return "\n".join(lines)

@@ -780,7 +780,7 @@ def header_duplicate_names(f: Folder) -> dict:
         "clinicians.csv has columns 'fte' and ' FTE ' (the same name after trimming and case)",
         "column names are matched case-insensitively after trimming spaces; one each",
         ["header.no_duplicate_names"],
-        file_problem("clinicians.csv", "duplicate column after mapping: 'fte' and ' FTE '", "fte"),
+        file_problem("clinicians.csv", "duplicate column name: 'fte' and ' FTE '", "fte"),
     )
 
 
