@@ -264,12 +264,16 @@ def check_chunk(
     label: str,
     out: Collector,
     today: pd.Timestamp,
-) -> pd.DataFrame:
-    """Coerce one chunk (columns already renamed) and record its column-level violations."""
-    typed = {}
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Coerce one chunk (columns already renamed) and record its column-level violations.
+
+    Returns the typed values and, per column, which cells could not be read as their type.
+    """
+    typed, unreadable = {}, {}
     for col in spec.columns:
         values, miss, bad = coerce(frame[col.name], col)
         typed[col.name] = values
+        unreadable[col.name] = bad.to_numpy()
         if bad.any():
             out.add(label, spec.name, col.name, TYPE_RULE[col.type], rows[bad.to_numpy()])
         if col.required and miss.any():
@@ -292,7 +296,7 @@ def check_chunk(
     for low, high in NOT_ABOVE.get(spec.name, []):
         over = (df[low] > df[high]).fillna(False).to_numpy()
         out.add(label, spec.name, low, f"must be <= {high}", rows[over])
-    return df
+    return df, pd.DataFrame(unreadable)
 
 
 def check_table_rules(
@@ -302,8 +306,13 @@ def check_table_rules(
     label: str,
     site_ids: set[str] | None,
     out: Collector,
+    unreadable: pd.DataFrame | None = None,
 ) -> None:
-    """Rules across rows of one table, and its references to ``sites``."""
+    """Rules across rows of one table, and its references to ``sites``. Cells that could not
+    be read (``unreadable``) are already reported: rules comparing them are not applied."""
+    if unreadable is None:
+        unreadable = pd.DataFrame(False, index=df.index, columns=df.columns)
+    known = ~unreadable
     spec = SPECS[name]
     for key in spec.unique:
         sub = df[list(key)]
@@ -321,14 +330,18 @@ def check_table_rules(
     if name == "management":
         order = (df["effective_to"] < df["effective_from"]).fillna(False).to_numpy()
         out.add(label, name, "effective_to", "must be >= effective_from", rows[order])
-        overlap = management_overlaps(df)
+        dated = (known["effective_from"] & known["effective_to"]).to_numpy()
+        overlap = np.zeros(len(df), dtype=bool)
+        overlap[dated] = management_overlaps(df[dated])
         out.add(
             label, name, "effective_from", "periods of one site must not overlap", rows[overlap]
         )
     if name == "clinicians":
         order = (df["exit_date"] < df["hire_date"]).fillna(False).to_numpy()
         out.add(label, name, "exit_date", "must be >= hire_date", rows[order])
-        mismatch = (df["exit_date"].isna() != df["exit_reason"].isna()).to_numpy()
+        mismatch = (
+            known["exit_date"] & (df["exit_date"].isna() != df["exit_reason"].isna())
+        ).to_numpy()
         out.add(
             label, name, "exit_reason", "missing exactly when exit_date is missing", rows[mismatch]
         )
@@ -402,6 +415,7 @@ def _read_table(
         return _read_large(source, spec, names, chosen, out, result, today, site_ids, dest)
     parts: list[pd.DataFrame] = []
     row_parts: list[np.ndarray] = []
+    bad_parts: list[pd.DataFrame] = []
     offset = 0
     try:
         for raw in chunks(source, list(chosen)):
@@ -412,7 +426,9 @@ def _read_table(
             blank = raw.apply(_missing).all(axis=1).to_numpy()
             if blank.any():
                 raw, rows = raw[~blank].reset_index(drop=True), rows[~blank]
-            parts.append(check_chunk(raw, spec, rows, label, out, today))
+            typed, bad = check_chunk(raw, spec, rows, label, out, today)
+            parts.append(typed)
+            bad_parts.append(bad)
             row_parts.append(rows)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
@@ -430,7 +446,8 @@ def _read_table(
     if df.empty:
         out.add(label, spec.name, "", HEADER_ONLY, [], 1)
         return None
-    check_table_rules(spec.name, df, np.concatenate(row_parts), label, site_ids, out)
+    unreadable = pd.concat(bad_parts, ignore_index=True)
+    check_table_rules(spec.name, df, np.concatenate(row_parts), label, site_ids, out, unreadable)
     pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
     return df
 

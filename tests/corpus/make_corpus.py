@@ -395,11 +395,13 @@ def sites_site_id_empty(f: Folder) -> dict:
 
 @case
 def management_effective_to_unparsable(f: Folder) -> dict:
-    # A planned end of the last (open) period: no later period it could be compared with.
-    i = f.first("management", lacks("effective_to"))
-    rows = f.set("management", i, "effective_to", "31/12/2026")
+    # The end of a period followed by another: unreadable, so not compared for overlap.
+    i = f.first("management", has("effective_to"))
+    iso = f.tables["management"].loc[i, "effective_to"]
+    day = pd.Timestamp(iso).strftime("%d/%m/%Y")
+    rows = f.set("management", i, "effective_to", day)
     return expect(
-        "a planned end of the current period written as '31/12/2026'",
+        f"the end of a closed period {iso!r} written as {day!r}",
         "management.effective_to is a date",
         ["management.effective_to.date"],
         row_problem("management.csv", "effective_to", DATE, rows),
@@ -467,8 +469,6 @@ def clinicians_exit_date_unparsable(f: Folder) -> dict:
         "clinicians.exit_date is a date",
         ["clinicians.exit_date.date"],
         row_problem("clinicians.csv", "exit_date", DATE, rows),
-        problems=None,
-        also="exit_reason: the unreadable exit_date is taken as missing by that rule",
     )
 
 
