@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import access, bh_programme, burnout, cost, encounters, time_allocation
+from helpers import access, bh_programme, burnout, cost, encounters, time_allocation, workforce
 from helpers.rates import ratio_bootstrap
 from helpers.reference import fee_schedule
 
@@ -160,3 +160,26 @@ def test_policy_model_properties():
     assert bh_programme.compare(a)["exits"] > 0
     with pytest.raises(ValueError):
         bh_programme.target(a, tenure, "other")
+
+
+def test_site_headcount_counts_each_group_and_survives_a_missing_one():
+    spells = pd.DataFrame(
+        {
+            "clinician_id": ["A", "B", "B", "N1", "N2", "N3", "C"],
+            "site_id": ["S1", "S1", "S1", "S1", "S1", "S1", "S2"],
+            "role": ["physician"] * 3 + ["nurse"] * 3 + ["advanced_practice"],
+            "fte": [1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0],
+            "hire_date": pd.to_datetime(["2020-01-01"] * 2 + ["2021-01-01"] + ["2020-01-01"] * 4),
+            "exit_date": pd.to_datetime([None, "2020-06-30", None, None, None, "2020-03-01", None]),
+        }
+    )
+    month = pd.Timestamp("2021-02-01")
+    staff = workforce.active_by_month(spells, pd.DatetimeIndex([month]))
+    got = workforce.site_headcount(staff, month).set_index("site_id")
+    # S1: A and B (rehired) are clinicians, N1 and N2 support (N3 left); S2: C alone.
+    assert got.loc["S1", ["clinicians", "support_staff"]].tolist() == [2, 2]
+    assert got.loc["S2", ["clinicians", "support_staff"]].tolist() == [1, 0]
+    assert got["support_per_clinician"].tolist() == [1.0, 0.0]
+    only_clinicians = staff[staff["group"] == "clinician"]
+    got = workforce.site_headcount(only_clinicians, month)
+    assert got["support_staff"].tolist() == [0, 0] and got["clinicians"].tolist() == [2, 1]

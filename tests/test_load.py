@@ -166,3 +166,69 @@ def test_utf8_check_names_the_line_across_blocks(tmp_path, bad_line):
     path.write_bytes(head + line2 + b"\n".join(lines) + b"\n")
     found = load._decode_check(path)
     assert (found.rows if found else None) == ([bad_line] if bad_line else None)
+
+
+def test_empty_lines_count_as_rows(valid_folder):
+    path = valid_folder / "sites.csv"
+    lines = path.read_text().splitlines()
+    path.write_text(
+        "\n".join([lines[0], "", lines[1], lines[2].replace("S2", "S1"), lines[3]]) + "\n"
+    )
+    v = next(v for v in validate_folder(valid_folder).errors if v.column == "site_id")
+    assert v.rows == [3, 4]  # the empty line is row 2
+
+
+def test_excel_text_that_pandas_would_call_missing_is_text(valid_folder):
+    sites = frame("sites")
+    sites.loc[0, "region"] = "NA"  # North America
+    sites.loc[1, "site_name"] = "None"
+    sites.loc[2, "setting"] = "#NA"
+    (valid_folder / "sites.csv").unlink()
+    sites.to_excel(valid_folder / "sites.xlsx", index=False)
+    result = validate_folder(valid_folder)
+    assert result.ok, result.summary()
+    table = open_dataset(valid_folder).table("sites")
+    assert table["region"].tolist() == ["NA", "South", "East"]
+    assert table["site_name"].tolist() == ["North Clinic", "None", "East Clinic"]
+    assert table["setting"].tolist() == ["primary_care", "psychiatry", "#NA"]
+    assert table["population_served"].isna().tolist() == [False, True, False]
+
+
+def test_numbers_are_read_exactly(valid_folder):
+    path = valid_folder / "clinicians.csv"
+    path.write_text(path.read_text().replace(",0.8,", ",0.30000000000000004,"))
+    path = valid_folder / "management.csv"
+    path.write_text(path.read_text().replace(",1.2,", ",9.279551157396337,"))
+    ds = open_dataset(valid_folder)
+    assert ds.table("clinicians")["fte"].iloc[1] == 0.30000000000000004
+    assert ds.table("management")["support_staff_per_clinician"].iloc[0] == 9.279551157396337
+
+
+def test_a_damaged_parquet_page_is_reported_not_raised(valid_folder):
+    (valid_folder / "clinicians.csv").unlink()
+    path = valid_folder / "clinicians.parquet"
+    frame("clinicians").to_parquet(path, index=False)
+    data = bytearray(path.read_bytes())
+    data[10:40] = b"\xff" * 30  # inside the first data page; the footer is intact
+    path.write_bytes(bytes(data))
+    found = rules(valid_folder)
+    assert any(f == "clinicians.parquet" and "cannot be read" in r for f, r in found), found
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a,b\n1,2\n3,4\n", []),
+        ("a,b\n1,2\n\n3,4\n\r\n5,6\n", [3, 5]),
+        ('a,b\n"x\n\ny",2\n\n3,4\n', [3]),  # the one inside quotes is part of a cell
+    ],
+)
+def test_empty_lines_are_found_as_rows(tmp_path, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    assert load.empty_lines(path) == expected
+
+
+def test_file_row_counts_the_skipped_rows():
+    # File rows 1..7, rows 3 and 5 skipped: the remaining rows 1,2,4,6,7 read as 1..5.
+    assert [load.file_row(r, [3, 5]) for r in range(1, 6)] == [1, 2, 4, 6, 7]

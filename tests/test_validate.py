@@ -195,3 +195,12 @@ def test_valid_fixture_is_the_documented_one():
         "time_allocation",
         "encounters",
     }
+
+
+def test_duplicate_encounters_after_a_blank_row_keep_file_row_numbers(valid_folder):
+    path = valid_folder / "encounters.csv"
+    lines = path.read_text().splitlines()
+    rows = [lines[0], ",,,,,,,", lines[1], lines[2], ",,,,,,,", lines[3].replace("E3", "E1")]
+    path.write_text("\n".join(rows) + "\n")
+    v = next(v for v in validate_folder(valid_folder).errors if v.column == "encounter_id")
+    assert v.rows == [3, 6]  # blank rows 2 and 5 count

@@ -92,9 +92,7 @@ def _compare(folder: Path, tmp_path: Path) -> None:
             assert (x.isna() == y.isna()).all(), col
             assert (x[x.notna()] == y[y.notna()]).all(), col
         elif pd.api.types.is_numeric_dtype(y):
-            np.testing.assert_allclose(
-                x.astype(float).to_numpy(), y.astype(float).to_numpy(), equal_nan=True
-            )
+            np.testing.assert_array_equal(x.astype(float).to_numpy(), y.astype(float).to_numpy())
         else:
             assert x.where(x.notna(), None).tolist() == y.where(y.notna(), None).tolist(), col
 
@@ -105,6 +103,8 @@ def test_csv_of_awkward_cells(tmp_path, valid_folder):
     text = rows.to_csv(index=False, lineterminator="\n")
     lines = text.splitlines()
     lines.insert(7, ",,,,,,,")  # a blank spreadsheet row: skipped, numbering kept
+    lines.insert(12, "")  # an empty line is a row too
+    lines.insert(20, "")
     (folder / "encounters.csv").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
     _compare(folder, tmp_path)
 
@@ -170,3 +170,12 @@ def test_unreadable_large_csv_is_a_clean_error(tmp_path, valid_folder, text, mes
     assert not result.ok
     assert message in result.summary()
     assert "encounters.csv" in result.summary()
+
+
+def test_no_known_sites_makes_every_site_id_unknown(tmp_path, valid_folder):
+    folder = _folder(tmp_path, valid_folder)
+    _rows().to_csv(folder / "encounters.csv", index=False)
+    sites = folder / "sites.csv"
+    lines = sites.read_text().splitlines()
+    sites.write_text("\n".join([lines[0]] + ["," + line.split(",", 1)[1] for line in lines[1:]]))
+    _compare(folder, tmp_path)

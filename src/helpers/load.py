@@ -203,6 +203,33 @@ def _decode_check(path: Path) -> Violation | None:
     return None
 
 
+def empty_lines(path: Path) -> list[int]:
+    """Row numbers (header = row 1) of the empty lines of a CSV file, which some readers skip
+    but an analyst counts. Files without any are recognised from their bytes alone."""
+    tail = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            joined = tail + block
+            if b"\n\n" in joined or b"\n\r\n" in joined:
+                break
+            tail = block[-2:]
+        else:
+            return []
+    # A line break inside a quoted cell is not a new row: let the csv module decide.
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [i for i, row in enumerate(csv.reader(fh), start=1) if not row]
+
+
+def file_row(row: int, skipped: list[int]) -> int:
+    """The file's row number of ``row`` counted as if the rows ``skipped`` (ascending file row
+    numbers) were not there."""
+    for blank in skipped:
+        if blank > row:
+            break
+        row += 1
+    return row
+
+
 def _not_utf8(path: Path, line: int) -> Violation:
     return Violation(path.name, "", "not UTF-8 text (save the file as UTF-8 CSV)", rows=[line])
 
@@ -231,8 +258,23 @@ def header(source: Source) -> list[object]:
     return [f"Unnamed: {i}" if n is None else n for i, n in enumerate(names)]
 
 
+class ReadError(Exception):
+    """A file that cannot be read to the end (damaged, or not what its name says)."""
+
+
 def chunks(source: Source, usecols: list[str], size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Read a source in chunks of raw values (CSV as text; Parquet and Excel as stored)."""
+    """Read a source in chunks of raw values (CSV as text; Parquet and Excel as stored).
+
+    Any failure of the reader is a :class:`ReadError`: pyarrow, openpyxl and zipfile raise
+    many kinds on damaged files.
+    """
+    try:
+        yield from _chunks(source, usecols, size)
+    except Exception as exc:
+        raise ReadError(str(exc) or type(exc).__name__) from exc
+
+
+def _chunks(source: Source, usecols: list[str], size: int) -> Iterator[pd.DataFrame]:
     if source.kind == "csv":
         yield from pd.read_csv(
             source.path,
@@ -241,14 +283,20 @@ def chunks(source: Source, usecols: list[str], size: int = CHUNK_ROWS) -> Iterat
             encoding="utf-8-sig",
             usecols=usecols,
             chunksize=size,
+            skip_blank_lines=False,  # an empty line is a row: keep the row numbers
         )
     elif source.kind == "parquet":
         pf = pq.ParquetFile(source.path)
         for batch in pf.iter_batches(batch_size=size, columns=usecols):
             yield batch.to_pandas()
     else:
+        # Only an empty cell is missing: text such as "NA" or "None" is a value, as in CSV.
         yield pd.read_excel(
-            source.path, sheet_name=source.sheet or 0, dtype=object, usecols=usecols
+            source.path,
+            sheet_name=source.sheet or 0,
+            dtype=object,
+            usecols=usecols,
+            keep_default_na=False,
         )
 
 

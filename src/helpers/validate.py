@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from helpers.contract import OPTIONAL_TABLES, REQUIRED_TABLES, SPECS, Column, Table
 from helpers.load import (
+    ReadError,
     Source,
     Violation,
     chunks,
@@ -139,6 +140,13 @@ def _dates(raw: pd.Series, miss: pd.Series, month: bool) -> tuple[pd.Series, pd.
     return out.astype("datetime64[ns]"), bad
 
 
+def _float(v: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        return np.nan
+
+
 def coerce(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Convert raw values to the contract type; returns (values, missing, bad type)."""
     miss = _missing(raw)
@@ -158,12 +166,15 @@ def coerce(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, pd.Series
         if pd.api.types.is_bool_dtype(raw):
             num = pd.Series(np.nan, index=raw.index)
         else:
-            num = pd.to_numeric(
-                raw.where(~miss).map(
-                    lambda v: v.strip().replace(",", "") if isinstance(v, str) else v
-                ),
-                errors="coerce",
+            cleaned = raw.where(~miss).map(
+                lambda v: v.strip().replace(",", "") if isinstance(v, str) else v
             )
+            num = pd.to_numeric(cleaned, errors="coerce")
+            if num.dtype.kind == "f":
+                # to_numeric reads some 16-17 digit decimals as a neighbouring float: read
+                # the text it accepted again, exactly.
+                text = cleaned.map(lambda v: isinstance(v, str)).astype(bool) & num.notna()
+                num[text] = cleaned[text].map(_float)
         bad = ~miss & num.isna()
         if col.type == "integer":
             frac = ~num.isna() & (num % 1 != 0)
@@ -430,7 +441,7 @@ def _read_table(
             parts.append(typed)
             bad_parts.append(bad)
             row_parts.append(rows)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (ReadError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
         return None
     df = pd.concat(parts, ignore_index=True)

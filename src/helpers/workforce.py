@@ -29,6 +29,20 @@ def active_by_month(clinicians: pd.DataFrame, months: pd.DatetimeIndex) -> pd.Da
     return pd.concat(rows, ignore_index=True)
 
 
+def site_headcount(staff: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
+    """Clinicians and support staff per site in ``month`` (from :func:`active_by_month`), with
+    support staff per clinician (missing where a site has no clinician). A group nobody
+    belongs to counts zero, so an organisation without support staff in its data still gets
+    its table."""
+    last = staff[staff["month"] == month].pivot_table(
+        index="site_id", columns="group", values="headcount", aggfunc="sum", fill_value=0
+    )
+    last = last.reindex(columns=["clinician", "support"], fill_value=0).reset_index()
+    last.columns.name = None
+    last["support_per_clinician"] = last["support"] / last["clinician"].where(last["clinician"] > 0)
+    return last.rename(columns={"clinician": "clinicians", "support": "support_staff"})
+
+
 def practice_shares(management: pd.DataFrame, sites: pd.DataFrame, years: range) -> pd.DataFrame:
     """Share of sites under each pay model and practice on 1 July of each year."""
     rows = []
