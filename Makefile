@@ -46,7 +46,7 @@ report: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) \
 		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed data
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(PY) -m pytest -q -n 2 --dist loadfile
@@ -62,7 +62,8 @@ bench: $(VENV)/.installed data
 	cd tools && ../$(PY) bench.py
 
 lab: $(VENV)/.installed data
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) .cache data/demo reports/build reports/interactive reports/.*-partial-* \
