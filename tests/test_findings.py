@@ -95,3 +95,12 @@ def test_numbers_about_no_people_are_not_suppressed(tmp_path):
         about_people=False,
     )
     assert f.suppressed is False and f.estimate == 4.2
+
+
+def test_a_notebook_cannot_lower_the_minimum_cell_size(tmp_path):
+    from helpers.findings import MIN_CELL_SIZE
+    from helpers.notebook import Analysis
+
+    assert MIN_CELL_SIZE == 11
+    with pytest.raises(ValueError, match="at least 11"):
+        Analysis("x", tmp_path, tmp_path / "out", min_cell_size=5)

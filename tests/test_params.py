@@ -47,6 +47,7 @@ def test_globals_only_reach_notebooks_that_declare_them(nb):
         ({}, {"fraction": "half"}, "must be float"),
         ({}, {"nope": 1}, "unknown parameter"),
         ({"min_cell_size": 0}, {}, "min_cell_size"),
+        ({"min_cell_size": 10}, {}, "min_cell_size must be a whole number >= 11"),
         ({}, {"roles": "a"}, "must be list"),
         ({"seed": True}, {}, "must be int"),
     ],

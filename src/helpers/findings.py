@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FINDINGS_DIR = "findings"
+# The smallest group a published number may describe: a run may raise it, never lower it.
+MIN_CELL_SIZE = 11
 
 
 @dataclass
@@ -40,7 +42,9 @@ def _clean(x: float | None) -> float | None:
 class Registry:
     """Collects one notebook's findings and writes them to ``out_dir/findings/<notebook>.json``."""
 
-    def __init__(self, out_dir: Path | str, notebook: str, min_cell_size: int = 11) -> None:
+    def __init__(
+        self, out_dir: Path | str, notebook: str, min_cell_size: int = MIN_CELL_SIZE
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.notebook = notebook
         self.min_cell_size = int(min_cell_size)

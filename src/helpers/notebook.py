@@ -15,7 +15,7 @@ from patsy import PatsyError
 from helpers import paths
 from helpers.artefacts import SourceLine, save_figure, save_table
 from helpers.data import Dataset, open_dataset
-from helpers.findings import Registry
+from helpers.findings import MIN_CELL_SIZE, Registry
 
 T = TypeVar("T")
 # What a model raises when the data cannot support it (too few events, no variation, a
@@ -42,10 +42,10 @@ class Analysis:
         name: str,
         data_dir: str | Path = "",
         out_dir: str | Path = "",
-        min_cell_size: int = 11,
+        min_cell_size: int = MIN_CELL_SIZE,
     ) -> None:
-        if int(min_cell_size) < 1:
-            raise ValueError("min_cell_size must be at least 1")
+        if int(min_cell_size) < MIN_CELL_SIZE:
+            raise ValueError(f"min_cell_size must be at least {MIN_CELL_SIZE}")
         self.name = name
         data_dir = data_dir or paths.DEMO_DATA
         self.out_dir = Path(out_dir or paths.INTERACTIVE_OUT)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from helpers import paths
+from helpers.findings import MIN_CELL_SIZE
 
 RUNNER_PARAMS = ("data_dir", "out_dir")
 
@@ -128,9 +129,12 @@ def for_notebook(
         )
     for name, value in own.items():
         chosen[name] = _check_type(stem, name, value, spec[name])
-    min_cell = chosen.get("min_cell_size", spec.get("min_cell_size", 11))
-    if "min_cell_size" in spec and (not isinstance(min_cell, int) or min_cell < 1):
-        raise ParameterError(f"{stem}: min_cell_size must be a whole number >= 1")
+    min_cell = chosen.get("min_cell_size", spec.get("min_cell_size", MIN_CELL_SIZE))
+    if "min_cell_size" in spec and (not isinstance(min_cell, int) or min_cell < MIN_CELL_SIZE):
+        raise ParameterError(
+            f"{stem}: min_cell_size must be a whole number >= {MIN_CELL_SIZE} "
+            "(no published number may describe fewer people)"
+        )
     return chosen
 
 

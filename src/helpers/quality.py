@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.contract import CLINICIAN_ROLES, SPECS
+from helpers.findings import MIN_CELL_SIZE
 from helpers.validate import ValidationResult
 
 SHORT_SPELL_DAYS = 90
-FEW_RESPONSES = 11
+FEW_RESPONSES = MIN_CELL_SIZE  # fewer than this cannot be published
 
 
 def load_typed(folder: Path) -> dict[str, pd.DataFrame]:

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from helpers import __version__, cache, manifest, paths
+from helpers.findings import MIN_CELL_SIZE
 
 DEMO_MARK = "Demonstration data — simulated, not for citation"
 NOTEBOOK_SECTIONS = (
@@ -64,7 +65,7 @@ def _num(x: float, unit: str) -> str:
     return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
-def format_finding(f: dict[str, Any], min_cell_size: int = 11) -> dict[str, str]:
+def format_finding(f: dict[str, Any], min_cell_size: int = MIN_CELL_SIZE) -> dict[str, str]:
     """The formatted pieces of one finding: estimate, ci, n and a quotable summary."""
     if not f.get("available", True):
         text = f"not available: {f.get('note') or 'input not provided'}"
@@ -526,4 +527,4 @@ def _min_cell_size(man: dict[str, Any]) -> int:
         for p in man.get("parameters", {}).values()
         if isinstance(p, dict) and p.get("min_cell_size")
     ]
-    return int(min(sizes)) if sizes else 11
+    return int(min(sizes)) if sizes else MIN_CELL_SIZE
