@@ -120,6 +120,37 @@ def test_encounter_aggregates_fill_missing_rvus_from_the_schedule(tmp_path):
     assert est == pytest.approx(16 / 110)
 
 
+def test_encounter_sums_do_not_depend_on_row_order(tmp_path):
+    """The same encounters in another order (and so other thread splits) give the same bits."""
+    rng = np.random.default_rng(3)
+    n = 400_000
+    df = pd.DataFrame(
+        {
+            "encounter_id": np.arange(n).astype(str),
+            "clinician_id": rng.integers(0, 5, n).astype(str),
+            "site_id": "S",
+            "date": pd.Timestamp("2024-01-01"),
+            "cpt_codes": rng.choice(["99213", "99214", "99214;90833"], n),
+            "minutes_total": rng.uniform(5, 60, n),
+            "minutes_uncredited": rng.uniform(0, 5, n),
+            "work_rvu": np.where(rng.random(n) < 0.5, rng.uniform(0.5, 3, n), np.nan),
+        }
+    )
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    df.to_parquet(a, row_group_size=10_000)
+    df.sample(frac=1, random_state=1).to_parquet(b, row_group_size=10_000)
+    fee = fee_schedule()
+    pd.testing.assert_frame_equal(
+        encounters.per_clinician(a, fee), encounters.per_clinician(b, fee), check_exact=True
+    )
+    pd.testing.assert_frame_equal(
+        encounters.by_visit_type(a, fee), encounters.by_visit_type(b, fee), check_exact=True
+    )
+    exact = df.groupby("clinician_id")["minutes_total"].sum()
+    got = encounters.per_clinician(a, fee).set_index("clinician_id")["minutes_total"]
+    np.testing.assert_allclose(got.to_numpy(), exact.to_numpy(), rtol=1e-12)
+
+
 def test_exits_per_year_and_attributable_fraction():
     c = pd.DataFrame(
         {

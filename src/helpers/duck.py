@@ -13,6 +13,15 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def exact_sum(column: str) -> str:
+    """SQL for the sum of a float column that does not depend on row order, as DOUBLE.
+
+    DuckDB adds floats in whatever order its threads meet the rows, so a plain ``sum`` can
+    differ in the last bits from one run to the next; a sum of DECIMAL(38, 9) is exact.
+    """
+    return f"CAST(sum(CAST({column} AS DECIMAL(38, 9))) AS DOUBLE)"
+
+
 def connect(work_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with bounded memory that spills to ``work_dir``.
 

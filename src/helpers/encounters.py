@@ -8,14 +8,15 @@ import duckdb
 import pandas as pd
 
 from helpers import duck
+from helpers.duck import exact_sum
 
 # Work RVUs missing from the data come from the fee schedule, looked up once per distinct
 # code combination (a few thousand) rather than per encounter (tens of millions).
 ENCOUNTERS_SQL = """
-WITH e AS (SELECT * FROM read_parquet('{path}')),
+WITH e AS (SELECT * FROM read_parquet({path})),
 combos AS (SELECT DISTINCT cpt_codes FROM e WHERE work_rvu IS NULL),
 filled AS (
-    SELECT combos.cpt_codes, sum(f.work_rvu) AS schedule_rvu,
+    SELECT combos.cpt_codes, {rvu_sum} AS schedule_rvu,
            count(*) FILTER (WHERE f.code IS NULL) AS unknown_codes
     FROM combos, unnest(string_split(combos.cpt_codes, ';')) AS c(code_raw)
     LEFT JOIN fee f ON f.code = trim(c.code_raw)
@@ -32,6 +33,10 @@ FROM e LEFT JOIN filled ON e.work_rvu IS NULL AND e.cpt_codes = filled.cpt_codes
 """
 
 
+def _sql(path: Path) -> str:
+    return ENCOUNTERS_SQL.format(path=duck.lit(str(path)), rvu_sum=exact_sum("f.work_rvu"))
+
+
 def connect(fee: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duck.connect()
     con.register("fee_df", fee[["code", "work_rvu"]])
@@ -45,10 +50,11 @@ def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
     con = connect(fee)
     q = f"""
     SELECT clinician_id, site_id, count(*) AS encounters,
-           sum(minutes_total) AS minutes_total, sum(minutes_uncredited) AS minutes_uncredited,
-           sum(work_rvu) AS work_rvu, sum(rvu_from_schedule::INT) AS rvu_from_schedule,
+           {exact_sum("minutes_total")} AS minutes_total,
+           {exact_sum("minutes_uncredited")} AS minutes_uncredited,
+           {exact_sum("work_rvu")} AS work_rvu, sum(rvu_from_schedule::INT) AS rvu_from_schedule,
            sum(unknown_codes) AS unknown_codes
-    FROM ({ENCOUNTERS_SQL.format(path=path)}) GROUP BY clinician_id, site_id
+    FROM ({_sql(path)}) GROUP BY clinician_id, site_id
     ORDER BY clinician_id, site_id"""
     return con.execute(q).df()
 
@@ -59,8 +65,9 @@ def by_visit_type(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
     con = connect(fee)
     q = f"""
     SELECT visit_type, count(*) AS encounters, count(DISTINCT clinician_id) AS clinicians,
-           sum(minutes_total) / nullif(sum(work_rvu), 0) AS minutes_per_work_rvu,
-           sum(minutes_uncredited) / sum(minutes_total) AS uncredited_share,
-           avg(work_rvu) AS mean_work_rvu
-    FROM ({ENCOUNTERS_SQL.format(path=path)}) GROUP BY visit_type ORDER BY encounters DESC"""
+           {exact_sum("minutes_total")} / nullif({exact_sum("work_rvu")}, 0)
+               AS minutes_per_work_rvu,
+           {exact_sum("minutes_uncredited")} / {exact_sum("minutes_total")} AS uncredited_share,
+           {exact_sum("work_rvu")} / nullif(count(work_rvu), 0) AS mean_work_rvu
+    FROM ({_sql(path)}) GROUP BY visit_type ORDER BY encounters DESC, visit_type"""
     return con.execute(q).df()
