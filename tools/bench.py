@@ -106,24 +106,38 @@ def runner_cmd(data: Path, out: Path, *extra: str) -> list[str]:
     return [PY, "-m", "helpers.runner", "--data", str(data), "--out", str(out), *extra]
 
 
+def rerun_notebooks(out: Path) -> list[str]:
+    """The notebooks a run executed (rather than took from its cache)."""
+    man = json.loads((out / "manifest.json").read_text())
+    return [nb["notebook"] for nb in man["notebooks"] if not nb["cached"]]
+
+
+def check(what: str, got: list[str], expected: list[str]) -> None:
+    """A benchmark that measured the wrong thing must not be reported."""
+    if got != expected:
+        raise RuntimeError(f"{what}: expected to run {expected}, ran {got}")
+
+
 def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
     data = ROOT / "data" / "demo"
     out = TMP / "out"
     cache = TMP / "cache"
     full, per_nb = [], {}
     peak_full = 0.0
+    nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for _ in range(repeats):
         shutil.rmtree(cache, ignore_errors=True)
         s, peak, _ = timed(runner_cmd(data, out), {"HELPERS_CACHE": str(cache)})
         full.append(s)
         peak_full = max(peak_full, peak)
+        check("full run", rerun_notebooks(out), [nb.name for nb in nbs])
         man = json.loads((out / "manifest.json").read_text())
         for nb in man["notebooks"]:
             per_nb.setdefault(nb["notebook"], []).append(nb["seconds"])
     serial, peak_serial = [], 0.0
-    nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    plain_cache = TMP / "cache-plain"  # keeps the runner's cache for the reruns below
     for _ in range(repeats):
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(plain_cache, ignore_errors=True)
         plain_out = TMP / "plain"
         shutil.rmtree(plain_out, ignore_errors=True)
         plain_out.mkdir(parents=True)
@@ -145,7 +159,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
                     "out_dir",
                     str(plain_out),
                 ],
-                {"HELPERS_CACHE": str(cache)},
+                {"HELPERS_CACHE": str(plain_cache)},
             )
             total += s
             peak_serial = max(peak_serial, peak)
@@ -155,6 +169,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         s, peak, _ = timed(runner_cmd(data, out), {"HELPERS_CACHE": str(cache)})
         rerun.append(s)
         peak_rerun = max(peak_rerun, peak)
+        check("unchanged rerun", rerun_notebooks(out), [])
     one, peak_one = [], 0.0
     target = nbs[-1].stem
     for i in range(repeats):
@@ -182,6 +197,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         )
         one.append(s)
         peak_one = max(peak_one, peak)
+        check("one parameter changed", rerun_notebooks(out), [nbs[-1].name])
     ms = [
         Measure(
             "full run (runner, 2 workers, empty result cache)",

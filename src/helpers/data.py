@@ -30,6 +30,8 @@ DATASET_FILE = "dataset.yaml"
 
 
 def cache_root() -> Path:
+    """Where validated tables and notebook results are kept: ``$HELPERS_CACHE`` if set,
+    else ``.cache`` in the project."""
     return Path(os.environ.get("HELPERS_CACHE") or paths.CACHE)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from helpers import cache, findings, manifest, params, paths
-from helpers.data import open_dataset
+from helpers.data import cache_root, open_dataset
 from helpers.validate import DataError
 
 REQUIRED_FINDINGS = (
@@ -74,7 +74,7 @@ class Runner:
     report: bool = True
     require_findings: bool = True
     notebook_dir: Path = paths.NOTEBOOKS
-    cache_dir: Path = paths.CACHE
+    cache_dir: Path = field(default_factory=cache_root)
     kernel: str = paths.KERNEL_NAME
     log: Any = field(default_factory=lambda: sys.stdout)
     _procs: list[subprocess.Popen] = field(default_factory=list)
@@ -129,7 +129,7 @@ class Runner:
         cmd = [
             sys.executable,
             "-m",
-            "papermill",
+            "helpers.execute",
             str(run.notebook),
             str(executed),
             "-f",
