@@ -47,13 +47,14 @@ report: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
 
 test: $(VENV)/.installed data
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff format --check src tests tools
+	$(VENV)/bin/ruff check --isolated --select S102,S307,S301,S506 notebooks
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check --fix src tests
-	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests tools
+	$(VENV)/bin/ruff format src tests tools
 
 template: $(VENV)/.installed
 	$(PY) -m helpers.template --out data/template

@@ -38,8 +38,6 @@ make_corpus = _load_script()
 CASES = sorted(p for p in CORPUS.iterdir() if (p / EXPECTED).is_file())
 
 # Cases the validator gets wrong today: strict, so a fix makes them fail until removed here.
-KNOWN_DEFECTS: dict[str, str] = {}
-
 # Every rule of DATA_CONTRACT.md (and of data/README.md where it says more), by the name the
 # cases use under ``covers:``.
 RULES = [
@@ -158,13 +156,7 @@ def expectations(case: Path) -> dict:
 
 
 def params() -> list:
-    out = []
-    for case in CASES:
-        marks = []
-        if case.name in KNOWN_DEFECTS:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[case.name]))
-        out.append(pytest.param(case, id=case.name, marks=marks))
-    return out
+    return [pytest.param(case, id=case.name) for case in CASES]
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -248,7 +240,6 @@ def test_expectations_are_complete():
         exp = expectations(case)
         assert {"description", "rule", "covers", "exit_code", "message_parts"} <= set(exp)
         assert exp["exit_code"] != 0 and exp["covers"] and exp["message_parts"], case.name
-    assert set(KNOWN_DEFECTS) <= {c.name for c in CASES}
 
 
 def test_valid_base_has_no_violations():

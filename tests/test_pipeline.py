@@ -8,12 +8,13 @@ import re
 import shutil
 import subprocess
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import demo
+from helpers import demo, paths
 from helpers.report import DEMO_MARK, format_finding
 from helpers.runner import REQUIRED_FINDINGS, Runner
 
@@ -28,11 +29,35 @@ def run(tmp_path_factory):
     out = base / "out"
     cache = base / "cache"
     log = (base / "log.txt").open("w")
+    before = {"data": tree(data), "project": project_tree()}
     code = Runner(data, out, cache_dir=cache, log=log).run()
     assert code == 0, (base / "log.txt").read_text()
     findings = {f["id"]: f for f in json.loads((out / "findings.json").read_text())["findings"]}
     truth = json.loads((data / "truth.json").read_text())
-    return {"data": data, "out": out, "cache": cache, "f": findings, "truth": truth, "base": base}
+    return {
+        "data": data,
+        "out": out,
+        "cache": cache,
+        "f": findings,
+        "truth": truth,
+        "base": base,
+        "before": before,
+    }
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (compiled bytecode aside) with its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def project_tree() -> dict[str, bytes]:
+    """The project's notebooks, package, data and published report."""
+    roots = [paths.NOTEBOOKS, paths.PACKAGE, paths.DATA, paths.DEFAULT_OUT]
+    return {f"{r.name}/{k}": v for r in roots if r.exists() for k, v in tree(r).items()}
 
 
 def covers(f, value):
@@ -222,6 +247,12 @@ def test_html_opens_in_headless_chromium(run, tmp_path):
         [chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
     assert dom.count("<img") >= 10
+
+
+def test_a_run_writes_only_into_out_and_its_cache(run):
+    assert {p.name for p in run["base"].iterdir()} == {"demo", "out", "cache", "log.txt"}
+    assert tree(run["data"]) == run["before"]["data"]
+    assert project_tree() == run["before"]["project"]
 
 
 def test_unchanged_rerun_reuses_every_notebook(run):

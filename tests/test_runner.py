@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers import paths
 from helpers.runner import Runner, describe_failure, publish
 from tests.conftest import make_valid_folder
 
@@ -118,6 +119,38 @@ def test_unchanged_rerun_reuses_everything_and_a_parameter_reruns_one(setup):
         if f["id"] == "alpha.rows"
     )
     assert beta["estimate"] == 2 * alpha["estimate"]
+
+
+def reused(out: Path) -> list[bool]:
+    return [n["cached"] for n in json.loads((out / "manifest.json").read_text())["notebooks"]]
+
+
+def test_each_input_reruns_what_depends_on_it(setup, monkeypatch):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    # A notebook's own code: that notebook only.
+    path = nbs / "02_beta.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("unused = 1"))
+    nbformat.write(nb, path)
+    assert make().run() == 0 and reused(out) == [True, False]
+    # A data file: every notebook (each reads the validated folder).
+    clinicians = tmp / "data" / "clinicians.csv"
+    clinicians.write_text(clinicians.read_text() + "C9,S3,physician,,1.0,2018-01-01,,\n")
+    assert make().run() == 0 and reused(out) == [False, False]
+    rows = {
+        f["id"]: f["estimate"] for f in json.loads((out / "findings.json").read_text())["findings"]
+    }
+    assert rows == {"alpha.rows": 8, "beta.rows": 8}
+    # The package: every notebook. The key reads paths.PACKAGE: point it at a copy to edit.
+    package = shutil.copytree(
+        paths.PACKAGE, tmp / "helpers", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(paths, "PACKAGE", package)
+    assert make().run() == 0 and reused(out) == [True, True]  # the same code
+    module = package / "rates.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert make().run() == 0 and reused(out) == [False, False]
 
 
 def test_failing_cell_fails_the_run_and_leaves_out_unchanged(setup):
