@@ -94,3 +94,11 @@ def test_cox_recovers_the_hazard_ratio_and_matches_lifelines():
         event_col="event",
     )
     assert row["hr"] == pytest.approx(float(np.exp(ctv.params_["x"])), rel=1e-3)
+
+
+def test_people_per_term_is_the_smaller_side():
+    x = pd.DataFrame({"a": [1.0, 1.0, 0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0, 0.0, 1.0]})
+    who = pd.Series(["p", "p", "q", "r", "s"])  # p has two segments, both with a
+    assert turnover.people_per_term(x, who) == [1, 1]
+    x["a"] = [1.0, 0.0, 1.0, 1.0, 0.0]  # p is on both sides of a
+    assert turnover.people_per_term(x, who) == [2, 1]  # with a: p, q, r; without: p, s

@@ -66,6 +66,9 @@ class OddsRatio:
     table: pd.DataFrame
 
 
+RVU_TERM = "C(comp_model, Treatment('salary'))[T.rvu_production]"
+
+
 def burnout_model(r: pd.DataFrame) -> OddsRatio:
     """Logistic regression of burned out on pay model, team-based care, role and setting;
     SEs clustered by site. Returns the rvu_production vs salary odds ratio and all terms."""
@@ -73,8 +76,14 @@ def burnout_model(r: pd.DataFrame) -> OddsRatio:
         **_cluster(r["site_id"])
     )
     table = _or_table(fit)
-    term = "C(comp_model, Treatment('salary'))[T.rvu_production]"
-    row = table.set_index("term").loc[term]
+    x = pd.DataFrame(fit.model.exog, columns=fit.model.exog_names)
+    # An odds ratio compares responses with and without its indicator: it describes no more
+    # people than the smaller side (the intercept: everyone).
+    table["responses"] = [
+        len(x) if t == "Intercept" else int(min((x[t] != 0).sum(), (x[t] == 0).sum()))
+        for t in table["term"]
+    ]
+    row = table.set_index("term").loc[RVU_TERM]
     return OddsRatio(row["or"], row["ci_low"], row["ci_high"], len(r), table)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from patsy import PatsyError
 
 from helpers import paths
-from helpers.artefacts import SourceLine, save_figure, save_table
+from helpers.artefacts import SourceLine, save_figure, save_table, suppress_small
 from helpers.data import Dataset, open_dataset
 from helpers.findings import MIN_CELL_SIZE, Registry
 
@@ -95,6 +95,11 @@ class Analysis:
             n=n,
             notebook=self.name,
         )
+
+    def suppressed(self, df: pd.DataFrame, people: str) -> pd.DataFrame:
+        """``df`` as it may be shown: rows about fewer than ``min_cell_size`` people (column
+        ``people``) blanked, for a display that is not also saved as a table."""
+        return suppress_small(df, people, self.min_cell_size)
 
     def guarded(self, findings: dict[str, str], people: int, fit: Callable[[], T]) -> T | None:
         """Fit a model only when it is publishable and estimable.

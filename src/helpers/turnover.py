@@ -123,8 +123,8 @@ def design(pt: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class CoxResult:
-    table: pd.DataFrame  # term, hr, ci_low, ci_high, p
-    ph_check: pd.DataFrame  # term, rho, p
+    table: pd.DataFrame  # term, hr, ci_low, ci_high, p, clinicians
+    ph_check: pd.DataFrame  # term, rho, p, clinicians
     n_spells: int
     n_clinicians: int
     n_events: int
@@ -152,15 +152,26 @@ def cox_model(pt: pd.DataFrame) -> CoxResult:
             "ci_low": np.exp(b - z * se),
             "ci_high": np.exp(b + z * se),
             "p": 2 * stats.norm.sf(np.abs(b / se)),
+            "clinicians": people_per_term(x, pt["clinician_id"]),
         }
     )
+    check = ph_check(fit, pt, x.columns).assign(clinicians=table["clinicians"].to_numpy())
     return CoxResult(
         table,
-        ph_check(fit, pt, x.columns),
+        check,
         len(pt["spell"].unique()),
         pt["clinician_id"].nunique(),
         int(pt["event"].sum()),
     )
+
+
+def people_per_term(x: pd.DataFrame, clinician: pd.Series) -> list[int]:
+    """For each indicator of the design, the clinicians on its smaller side: a hazard ratio
+    compares those with the indicator and those without, so it describes no more people than
+    the smaller of the two groups (what the small-cell rule must count)."""
+    return [
+        int(min(clinician[x[t] > 0].nunique(), clinician[x[t] == 0].nunique())) for t in x.columns
+    ]
 
 
 def cluster_cov(model: PHReg, fit, groups: np.ndarray) -> np.ndarray:
