@@ -30,6 +30,10 @@ def test_template_has_dictionary_sheets_and_dropdowns(tmp_path):
         assert (tmp_path / "csv" / f"{name}.csv").read_text().strip() == ",".join(spec.column_names)
     lists = [dv.formula1 for dv in wb["clinicians"].data_validations.dataValidation]
     assert any("advanced_practice" in f for f in lists)
+    hire = list(SPECS["clinicians"].column_names).index("hire_date") + 1
+    assert wb["clinicians"].cell(row=2, column=hire).number_format == "yyyy-mm-dd"
+    assert wb["clinicians"].column_dimensions["F"].number_format == "yyyy-mm-dd"
+    assert wb["access"].cell(row=2, column=2).number_format == "yyyy-mm"
 
 
 def test_filled_template_passes_validation(tmp_path):
