@@ -77,7 +77,7 @@ def _table_sheet(wb: Workbook, table: str) -> None:
             ws.add_data_validation(dv)
         if col.type in FORMATS:
             # The column's style reaches rows typed later; cells pasted into keep theirs.
-            ws.column_dimensions[get_column_letter(i)].number_format = FORMATS[col.type]
+            ws.column_dimensions[letter].number_format = FORMATS[col.type]
             for r in range(2, 202):
                 ws.cell(row=r, column=i).number_format = FORMATS[col.type]
 
