@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from helpers import access, bh_programme, burnout, cost, encounters, time_allocation, workforce
 from helpers.rates import ratio_bootstrap
@@ -37,6 +38,15 @@ def simulated_panel(beta: float, seed: int = 1) -> pd.DataFrame:
 def test_fixed_effects_slope_recovers_the_truth():
     s = access.fe_slope(simulated_panel(3.0), "third_next_available_days")
     assert s.ci_low <= 3.0 <= s.ci_high and abs(s.estimate - 3.0) < 0.3
+
+
+def test_fixed_effects_interval_uses_t_with_sites_minus_one_and_needs_ten_sites():
+    panel = simulated_panel(3.0)
+    s = access.fe_slope(panel, "third_next_available_days")
+    assert (s.ci_high - s.estimate) / s.se == pytest.approx(stats.t.ppf(0.975, 29))
+    few = panel[panel["site_id"].isin([f"S{i}" for i in range(9)])]
+    with pytest.raises(ValueError, match="9 site"):
+        access.fe_slope(few, "third_next_available_days")
 
 
 def test_vacancy_spells_are_runs():

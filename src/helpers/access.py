@@ -23,6 +23,12 @@ def panel(access: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+# Fewest sites for a site-clustered interval. Intervals from few clusters are too narrow even
+# with the t(G-1) correction used here (Cameron and Miller, "A Practitioner's Guide to
+# Cluster-Robust Inference", J. Human Resources 50(2), 2015); 10 is this toolkit's choice.
+MIN_SITES = 10
+
+
 @dataclass
 class Slope:
     outcome: str
@@ -37,13 +43,20 @@ class Slope:
 
 def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
     """OLS of ``outcome`` on vacant FTE with site and month fixed effects; SEs clustered by
-    site."""
+    site, 95% interval from Student's t with (sites - 1) degrees of freedom.
+
+    Raises ValueError with fewer than ``MIN_SITES`` sites: a cluster-robust interval from a
+    handful of clusters claims a precision the data do not have.
+    """
     data = d[[outcome, "vacant_fte", "site_id", "month_key"]].dropna()
+    sites = data["site_id"].nunique()
+    if sites < MIN_SITES:
+        raise ValueError(f"{sites} site(s) with {outcome}; at least {MIN_SITES} are needed")
     fit = smf.ols(f"{outcome} ~ vacant_fte + C(site_id) + C(month_key)", data=data).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(data["site_id"])[0]}
     )
     b, se = float(fit.params["vacant_fte"]), float(fit.bse["vacant_fte"])
-    z = stats.norm.ppf(0.975)
+    z = stats.t.ppf(0.975, sites - 1)
     res = pd.DataFrame({"site_id": data["site_id"], "fitted": fit.fittedvalues, "resid": fit.resid})
     return Slope(outcome, b, b - z * se, b + z * se, se, len(data), data["site_id"].nunique(), res)
 
