@@ -142,11 +142,12 @@ def test_text_in_a_number_column_is_a_row_error(valid_folder):
     assert v.rows == [2] and "whole number" in v.rule
 
 
-def test_blank_rows_are_skipped_and_row_numbers_kept(valid_folder):
+@pytest.mark.parametrize("blank", [",,,,", ""], ids=["blank row", "empty line"])
+def test_blank_rows_are_skipped_and_row_numbers_kept(valid_folder, blank):
     path = valid_folder / "sites.csv"
     lines = path.read_text().splitlines()
     path.write_text(
-        "\n".join([lines[0], ",,,,", lines[1], lines[2].replace("S2", "S1"), lines[3]]) + "\n"
+        "\n".join([lines[0], blank, lines[1], lines[2].replace("S2", "S1"), lines[3]]) + "\n"
     )
     v = next(v for v in validate_folder(valid_folder).errors if v.column == "site_id")
     assert v.rows == [3, 4]  # the blank line is row 2
@@ -166,16 +167,6 @@ def test_utf8_check_names_the_line_across_blocks(tmp_path, bad_line):
     path.write_bytes(head + line2 + b"\n".join(lines) + b"\n")
     found = load._decode_check(path)
     assert (found.rows if found else None) == ([bad_line] if bad_line else None)
-
-
-def test_empty_lines_count_as_rows(valid_folder):
-    path = valid_folder / "sites.csv"
-    lines = path.read_text().splitlines()
-    path.write_text(
-        "\n".join([lines[0], "", lines[1], lines[2].replace("S2", "S1"), lines[3]]) + "\n"
-    )
-    v = next(v for v in validate_folder(valid_folder).errors if v.column == "site_id")
-    assert v.rows == [3, 4]  # the empty line is row 2
 
 
 def test_excel_text_that_pandas_would_call_missing_is_text(valid_folder):

@@ -445,15 +445,7 @@ def _read_table(
         out.add(label, spec.name, "", f"cannot be read: {exc}".splitlines()[0], [], 1)
         return None
     df = pd.concat(parts, ignore_index=True)
-    result.inputs.append(
-        {
-            "table": spec.name,
-            "path": str(source.path.resolve()),
-            "sheet": source.sheet,
-            "sha256": sha256(source.path),
-            "rows": len(df),
-        }
-    )
+    _record_input(result, source, len(df))
     if df.empty:
         out.add(label, spec.name, "", HEADER_ONLY, [], 1)
         return None
@@ -461,6 +453,19 @@ def _read_table(
     check_table_rules(spec.name, df, np.concatenate(row_parts), label, site_ids, out, unreadable)
     pq.write_table(_to_arrow(df), dest / f"{spec.name}.parquet")
     return df
+
+
+def _record_input(result: ValidationResult, source: Source, rows: int) -> None:
+    """What the manifest says about one input file."""
+    result.inputs.append(
+        {
+            "table": source.table,
+            "path": str(source.path.resolve()),
+            "sheet": source.sheet,
+            "sha256": sha256(source.path),
+            "rows": rows,
+        }
+    )
 
 
 def _read_large(
@@ -487,15 +492,7 @@ def _read_large(
         return None
     for column, rule, first, count in found:
         out.add(label, spec.name, column, rule, first, count)
-    result.inputs.append(
-        {
-            "table": spec.name,
-            "path": str(source.path.resolve()),
-            "sheet": None,
-            "sha256": sha256(source.path),
-            "rows": rows,
-        }
-    )
+    _record_input(result, source, rows)
     if rows == 0:
         out.add(label, spec.name, "", HEADER_ONLY, [], 1)
         return None

@@ -393,19 +393,24 @@ def sites_site_id_empty(f: Folder) -> dict:
 # -- management ------------------------------------------------------------------------------
 
 
+def day_first_date(f: Folder, table: str, column: str, what: str) -> dict:
+    """The first filled ``table.column`` date rewritten day first (DD/MM/YYYY)."""
+    i = f.first(table, has(column))
+    iso = f.tables[table].loc[i, column]
+    day = pd.Timestamp(iso).strftime("%d/%m/%Y")
+    rows = f.set(table, i, column, day)
+    return expect(
+        f"{what} {iso!r} written as {day!r}",
+        f"{table}.{column} is a date",
+        [f"{table}.{column}.date"],
+        row_problem(f"{table}.csv", column, DATE, rows),
+    )
+
+
 @case
 def management_effective_to_unparsable(f: Folder) -> dict:
     # The end of a period followed by another: unreadable, so not compared for overlap.
-    i = f.first("management", has("effective_to"))
-    iso = f.tables["management"].loc[i, "effective_to"]
-    day = pd.Timestamp(iso).strftime("%d/%m/%Y")
-    rows = f.set("management", i, "effective_to", day)
-    return expect(
-        f"the end of a closed period {iso!r} written as {day!r}",
-        "management.effective_to is a date",
-        ["management.effective_to.date"],
-        row_problem("management.csv", "effective_to", DATE, rows),
-    )
+    return day_first_date(f, "management", "effective_to", "the end of a closed period")
 
 
 @case
@@ -460,16 +465,7 @@ def clinicians_duplicate_spell(f: Folder) -> dict:
 
 @case
 def clinicians_exit_date_unparsable(f: Folder) -> dict:
-    i = f.first("clinicians", has("exit_date"))
-    iso = f.tables["clinicians"].loc[i, "exit_date"]
-    day = pd.Timestamp(iso).strftime("%d/%m/%Y")
-    rows = f.set("clinicians", i, "exit_date", day)
-    return expect(
-        f"exit_date {iso!r} written as {day!r}",
-        "clinicians.exit_date is a date",
-        ["clinicians.exit_date.date"],
-        row_problem("clinicians.csv", "exit_date", DATE, rows),
-    )
+    return day_first_date(f, "clinicians", "exit_date", "exit_date")
 
 
 @case
