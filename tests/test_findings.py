@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from helpers.findings import Registry, collect
+from helpers.evalue import e_values
+from helpers.findings import Registry, adjust_secondary, collect
 
 
 def test_add_writes_contract_fields(tmp_path):
@@ -16,6 +17,10 @@ def test_add_writes_contract_fields(tmp_path):
         n=400,
         n_unit="clinicians",
         method="Cox",
+        design="adjusted association",
+        n_sites=40,
+        events=120,
+        p_value=0.004,
     )
     rows = json.loads((tmp_path / "findings" / "turnover.json").read_text())
     assert rows == [
@@ -34,6 +39,15 @@ def test_add_writes_contract_fields(tmp_path):
             "available": True,
             "suppressed": False,
             "note": None,
+            "n_sites": 40,
+            "n_events": 120,
+            "n_switch_sites": None,
+            "design": "adjusted association",
+            "e_value": pytest.approx(e_values(1.5, (1.2, 1.9), "hazard ratio")[0]),
+            "e_value_ci": pytest.approx(e_values(1.5, (1.2, 1.9), "hazard ratio")[1]),
+            "p_value": 0.004,
+            "p_adjusted": None,
+            "primary": False,
         }
     ]
 
@@ -52,6 +66,7 @@ def test_small_groups_are_suppressed(tmp_path, people, suppressed):
         n_unit="responses",
         method="m",
         people=people,
+        design="descriptive",
     )
     assert f.suppressed is suppressed
     if suppressed:
@@ -66,18 +81,32 @@ def test_unavailable_and_nan(tmp_path):
     f = reg.unavailable("b.c", "label", "survey table not provided")
     assert f.available is False and f.estimate is None and f.note == "survey table not provided"
     g = reg.add(
-        "b.d", "l", float("nan"), (None, float("inf")), unit="u", n=50, n_unit="x", method="m"
+        "b.d",
+        "l",
+        float("nan"),
+        (None, float("inf")),
+        unit="u",
+        n=50,
+        n_unit="x",
+        method="m",
+        design="descriptive",
     )
     assert g.estimate is None and g.ci_high is None
 
 
 def test_collect_orders_by_notebook_and_rejects_duplicates(tmp_path):
-    Registry(tmp_path, "b").add("b.1", "l", 1, unit="u", n=20, n_unit="x", method="m")
-    Registry(tmp_path, "a").add("a.1", "l", 2, unit="u", n=20, n_unit="x", method="m")
+    Registry(tmp_path, "b").add(
+        "b.1", "l", 1, unit="u", n=20, n_unit="x", method="m", design="descriptive"
+    )
+    Registry(tmp_path, "a").add(
+        "a.1", "l", 2, unit="u", n=20, n_unit="x", method="m", design="descriptive"
+    )
     doc = collect(tmp_path, synthetic=True, order=["b", "a"])
     assert doc["synthetic_data"] is True
     assert [f["id"] for f in doc["findings"]] == ["b.1", "a.1"]
-    Registry(tmp_path, "c").add("a.1", "l", 2, unit="u", n=20, n_unit="x", method="m")
+    Registry(tmp_path, "c").add(
+        "a.1", "l", 2, unit="u", n=20, n_unit="x", method="m", design="descriptive"
+    )
     with pytest.raises(ValueError, match="two notebooks"):
         collect(tmp_path, synthetic=False)
 
@@ -93,6 +122,7 @@ def test_numbers_about_no_people_are_not_suppressed(tmp_path):
         n_unit="modelled positions",
         method="policy model",
         about_people=False,
+        design="policy model",
     )
     assert f.suppressed is False and f.estimate == 4.2
 
@@ -104,3 +134,96 @@ def test_a_notebook_cannot_lower_the_minimum_cell_size(tmp_path):
     assert MIN_CELL_SIZE == 11
     with pytest.raises(ValueError, match="at least 11"):
         Analysis("x", tmp_path, tmp_path / "out", min_cell_size=5)
+
+
+@pytest.mark.parametrize(("events", "suppressed"), [(10, True), (11, False), (None, False)])
+def test_too_few_events_suppress_a_finding_about_many_people(tmp_path, events, suppressed):
+    reg = Registry(tmp_path, "nb", min_cell_size=11)
+    f = reg.add(
+        "a.rate",
+        "l",
+        2.0,
+        (1.0, 3.0),
+        unit="exits per 100 clinician-years",
+        n=500,
+        n_unit="clinicians",
+        method="m",
+        events=events,
+        design="descriptive",
+    )
+    assert f.suppressed is suppressed
+    assert (f.estimate is None) is suppressed and (f.n_events is None) is (
+        events is None or suppressed
+    )
+
+
+def test_an_undeclared_finding_needs_a_design(tmp_path):
+    reg = Registry(tmp_path, "nb")
+    with pytest.raises(ValueError, match="catalog.yaml"):
+        reg.add("a.undeclared", "l", 1.0, unit="u", n=50, n_unit="x", method="m")
+    f = reg.add(
+        "turnover.hr_rvu_production",
+        "l",
+        1.6,
+        (1.3, 2.0),
+        unit="hazard ratio",
+        n=50,
+        n_unit="clinicians",
+        method="m",
+    )
+    assert f.design == "adjusted association" and f.primary is True
+
+
+def test_ratio_findings_carry_e_values_others_do_not(tmp_path):
+    reg = Registry(tmp_path, "nb")
+    odds = reg.add(
+        "a.or",
+        "l",
+        1.8,
+        (1.3, 2.5),
+        unit="odds ratio",
+        n=500,
+        n_unit="x",
+        method="m",
+        design="adjusted association",
+        outcome_common=False,
+    )
+    assert odds.e_value == pytest.approx(1.8 + (1.8 * 0.8) ** 0.5)
+    assert odds.e_value_ci == pytest.approx(1.3 + (1.3 * 0.3) ** 0.5)
+    crossing = reg.add(
+        "a.hr",
+        "l",
+        0.9,
+        (0.7, 1.1),
+        unit="hazard ratio",
+        n=500,
+        n_unit="x",
+        method="m",
+        design="adjusted association",
+    )
+    assert crossing.e_value_ci == 1.0
+    share = reg.add(
+        "a.s",
+        "l",
+        0.4,
+        (0.3, 0.5),
+        unit="share",
+        n=500,
+        n_unit="x",
+        method="m",
+        design="descriptive",
+    )
+    assert share.e_value is None and share.e_value_ci is None
+
+
+def test_secondary_ratio_p_values_are_holm_adjusted_together():
+    rows = [
+        {"id": "p1", "primary": True, "unit": "hazard ratio", "p_value": 0.01},
+        {"id": "s1", "primary": False, "unit": "hazard ratio", "p_value": 0.01},
+        {"id": "s2", "primary": False, "unit": "odds ratio", "p_value": 0.04},
+        {"id": "s3", "primary": False, "unit": "risk ratio", "p_value": 0.03},
+        {"id": "d1", "primary": False, "unit": "share", "p_value": 0.01},
+    ]
+    adjust_secondary(rows)
+    # Holm over the three secondary ratios: 0.01*3, 0.03*2, max(0.04*1, 0.06)
+    assert [r.get("p_adjusted") for r in rows] == pytest.approx([None, 0.03, 0.06, 0.06, None])

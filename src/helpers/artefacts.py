@@ -12,17 +12,44 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-# SVG text stays text (searchable, quotable) and element ids do not change between runs.
-matplotlib.rcParams["svg.fonttype"] = "none"
-matplotlib.rcParams["svg.hashsalt"] = "helpers"
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from cycler import cycler  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from helpers import __version__  # noqa: E402
 
 DEMO_MARK = "Demonstration data — simulated, not for citation"
 SUPPRESSED = "suppressed"
+# Okabe and Ito's colour-blind-safe palette (yellow last: weak on white), one for the whole
+# report; series differ by line style too.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), "-")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# Width of the text block of the PDF (A4 with 2 cm margins): figures wider than this are
+# scaled down when printed, and their text with them.
+TEXT_WIDTH_IN = 6.69
+MIN_PRINTED_PT = 8.0
+matplotlib.rcParams.update(
+    {
+        # SVG text stays text (searchable, quotable) and element ids do not change between runs.
+        "svg.fonttype": "none",
+        "svg.hashsalt": "helpers",
+        "axes.prop_cycle": cycler(color=PALETTE) + cycler(linestyle=LINESTYLES),
+        "font.size": 9.5,
+        "axes.labelsize": 9.5,
+        "axes.titlesize": 9.5,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 9,
+        "legend.frameon": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "figure.figsize": (6.5, 4.0),
+    }
+)
 
 
 @dataclass
@@ -63,13 +90,13 @@ def save_figure(
         raise ValueError(f"figure ids start with 'fig-': {fig_id!r}")
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    fig.text(0.01, 0.005, source.text(n), fontsize=7, color="#555555", ha="left", va="bottom")
+    fig.text(0.01, 0.005, source.text(n), fontsize=8.5, color="#555555", ha="left", va="bottom")
     if source.synthetic:
         fig.text(
             0.99,
             0.995,
             DEMO_MARK.upper(),
-            fontsize=8,
+            fontsize=9,
             color="#b00020",
             ha="right",
             va="top",
@@ -87,8 +114,14 @@ def save_figure(
             rotation=25,
         )
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    small = small_text(fig)
+    if small:
+        plt.close(fig)
+        raise ValueError(
+            f"{fig_id}: text smaller than {MIN_PRINTED_PT:g} pt when printed: {small[:3]}"
+        )
     png = folder / f"{fig_id}.png"
-    fig.savefig(png, dpi=150, metadata={"Software": None})
+    fig.savefig(png, dpi=200, metadata={"Software": None})
     fig.savefig(folder / f"{fig_id}.svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     _write_meta(
@@ -103,6 +136,29 @@ def save_figure(
         },
     )
     return png
+
+
+def small_text(fig: plt.Figure) -> list[str]:
+    """Visible texts of ``fig`` smaller than ``MIN_PRINTED_PT`` once the figure is scaled to
+    the PDF's text width."""
+    scale = min(1.0, TEXT_WIDTH_IN / fig.get_figwidth())
+    out = []
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip() and t.get_fontsize() * scale < MIN_PRINTED_PT:
+            out.append(f"{t.get_text()[:30]!r} ({t.get_fontsize() * scale:.1f} pt)")
+    return out
+
+
+def plain_log_axis(ax: plt.Axes, which: str = "y", ticks: tuple[float, ...] | None = None) -> None:
+    """A log axis labelled with plain numbers (0.5, 1, 2), not powers of ten."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
+    candidates = ticks or (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10)
+    shown = [t for t in candidates if lo <= t <= hi] or [1]
+    axis.set_major_locator(ticker.FixedLocator(shown))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(ticker.NullLocator())
 
 
 def suppress_small(

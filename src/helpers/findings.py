@@ -7,6 +7,11 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from statsmodels.stats.multitest import multipletests
+
+from helpers import catalog
+from helpers.evalue import RATIO_UNITS, e_values
+
 FINDINGS_DIR = "findings"
 # The smallest group a published number may describe: a run may raise it, never lower it.
 MIN_CELL_SIZE = 11
@@ -28,6 +33,15 @@ class Finding:
     available: bool = True
     suppressed: bool = False
     note: str | None = None
+    n_sites: int | None = None
+    n_events: int | None = None
+    n_switch_sites: int | None = None
+    design: str = ""
+    e_value: float | None = None
+    e_value_ci: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    primary: bool = False
 
 
 def _clean(x: float | None) -> float | None:
@@ -62,24 +76,82 @@ class Registry:
         n_unit: str,
         method: str,
         people: int | None = None,
+        events: int | None = None,
+        n_sites: int | None = None,
+        n_switch_sites: int | None = None,
+        p_value: float | None = None,
+        outcome_common: bool = True,
+        design: str | None = None,
         ci_level: float = 0.95,
         note: str | None = None,
         about_people: bool = True,
     ) -> Finding:
-        """Register a finding; suppress it when it rests on fewer than ``min_cell_size`` people.
+        """Register one finding; suppress it when it rests on too few people or events.
 
-        ``people`` is the number of distinct people behind the number (defaults to ``n``).
-        ``about_people=False`` marks a number that describes no group of people (a published
-        worked example, a policy-model scenario); the small-cell rule does not apply to it.
+        Parameters
+        ----------
+        id, label
+            The finding's id (declared in ``catalog.yaml``) and a sentence a reader can quote.
+        estimate, ci
+            The number and its interval (``ci_level``, default 95%).
+        unit, n, n_unit, method
+            What the number measures, what it rests on ("1,405 clinicians") and how it was
+            computed.
+        people
+            Distinct people behind the number (defaults to ``n``); fewer than
+            ``min_cell_size`` suppresses the finding.
+        events
+            Events behind the number (exits, burned-out responses); fewer than
+            ``min_cell_size`` also suppresses it. Published as ``n_events``.
+        n_sites, n_switch_sites
+            Sites (clusters) the finding rests on; switching sites for the switch study.
+        p_value
+            Two-sided P value of a comparison; secondary ratio findings get a Holm-adjusted
+            ``p_adjusted`` when the run's findings are collected.
+        outcome_common
+            Whether the outcome of an odds or hazard ratio is common (over about 15%), which
+            decides how its E-value is computed.
+        design
+            Overrides the design declared in ``catalog.yaml`` (undeclared findings must give it).
+        about_people
+            ``False`` for a number about no group of people (a published worked example, a
+            policy-model scenario): the small-cell rule does not apply.
+
+        Returns
+        -------
+        Finding
+            The finding as published (estimate and interval blank when suppressed).
+
+        Examples
+        --------
+        >>> reg = Registry(tmp, "turnover")  # doctest: +SKIP
+        >>> reg.add("turnover.hr_rvu_production", "Hazard ratio of voluntary exit ...", 1.62,
+        ...         (1.30, 2.02), unit="hazard ratio", n=1405, n_unit="clinicians",
+        ...         method="Cox model ...", events=495, n_sites=50)  # doctest: +SKIP
         """
         people = n if people is None else people
-        suppressed = about_people and (people is None or int(people) < self.min_cell_size)
+        too_few = people is None or int(people) < self.min_cell_size
+        too_few = too_few or (events is not None and int(events) < self.min_cell_size)
+        suppressed = about_people and too_few
+        spec = catalog.findings().get(id)
+        design = design or (spec.design if spec else "")
+        if design not in catalog.DESIGNS:
+            raise ValueError(f"finding {id!r}: declare its design in catalog.yaml")
+        est, low, high = (None, None, None) if suppressed else map(_clean, (estimate, *ci))
+        ev = ev_ci = None
+        if unit in RATIO_UNITS and est is not None and est > 0:
+            ev, ev_ci = e_values(
+                est,
+                (low, high) if low is not None and high is not None else None,
+                unit,
+                outcome_common,
+            )
         f = Finding(
             id=id,
             label=label,
-            estimate=None if suppressed else _clean(estimate),
-            ci_low=None if suppressed else _clean(ci[0]),
-            ci_high=None if suppressed else _clean(ci[1]),
+            estimate=est,
+            ci_low=low,
+            ci_high=high,
             ci_level=ci_level,
             unit=unit,
             n=None if suppressed else (None if n is None else int(n)),
@@ -89,10 +161,18 @@ class Registry:
             available=True,
             suppressed=suppressed,
             note=(
-                f"suppressed: rests on fewer than {self.min_cell_size} people"
+                f"suppressed: rests on fewer than {self.min_cell_size} people or events"
                 if suppressed and note is None
                 else note
             ),
+            n_sites=None if n_sites is None else int(n_sites),
+            n_events=None if (suppressed or events is None) else int(events),
+            n_switch_sites=None if n_switch_sites is None else int(n_switch_sites),
+            design=design,
+            e_value=ev,
+            e_value_ci=ev_ci,
+            p_value=None if suppressed else _clean(p_value),
+            primary=bool(spec and spec.primary),
         )
         self.findings[id] = f
         self.write()
@@ -101,7 +181,9 @@ class Registry:
     def unavailable(
         self, id: str, label: str, note: str, *, unit: str = "", n_unit: str = "", method: str = ""
     ) -> Finding:
-        """Register a finding whose input is absent (``available: false``)."""
+        """Register a finding that could not be computed (``available: false``): its input is
+        absent or the data cannot support the model. ``note`` says why, for the reader."""
+        spec = catalog.findings().get(id)
         f = Finding(
             id=id,
             label=label,
@@ -117,6 +199,8 @@ class Registry:
             available=False,
             suppressed=False,
             note=note,
+            design=spec.design if spec else "",
+            primary=bool(spec and spec.primary),
         )
         self.findings[id] = f
         self.write()
@@ -147,4 +231,22 @@ def collect(out_dir: Path | str, synthetic: bool, order: list[str] | None = None
                 raise ValueError(f"finding {row['id']!r} is registered by two notebooks")
             seen.add(row["id"])
             findings.append(row)
+    adjust_secondary(findings)
     return {"synthetic_data": bool(synthetic), "findings": findings}
+
+
+def adjust_secondary(rows: list[dict]) -> None:
+    """Holm-adjust the P values of secondary ratio findings, together, in place.
+
+    Primary findings are a short list declared in advance and are not adjusted.
+    """
+    idx = [
+        i
+        for i, r in enumerate(rows)
+        if not r.get("primary") and r.get("unit") in RATIO_UNITS and r.get("p_value") is not None
+    ]
+    if not idx:
+        return
+    adjusted = multipletests([rows[i]["p_value"] for i in idx], method="holm")[1]
+    for i, p in zip(idx, adjusted, strict=True):
+        rows[i]["p_adjusted"] = float(p)

@@ -26,22 +26,11 @@ from typing import Any
 
 import yaml
 
-from helpers import cache, findings, manifest, params, paths
+from helpers import cache, catalog, findings, manifest, params, paths
 from helpers.data import cache_root, open_dataset
 from helpers.validate import DataError
 
-REQUIRED_FINDINGS = (
-    "turnover.voluntary_rate",
-    "turnover.hr_rvu_production",
-    "turnover.hr_team_based_care",
-    "turnover.irr_after_switch",
-    "access.tnaa_per_vacant_fte",
-    "burnout.prevalence",
-    "burnout.or_rvu_production",
-    "time.production_line_share",
-    "encounters.uncredited_minutes_share",
-    "cost.voluntary_turnover_per_year",
-)
+REQUIRED_FINDINGS = catalog.required()
 PUBLISHED = ("figures", "tables", "findings", "notebooks")
 _THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 

@@ -1,0 +1,175 @@
+"""One label dictionary for tables, figures and text: code names in the words a reader knows.
+
+``VALUES`` names category values and model terms; ``COLUMNS`` names table columns and says how
+their numbers are formatted (see :mod:`helpers.formatting`). Every column of a published table
+and every category value shown must be here: a test checks the demonstration report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VALUES: dict[str, str] = {
+    # pay models
+    "rvu_production": "RVU production pay",
+    "salary": "Salary",
+    "salary_plus_quality": "Salary plus quality pay",
+    "hybrid": "Hybrid pay",
+    # practices
+    "team_based_care": "Team-based care",
+    "clinician_in_governance": "Clinicians in governance",
+    "admin_shadowing": "Administrator shadowing",
+    "protected_time_pct": "Protected time (%)",
+    "pct_comp_productivity": "Pay tied to productivity (%)",
+    "rvu_target_annual": "Annual work-RVU target",
+    "support_staff_per_clinician": "Support staff per clinician",
+    # roles
+    "physician": "Physician",
+    "advanced_practice": "Advanced practice clinician",
+    "behavioral_health": "Behavioral health clinician",
+    "nurse": "Nurse",
+    "medical_assistant": "Medical assistant",
+    "other": "Other",
+    "clinician": "Clinicians",
+    "support": "Support staff",
+    # settings (behavioral_health above serves the role and the setting)
+    "primary_care": "Primary care",
+    "psychiatry": "Psychiatry",
+    "specialty": "Specialty care",
+    # activities
+    "direct_patient_care": "Direct patient care",
+    "documentation": "Documentation",
+    "inbox": "Inbox",
+    "orders": "Orders",
+    "prescription_renewal": "Prescription renewal",
+    "preventive_screening": "Preventive screening",
+    "care_coordination": "Care coordination",
+    "administrative": "Administrative",
+    "production_line": "Production-line work",
+    "solution_shop": "Solution-shop work",
+    "neither": "Neither",
+    # exit reasons
+    "voluntary": "Voluntary",
+    "involuntary": "Involuntary",
+    "retirement": "Retirement",
+    # access outcomes
+    "third_next_available_days": "Third-next-available appointment (days)",
+    "new_patient_wait_days": "New-patient wait (days)",
+    "visits_per_fte": "Monthly visits per budgeted FTE",
+    # survey items
+    "trust_in_leadership": "Trust in leadership",
+    "teamwork": "Teamwork",
+    "control_over_workload": "Control over workload",
+    "values_alignment": "Values alignment",
+    "ehr_time_at_home": "EHR time at home",
+    # model terms (Cox design columns and formula terms)
+    "comp_rvu_production": "RVU production pay (vs salary)",
+    "comp_salary_plus_quality": "Salary plus quality pay (vs salary)",
+    "comp_hybrid": "Hybrid pay (vs salary)",
+    "role_advanced_practice": "Advanced practice clinician (vs physician)",
+    "role_behavioral_health": "Behavioral health clinician (vs physician)",
+    "setting_psychiatry": "Psychiatry (vs primary care)",
+    "setting_behavioral_health": "Behavioral health setting (vs primary care)",
+    "setting_specialty": "Specialty care (vs primary care)",
+    # booleans and groups
+    "True": "Yes",
+    "False": "No",
+    "with": "With team-based care",
+    "without": "Without team-based care",
+    "all": "All",
+    "all sites": "All sites",
+    # policy-model assumptions
+    "gap_elasticity": "Exit elasticity to the productivity gap",
+    "midpoint_months": "Months to half proficiency",
+    "vacancy_months": "Months to refill a post",
+    "replacement_cost": "Replacement cost per departure",
+    "base_exit_per_year": "Exits per year with no gap",
+    "start_capacity": "Productivity in month one",
+    "day_one": "Target from month one",
+    "learning_curve": "Target follows the learning curve",
+}
+
+# column -> (header, format kind); kinds are those of helpers.formatting.fmt
+COLUMNS: dict[str, tuple[str, str]] = {
+    "outcome": ("Outcome", "text"),
+    "term": ("Term", "text"),
+    "item": ("Survey item", "text"),
+    "measure": ("Measure", "text"),
+    "group": ("Group", "text"),
+    "role": ("Role", "text"),
+    "setting": ("Setting", "text"),
+    "comp_model": ("Pay model", "text"),
+    "team_based_care": ("Team-based care", "text"),
+    "site_id": ("Site", "text"),
+    "visit_type": ("Billed codes", "text"),
+    "assumption": ("Assumption", "text"),
+    "finding": ("Finding", "text"),
+    "source": ("Source", "text"),
+    "year": ("Year", "year"),
+    "sites": ("Sites", "count"),
+    "site_months": ("Site-months", "count"),
+    "clinicians": ("Clinicians", "count"),
+    "clinicians_observed": ("Clinicians observed", "count"),
+    "support_staff": ("Support staff", "count"),
+    "responses": ("Responses", "count"),
+    "burned_out": ("Burned out", "count"),
+    "exits": ("Voluntary exits", "count"),
+    "encounters": ("Encounters", "count"),
+    "clinician_years": ("Clinician-years", "count"),
+    "exits_per_year": ("Voluntary exits per year", "rate"),
+    "rate_per_100": ("Exits per 100 clinician-years", "rate"),
+    "share": ("Share", "share"),
+    "uncredited_share": ("Uncredited share", "share"),
+    "this_organisation": ("This organization", "share"),
+    "sinsky_2016": ("Sinsky et al. 2016", "share"),
+    "relative_difference": ("Relative difference", "share"),
+    "hr": ("Hazard ratio", "ratio"),
+    "or": ("Odds ratio", "ratio"),
+    "rr": ("Rate ratio", "ratio"),
+    "or_per_point": ("Odds ratio per point", "ratio"),
+    "slope": ("Change per vacant FTE", "number"),
+    "rho": ("Correlation", "number"),
+    "p": ("P value", "p"),
+    "support_per_clinician": ("Support staff per clinician", "number"),
+    "minutes_total": ("Minutes", "count"),
+    "minutes_uncredited": ("Uncredited minutes", "count"),
+    "minutes_per_work_rvu": ("Minutes per work RVU", "rate"),
+    "mean_work_rvu": ("Work RVUs per encounter", "number"),
+    "hours_freed_per_month": ("Clinician hours freed per month", "count"),
+    "slots_freed_per_month": ("Appointment slots freed per month", "count"),
+    "replacement_cost_low": ("Replacement cost, low", "usd"),
+    "replacement_cost_high": ("Replacement cost, high", "usd"),
+    "cost_per_year_mean": ("Cost per year", "usd"),
+    "published": ("Published", "usd"),
+    "reproduced": ("Reproduced", "usd"),
+    "value": ("Value", "number"),
+    "low_value_result": ("Assumption lower", "usd"),
+    "high_value_result": ("Assumption higher", "usd"),
+    "base_result": ("Base case", "usd"),
+    "comp_rvu_production": ("RVU production pay", "share"),
+    "comp_hybrid": ("Hybrid pay", "share"),
+    "comp_salary_plus_quality": ("Salary plus quality pay", "share"),
+    "comp_salary": ("Salary", "share"),
+    "clinician_in_governance": ("Clinicians in governance", "share"),
+    "admin_shadowing": ("Administrator shadowing", "share"),
+}
+# An interval's two columns are shown as one "95% CI" column in the format of the estimate
+# column before them; these name the pairs.
+CI_PAIRS: tuple[tuple[str, str], ...] = (
+    ("ci_low", "ci_high"),
+    ("cost_per_year_low", "cost_per_year_high"),
+)
+
+
+def label(value: Any) -> str:
+    """The reader's words for a code value or model term (unknown values are returned as text,
+    with underscores as spaces)."""
+    text = str(value)
+    return VALUES.get(text, text.replace("_", " "))
+
+
+def column(name: str) -> tuple[str, str]:
+    """The header and format kind of a table column."""
+    if name in COLUMNS:
+        return COLUMNS[name]
+    raise KeyError(f"no label for table column {name!r}: add it to helpers.labels.COLUMNS")

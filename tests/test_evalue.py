@@ -1,0 +1,30 @@
+import math
+
+import pytest
+
+from helpers.evalue import as_risk_ratio, e_value, e_values
+
+
+def test_published_example():
+    # VanderWeele & Ding 2017: RR 3.9 (95% CI 1.8-8.7) -> E-values 7.26 and 3.00
+    point, ci = e_values(3.9, (1.8, 8.7), "risk ratio")
+    assert point == pytest.approx(7.26, abs=0.005)
+    assert ci == pytest.approx(3.00, abs=0.005)
+
+
+def test_protective_ratios_are_inverted_and_the_upper_limit_is_used():
+    point, ci = e_values(0.5, (0.4, 0.8), "risk ratio")
+    assert point == pytest.approx(e_value(2.0)) == pytest.approx(2 + math.sqrt(2))
+    assert ci == pytest.approx(e_value(1 / 0.8))
+
+
+def test_common_outcome_conversions():
+    assert as_risk_ratio(4.0, "odds ratio") == pytest.approx(2.0)
+    assert as_risk_ratio(4.0, "odds ratio", common=False) == 4.0
+    hr = 2.0
+    expected = (1 - 0.5 ** math.sqrt(hr)) / (1 - 0.5 ** math.sqrt(1 / hr))
+    assert as_risk_ratio(hr, "hazard ratio") == pytest.approx(expected)
+    assert as_risk_ratio(1.5, "rate ratio") == 1.5
+    assert e_value(1.0) == 1.0
+    with pytest.raises(ValueError):
+        as_risk_ratio(1.2, "share")
