@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from scipy import stats
+
+from helpers.inference import require_sites, t_interval
 
 
 def panel(access: pd.DataFrame) -> pd.DataFrame:
@@ -21,12 +22,6 @@ def panel(access: pd.DataFrame) -> pd.DataFrame:
     )
     d["month_key"] = d["month"].dt.strftime("%Y-%m")
     return d
-
-
-# Fewest sites for a site-clustered interval. Intervals from few clusters are too narrow even
-# with the t(G-1) correction used here (Cameron and Miller, "A Practitioner's Guide to
-# Cluster-Robust Inference", J. Human Resources 50(2), 2015); 10 is this toolkit's choice.
-MIN_SITES = 10
 
 
 @dataclass
@@ -50,15 +45,14 @@ def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
     """
     data = d[[outcome, "vacant_fte", "site_id", "month_key"]].dropna()
     sites = data["site_id"].nunique()
-    if sites < MIN_SITES:
-        raise ValueError(f"{sites} site(s) with {outcome}; at least {MIN_SITES} are needed")
+    require_sites(sites, outcome)
     fit = smf.ols(f"{outcome} ~ vacant_fte + C(site_id) + C(month_key)", data=data).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(data["site_id"])[0]}
     )
     b, se = float(fit.params["vacant_fte"]), float(fit.bse["vacant_fte"])
-    z = stats.t.ppf(0.975, sites - 1)
+    low, high = t_interval(b, se, sites)
     res = pd.DataFrame({"site_id": data["site_id"], "fitted": fit.fittedvalues, "resid": fit.resid})
-    return Slope(outcome, b, b - z * se, b + z * se, se, len(data), data["site_id"].nunique(), res)
+    return Slope(outcome, b, low, high, se, len(data), sites, res)
 
 
 def vacancy_spells(d: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
