@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from helpers import demo, paths
-from helpers.report import DEMO_MARK, format_finding
+from helpers.formatting import fmt, unit_kind
+from helpers.report import DEMO_MARK
 from helpers.runner import REQUIRED_FINDINGS, Runner
 
 pytestmark = pytest.mark.slow
@@ -181,13 +182,13 @@ def test_outputs_and_figures(run):
 def test_html_report_is_self_contained_and_resolved(run):
     html = re.sub(r"\s+", " ", (run["out"] / "report.html").read_text())
     assert not re.search(r'(src|href)="https?://', html)
-    assert "<img" in html and 'src="data:image/png;base64' in html
+    assert "<img" in html and 'src="data:image/svg+xml;base64' in html
     for bad in ("??", "{{<", "?var", "@fig-", "@tbl-", "@sec-"):
         assert bad not in html, bad
     assert DEMO_MARK in html
     for fid in REQUIRED_FINDINGS:
-        text = re.sub(r"\s+", " ", format_finding(run["f"][fid])["summary"])
-        assert text in unescape(html), fid
+        f = run["f"][fid]
+        assert fmt(f["estimate"], unit_kind(f["unit"])) in unescape(html), fid
 
 
 def test_pdf_has_the_mark_on_every_page_and_the_numbers(run):
@@ -204,7 +205,10 @@ def test_pdf_has_the_mark_on_every_page_and_the_numbers(run):
     assert all(DEMO_MARK in p for p in pages)
     flat = re.sub(r"\s+", " ", text)
     for fid in REQUIRED_FINDINGS:
-        assert format_finding(run["f"][fid])["estimate"] in flat, fid
+        f = run["f"][fid]
+        assert fmt(f["estimate"], unit_kind(f["unit"])).replace("\u2212", "-") in flat.replace(
+            "\u2212", "-"
+        ), fid
 
 
 def test_html_opens_in_headless_chromium(run, tmp_path):
@@ -302,7 +306,7 @@ def test_required_tables_only_and_not_synthetic(run, tmp_path):
         assert f[fid]["available"] is False and f[fid]["estimate"] is None and f[fid]["note"]
     assert f["turnover.hr_rvu_production"]["available"] is True
     html = re.sub(r"\s+", " ", (out / "report.html").read_text())
-    assert "not available: survey table not provided" in html
+    assert "not available (survey table not provided)" in html
     assert DEMO_MARK not in html and "DEMONSTRATION" not in html
     for svg in (out / "figures").glob("*.svg"):
         assert "DEMONSTRATION" not in svg.read_text()

@@ -26,7 +26,7 @@ from helpers.notebook import Analysis
 run = Analysis("{name}", data_dir, out_dir, min_cell_size)
 n = len(run.data.table("clinicians"))
 run.findings.add("{name}.rows", "rows", n * scale, unit="rows", n=n, n_unit="rows",
-                 method="count", people=100)
+                 method="count", people=100, design="descriptive")
 """
 
 

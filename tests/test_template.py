@@ -63,4 +63,4 @@ def test_filled_template_to_report(tmp_path):
         tmp_path / "log.txt"
     ).read_text()
     assert (out / "report.html").exists() and (out / "report.pdf").exists()
-    assert "suppressed: fewer than 11 people" in (out / "report.html").read_text()
+    assert "not shown (fewer than 11 people or events)" in (out / "report.html").read_text()

@@ -83,9 +83,13 @@ def save_figure(
     source: SourceLine,
     n: str | None = None,
     notebook: str = "",
+    seq: int = 0,
+    placement: str = "body",
 ) -> Path:
     """Write ``figures/<fig_id>.png`` and ``.svg`` with a source line (and the demonstration
-    mark when the data is synthetic), plus ``<fig_id>.json`` with caption and alt text."""
+    mark when the data is synthetic), plus ``<fig_id>.json`` with caption, alt text, the
+    order in which the notebook made it (``seq``) and where the report shows it (``placement``:
+    ``body`` or ``appendix``)."""
     if not fig_id.startswith("fig-"):
         raise ValueError(f"figure ids start with 'fig-': {fig_id!r}")
     folder = Path(out_dir) / "figures"
@@ -133,6 +137,8 @@ def save_figure(
             "source": source.text(n),
             "notebook": notebook,
             "synthetic": source.synthetic,
+            "seq": seq,
+            "placement": placement,
         },
     )
     return png
@@ -199,11 +205,15 @@ def save_table(
     n: str | None = None,
     notebook: str = "",
     float_digits: int = 6,
+    seq: int = 0,
+    placement: str = "body",
+    notes: str | None = None,
 ) -> pd.DataFrame:
     """Write ``tables/<tbl_id>.csv`` after the small-cell rule, plus ``<tbl_id>.json`` metadata.
 
     ``people`` names the head-count column that decides suppression; pass ``None`` only for
     tables that describe no group of people (parameters, published reference numbers).
+    ``notes`` (abbreviations, reference groups) is printed under the table in the report.
     Returns the published (suppressed) frame.
     """
     if not tbl_id.startswith("tbl-"):
@@ -223,6 +233,9 @@ def save_table(
             "source": source.text(n),
             "notebook": notebook,
             "synthetic": source.synthetic,
+            "seq": seq,
+            "placement": placement,
+            "notes": notes,
         },
     )
     return pub

@@ -150,8 +150,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "comp_hybrid": ("Hybrid pay", "share"),
     "comp_salary_plus_quality": ("Salary plus quality pay", "share"),
     "comp_salary": ("Salary", "share"),
-    "clinician_in_governance": ("Clinicians in governance", "share"),
-    "admin_shadowing": ("Administrator shadowing", "share"),
+    "share_team_based_care": ("Team-based care", "share"),
+    "share_clinician_in_governance": ("Clinicians in governance", "share"),
+    "share_admin_shadowing": ("Administrator shadowing", "share"),
+    "mean_protected_time_pct": ("Mean protected time (%)", "rate"),
 }
 # An interval's two columns are shown as one "95% CI" column in the format of the estimate
 # column before them; these name the pairs.

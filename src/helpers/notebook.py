@@ -4,6 +4,7 @@ writers, all bound to the run's parameters."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,14 +55,54 @@ class Analysis:
         self.data: Dataset = open_dataset(data_dir)
         self.findings = Registry(self.out_dir, name, self.min_cell_size)
         self.source = SourceLine(self.data.name, self.data.synthetic)
+        self._seq = 0
+        self._narrative: list[str] = []
 
     @property
     def synthetic(self) -> bool:
         return self.data.synthetic
 
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
     def figure(
-        self, fig: plt.Figure, fig_id: str, *, caption: str, alt: str, n: str | None = None
+        self,
+        fig: plt.Figure,
+        fig_id: str,
+        *,
+        caption: str,
+        alt: str,
+        n: str | None = None,
+        placement: str = "body",
     ) -> Path:
+        """Save a figure for the report (PNG and SVG, stamped with the source line).
+
+        Parameters
+        ----------
+        fig
+            The matplotlib figure; closed after saving.
+        fig_id
+            ``fig-...``: the report cross-references it as ``@fig-...``.
+        caption
+            What the figure shows, in a sentence (no plot title repeats it).
+        alt
+            The figure's description for readers who cannot see it.
+        n
+            What the figure rests on, for the source line ("n = 1,405 clinicians").
+        placement
+            ``"body"`` or ``"appendix"`` (diagnostics, long listings).
+
+        Returns
+        -------
+        Path
+            The PNG written.
+
+        Examples
+        --------
+        >>> run.figure(fig, "fig-turnover-cif", caption="Cumulative incidence ...",
+        ...            alt="Curves rising over tenure ...", n="n = 1,405")  # doctest: +SKIP
+        """
         return save_figure(
             fig,
             fig_id,
@@ -71,6 +112,8 @@ class Analysis:
             source=self.source,
             n=n,
             notebook=self.name,
+            seq=self._next(),
+            placement=placement,
         )
 
     def table(
@@ -82,7 +125,38 @@ class Analysis:
         people: str | None,
         columns: list[str] | None = None,
         n: str | None = None,
+        placement: str = "body",
+        notes: str | None = None,
     ) -> pd.DataFrame:
+        """Save a table for the report after the small-cell rule, and return what may be shown.
+
+        Parameters
+        ----------
+        df
+            The table; column names must be in :data:`helpers.labels.COLUMNS`.
+        tbl_id
+            ``tbl-...``: the report cross-references it as ``@tbl-...``.
+        caption
+            What the table shows.
+        people
+            The column with the number of distinct people behind each row: rows about fewer
+            than ``min_cell_size`` are blanked. ``None`` only for tables about no group of
+            people (parameters, published numbers).
+        columns
+            The columns blanked in a small row (default: every numeric column).
+        n
+            What the table rests on, for the source line.
+        placement
+            ``"body"`` or ``"appendix"``; tables longer than the body allows go to the
+            appendix anyway.
+        notes
+            Abbreviations and reference groups, printed under the table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The published (suppressed) table.
+        """
         return save_table(
             df,
             tbl_id,
@@ -94,7 +168,30 @@ class Analysis:
             columns=columns,
             n=n,
             notebook=self.name,
+            seq=self._next(),
+            placement=placement,
+            notes=notes,
         )
+
+    def narrative(self, text: str) -> None:
+        """Add a paragraph to this notebook's section of the report.
+
+        Markdown; numbers come from the findings (``run.quote(id)``), exhibits are referred
+        to as ``@fig-...`` and ``@tbl-...``, sources as ``[@bibkey]``. Without narrative the
+        report lists the notebook's findings.
+        """
+        self._narrative.append(text.strip())
+        path = self.out_dir / "narrative" / f"{self.name}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n\n".join(self._narrative) + "\n", encoding="utf-8")
+
+    def quote(self, finding_id: str) -> str:
+        """A registered finding as text: "1.62 (95% CI 1.30–2.02; 1,405 clinicians at 50
+        sites)", or why it is not shown."""
+        from helpers.report.content import quote
+
+        f = self.findings.findings.get(finding_id)
+        return quote(asdict(f) if f else None, self.min_cell_size)
 
     def suppressed(self, df: pd.DataFrame, people: str) -> pd.DataFrame:
         """``df`` as it may be shown: rows about fewer than ``min_cell_size`` people (column

@@ -31,7 +31,7 @@ from helpers.data import cache_root, open_dataset
 from helpers.validate import DataError
 
 REQUIRED_FINDINGS = catalog.required()
-PUBLISHED = ("figures", "tables", "findings", "notebooks")
+PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
 _THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -228,7 +228,9 @@ class Runner:
                 self.say("Building the report …")
                 from helpers import report
 
-                report.build(build, cache_dir=self.cache_dir / "report")
+                built = report.build(build, cache_dir=self.cache_dir / "report")
+                for warning in built["warnings"]:
+                    self.say(f"  {built['engine']}: {warning}")
             publish(build, self.out_dir)
         except KeyboardInterrupt:
             self.stop_children(pool)

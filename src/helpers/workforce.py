@@ -44,7 +44,8 @@ def site_headcount(staff: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
 
 
 def practice_shares(management: pd.DataFrame, sites: pd.DataFrame, years: range) -> pd.DataFrame:
-    """Share of sites under each pay model and practice on 1 July of each year."""
+    """Share of sites under each pay model (``comp_<model>``) and with each practice
+    (``share_<practice>``) on 1 July of each year, and their mean protected time (%)."""
     rows = []
     for year in years:
         day = pd.Timestamp(f"{year}-07-01")
@@ -57,6 +58,7 @@ def practice_shares(management: pd.DataFrame, sites: pd.DataFrame, years: range)
         for comp, k in m["comp_model"].value_counts().items():
             row[f"comp_{comp}"] = k / n
         for p in PRACTICES:
-            row[p] = m[p].astype(bool).mean()
+            row[f"share_{p}"] = m[p].astype(bool).mean()
+        row["mean_protected_time_pct"] = m["protected_time_pct"].mean()
         rows.append(row)
     return pd.DataFrame(rows).fillna(0.0)

@@ -1,0 +1,164 @@
+"""A published table as the report prints it: headers and categories in words, numbers in the
+house format, an interval as one "95% CI" column, suppressed cells as a dash with a note.
+
+The result is a Pandoc pipe table with a caption and id, which Quarto and the fallback engine
+both render natively (HTML and Typst), followed by a notes line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import formatting, labels
+from helpers.artefacts import SUPPRESSED
+
+# Columns holding identifiers or codes that are printed as they are.
+VERBATIM = {"site_id", "visit_type", "finding", "source"}
+# Pandoc takes relative column widths from the dashes of the separator line only when a line
+# of the table is longer than this.
+PANDOC_COLUMNS = 72
+
+
+@dataclass
+class Shown:
+    """A table ready to print."""
+
+    header: list[str]
+    rows: list[list[str]]
+    align: list[str]  # "l" or "r"
+    weights: list[float]
+    suppressed_rows: int
+    total_rows: int
+    notes: list[str]
+
+
+def _ci_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
+    """Estimate column -> (low, high) for each interval in the table."""
+    out = {}
+    for low, high in labels.CI_PAIRS:
+        if low in columns and high in columns:
+            i = columns.index(low)
+            if i == 0:
+                raise ValueError(f"interval column {low} has no estimate column before it")
+            out[columns[i - 1]] = (low, high)
+    return out
+
+
+def _is_suppressed(v: object) -> bool:
+    return isinstance(v, str) and v.strip() == SUPPRESSED
+
+
+def prepare(df: pd.DataFrame, min_cell_size: int, ci_level: float = 0.95) -> Shown:
+    """Format a published table (as written by ``artefacts.save_table``)."""
+    columns = list(df.columns)
+    cis = _ci_columns(columns)
+    skip = {c for pair in cis.values() for c in pair}
+    header, align, kinds, keep = [], [], [], []
+    for c in columns:
+        if c in skip:
+            continue
+        title, kind = labels.column(c)
+        keep.append(c)
+        header.append(title)
+        kinds.append(kind)
+        align.append("l" if kind == "text" else "r")
+        if c in cis:
+            header.append(f"{round(100 * ci_level)}% CI")
+            kinds.append("ci")
+            align.append("r")
+    rows, suppressed = [], 0
+    for _, r in df.iterrows():
+        cells, row_suppressed = [], False
+        for c in keep:
+            title, kind = labels.column(c)
+            v = r[c]
+            if _is_suppressed(v):
+                row_suppressed = True
+                cells.append("\u2014")
+            elif kind == "text":
+                text = "" if _nan(v) else str(v)
+                cells.append(text if c in VERBATIM else labels.label(text))
+            else:
+                cells.append(formatting.fmt(_number(v), kind))
+            if c in cis:
+                low, high = (r[cis[c][0]], r[cis[c][1]])
+                if _is_suppressed(low) or _is_suppressed(high):
+                    cells.append("\u2014")
+                else:
+                    cells.append(formatting.interval(_number(low), _number(high), kind))
+        suppressed += row_suppressed
+        rows.append(cells)
+    notes = []
+    if suppressed:
+        notes.append(
+            f"\u2014 Not shown: fewer than {min_cell_size} people "
+            f"({suppressed} of {len(rows)} rows)."
+        )
+    return Shown(header, rows, align, _weights(header, rows, kinds), suppressed, len(rows), notes)
+
+
+def _nan(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _number(v: object) -> object:
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list[float]:
+    """Relative column widths: wide enough for the longest cell (text wraps beyond 40
+    characters) and for the longest word of the header, which cannot wrap (bold, so wider)."""
+    out = []
+    for j, h in enumerate(header):
+        cells = max((len(r[j]) for r in rows), default=0)
+        word = max(len(w) for w in h.split()) * 1.15 + 1
+        out.append(max(6, min(cells, 40), word))
+    return out
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(shown: Shown, caption: str, tbl_id: str) -> str:
+    """The pipe table with its caption and id."""
+    lines = ["| " + " | ".join(_escape(h) for h in shown.header) + " |"]
+    natural = (
+        sum(max(len(h), *(len(r[j]) for r in shown.rows)) + 3 for j, h in enumerate(shown.header))
+        if shown.rows
+        else 0
+    )
+    # Relative widths whenever the table is wide or has several columns: an engine's automatic
+    # widths may leave a column narrower than a word of its header.
+    if natural > PANDOC_COLUMNS or len(shown.header) >= 4:
+        total = sum(shown.weights)
+        dashes = [max(3, round(120 * w / total)) for w in shown.weights]
+        dashes[-1] += max(0, PANDOC_COLUMNS + 8 - sum(dashes) - 2 * len(dashes))
+    else:
+        dashes = [3] * len(shown.header)
+    seps = [
+        ("-" * d + ":") if a == "r" else (":" + "-" * d)
+        for a, d in zip(shown.align, dashes, strict=True)
+    ]
+    lines.append("|" + "|".join(seps) + "|")
+    lines += ["| " + " | ".join(_escape(c) for c in r) + " |" for r in shown.rows]
+    return "\n".join(lines) + f"\n\n: {caption} {{#{tbl_id}}}\n"
+
+
+def mostly_suppressed(shown: Shown) -> bool:
+    """More than half the rows suppressed: the table is replaced by a sentence."""
+    return shown.total_rows > 0 and shown.suppressed_rows / shown.total_rows > 0.5
+
+
+def read(csv: Path) -> pd.DataFrame:
+    """A published table CSV, every cell as text or number as written."""
+    return pd.read_csv(csv, keep_default_na=False, na_values=[""])

@@ -1,0 +1,52 @@
+import pytest
+
+from helpers import formatting as fm
+from helpers import labels
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (1405, "count", "1,405"),
+        (15544000, "count", "15,544,000"),
+        (8.6611, "rate", "8.7"),
+        (0.41295, "share", "41.3%"),
+        (-0.1401, "points", "\u221214.0"),
+        (1.62264, "ratio", "1.62"),
+        (27_598_605.8, "usd", "$27.6 million"),
+        (1.13e9, "usd", "$1.13 billion"),
+        (463_066.8, "usd", "$463,067"),
+        (-3345.06, "number", "\u22123,345"),
+        (2.4737, "number", "2.47"),
+        (2017.0, "year", "2017"),
+        (0.00001, "p", "< .001"),
+        (0.0312, "p", ".03"),
+        (0.004, "p", ".004"),
+        (0.999, "p", "> .99"),
+        (None, "ratio", ""),
+        (float("nan"), "share", ""),
+        ("suppressed", "count", "suppressed"),
+    ],
+)
+def test_house_formats(value, kind, expected):
+    assert fm.fmt(value, kind) == expected
+
+
+def test_p_values_and_intervals():
+    assert fm.p_value(0.0004) == "P < .001" and fm.p_value(0.25) == "P = .25"
+    assert fm.interval(1.3011, 2.0236, "ratio") == "1.30\u20132.02"
+    assert fm.interval(-15.27, -14.51, "number") == "\u221215.27 to \u221214.51"
+    assert fm.interval(20e6, 35.9e6, "usd") == "$20.0 million to $35.9 million"
+    assert fm.interval(None, 1, "ratio") == ""
+
+
+def test_units_and_dates():
+    assert fm.unit_kind("hazard ratio") == "ratio" and fm.unit_kind("USD per year") == "usd"
+    assert fm.unit_kind("something new") == "number"
+    assert fm.long_date("2026-11-23") == "November 23, 2026"
+
+
+def test_labels_name_codes_in_words():
+    assert labels.label("rvu_production") == "RVU production pay"
+    assert labels.label(True) == "Yes" and labels.label("new_code") == "new code"
+    assert labels.column("rate_per_100") == ("Exits per 100 clinician-years", "rate")
