@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import access, bh_programme, burnout, cost, encounters, time_allocation, workforce
+from helpers import access, bh_programme, cost, encounters, time_allocation, workforce
 from helpers.rates import ratio_bootstrap
 from helpers.reference import fee_schedule
 
@@ -59,28 +59,6 @@ def test_vacancy_spells_are_runs():
     )
     runs = access.vacancy_spells(d)
     assert runs["months"].tolist() == [2, 3]
-
-
-def test_burnout_model_recovers_an_odds_ratio():
-    rng = np.random.default_rng(3)
-    n = 6000
-    df = pd.DataFrame(
-        {
-            "site_id": rng.integers(0, 40, n).astype(str),
-            "comp_model": rng.choice(["salary", "rvu_production", "hybrid"], n),
-            "team_based_care": rng.integers(0, 2, n),
-            "role": rng.choice(["physician", "advanced_practice"], n),
-            "setting": rng.choice(["primary_care", "psychiatry"], n),
-        }
-    )
-    lp = (
-        -0.3
-        + np.log(2.0) * (df["comp_model"] == "rvu_production")
-        + np.log(0.6) * df["team_based_care"]
-    )
-    df["burned_out"] = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
-    res = burnout.burnout_model(df)
-    assert res.ci_low <= 2.0 <= res.ci_high and abs(res.estimate - 2.0) < 0.4
 
 
 def test_bootstrap_share_is_the_ratio_of_sums():

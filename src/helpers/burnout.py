@@ -1,50 +1,109 @@
-"""Burnout and intent to leave: prevalence, the logistic model, mediation, correlates."""
+"""Burnout and intent to leave among clinicians: prevalence, adjusted odds and risk ratios by
+standardization, the trust difference, dose-response and mediation through burnout.
+
+Every model adjusts for the same set: pay model (reference salary), the three binary
+practices, role, setting and survey year (indicators, for calendar shocks). Every interval
+is site-clustered: the CR1 sandwich with t(G - 1) limits and P values, and no model on fewer
+than ``inference.MIN_SITES`` sites (see :mod:`helpers.inference`).
+
+Risk ratios and differences are standardized (g-computation): the logistic model predicts
+each response under the exposure and under the reference, the predictions are averaged over
+all responses, and the two averages are divided or subtracted. Their intervals come from the
+influence function of the standardized risks (the model's estimating equations stacked with
+the averages), summed within sites: the delta method with the site-cluster covariance,
+including the sampling of the responses averaged over.
+
+Survey rows are responses, not people: the same clinician may answer every year and
+anonymous responses cannot be linked. :func:`people` counts distinct people conservatively.
+"""
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
-from scipy import stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationError, SingularMatrixWarning
+from scipy.special import expit
 
+from helpers import inference
 from helpers.contract import CLINICIAN_ROLES
+from helpers.evalue import e_value
 from helpers.rates import wilson_ci
 
-COVARIATES = "C(comp_model, Treatment('salary')) + team_based_care + C(role) + C(setting)"
+PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
+COMP_LEVELS = ("rvu_production", "salary_plus_quality", "hybrid")  # reference: salary
+REFERENCE = {"comp_model": "salary", "role": "physician", "setting": "primary_care"}
+DOSES = ("pct_comp_productivity", "rvu_target_annual", "protected_time_pct")
+MANAGEMENT = ("comp_model", *PRACTICES, *DOSES, "support_staff_per_clinician")
+ITEMS = ("trust_in_leadership", "teamwork", "control_over_workload")
+BURNED_OUT_AT = 3  # Mini-Z single item: 3 or more = burned out
+HIGH_INTENT_AT = 4  # intent to leave within two years: 4 or more = high
+ADJUSTMENT = (
+    "pay model (reference salary), team-based care, clinicians in governance, administrator "
+    "shadowing, role, setting and survey year"
+)
 
 
+# -- data ---------------------------------------------------------------------------------------
 def responses(survey: pd.DataFrame, management: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    """Clinician responses with the management in effect at the site on the survey date."""
-    s = survey[survey["role"].isin(CLINICIAN_ROLES)].copy()
+    """Clinician responses with the site's management in effect on the survey date.
+
+    Adds ``setting``, ``year``, ``burned_out`` (burnout >= 3, 0/1), ``high_intent`` (intent to
+    leave >= 4; missing when intent is missing) and the management columns: pay model, the
+    practices (0/1), ``pct_comp_productivity``, ``rvu_target_annual``,
+    ``protected_time_pct`` and ``support_staff_per_clinician``. Responses at a site with no
+    management row in effect are dropped.
+    """
+    s = survey[survey["role"].isin(CLINICIAN_ROLES) & survey["burnout"].notna()].copy()
     s["row"] = np.arange(len(s))
-    m = management.copy()
+    m = management[["site_id", "effective_from", "effective_to", *MANAGEMENT]].copy()
     m["to"] = m["effective_to"].fillna(pd.Timestamp.max)
     j = s.merge(m, on="site_id")
     j = j[(j["survey_date"] >= j["effective_from"]) & (j["survey_date"] <= j["to"])]
     j = j.drop_duplicates("row").sort_values("row")
     j["setting"] = j["site_id"].map(sites.set_index("site_id")["setting"])
-    j["burned_out"] = (j["burnout"] >= 3).astype(int)
-    j["high_intent"] = (j["intent_to_leave"] >= 4).astype(int)
-    j["team_based_care"] = j["team_based_care"].astype(int)
-    j["year"] = j["survey_date"].dt.year
-    return j.reset_index(drop=True)
+    j["year"] = j["survey_date"].dt.year.astype(int)
+    j["burned_out"] = (j["burnout"].astype(float) >= BURNED_OUT_AT).astype(int)
+    intent = j["intent_to_leave"].astype(float)
+    j["high_intent"] = np.where(intent.isna(), np.nan, (intent >= HIGH_INTENT_AT).astype(float))
+    for col in PRACTICES:
+        j[col] = j[col].astype(bool).astype(int)
+    for col in (*DOSES, "support_staff_per_clinician"):
+        j[col] = j[col].astype(float)
+    for col in ITEMS:
+        if col in j:
+            j[col] = j[col].astype(float)
+    return j.drop(columns=["row", "to", "effective_from", "effective_to"]).reset_index(drop=True)
+
+
+def people(r: pd.DataFrame) -> int:
+    """A lower bound on the distinct people behind responses ``r``.
+
+    Identified responses name their clinician; anonymous ones may repeat a person seen in
+    another year. A person answers at most once a survey year, so the responses of any one
+    year are distinct people, and so are the identified clinicians: the bound is the larger
+    of the two, max(distinct clinician_ids, most responses in one survey year).
+    """
+    if len(r) == 0:
+        return 0
+    ids = r["clinician_id"].dropna().nunique()
+    return int(max(ids, r.groupby("year").size().max()))
 
 
 def prevalence_table(r: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share burned out by ``by`` with Wilson 95% intervals, responses, the distinct-people
+    lower bound and the burned-out responses (events) of each group."""
     rows = []
     for key, g in r.groupby(by):
-        est, low, high = wilson_ci(int(g["burned_out"].sum()), len(g))
+        events = int(g["burned_out"].sum())
+        est, low, high = wilson_ci(events, len(g))
         rows.append(
             {
                 by: key,
                 "responses": len(g),
-                "burned_out": int(g["burned_out"].sum()),
+                "people": people(g),
+                "burned_out": events,
                 "share": est,
                 "ci_low": low,
                 "ci_high": high,
@@ -53,146 +112,725 @@ def prevalence_table(r: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cluster(fit_kw: pd.Series) -> dict:
-    return {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(fit_kw)[0]}}
+def publishable(
+    df: pd.DataFrame, min_cell_size: int, events: str = "burned_out", count: str = "people"
+) -> pd.DataFrame:
+    """``df`` with the head count blanked in rows with fewer than ``min_cell_size`` events, so
+    that the table writer (which suppresses by head count) suppresses those rows too."""
+    out = df.copy()
+    out[count] = out[count].astype("Int64").mask(out[events].astype(float) < min_cell_size)
+    return out
+
+
+# -- design ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exposure:
+    """A comparison: ``column`` set to ``exposed`` vs ``reference`` for every response, or (when
+    ``shift`` is given) a numeric ``column`` raised by ``shift`` vs as observed."""
+
+    code: str  # the exposure's name in tables (a labels.VALUES key)
+    column: str
+    exposed: object = 1
+    reference: object = 0
+    shift: float | None = None
+
+    def set(self, r: pd.DataFrame, exposed: bool) -> pd.DataFrame:
+        if self.shift is not None:
+            return r.assign(**{self.column: r[self.column] + (self.shift if exposed else 0.0)})
+        return r.assign(**{self.column: self.exposed if exposed else self.reference})
+
+    def sides(self, r: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The responses on each side of a binary comparison (``None`` for a shift)."""
+        if self.shift is not None:
+            return None
+        return r[r[self.column] == self.exposed], r[r[self.column] == self.reference]
+
+
+PAY = {level: Exposure(level, "comp_model", level, "salary") for level in COMP_LEVELS}
+PRACTICE = {p: Exposure(p, p) for p in PRACTICES}
+
+
+def _candidates(r: pd.DataFrame, doses: dict[str, float], interact: str | None) -> dict:
+    """Every candidate design column built from ``r`` (reference levels included; the rank
+    step in :func:`design` drops what is redundant)."""
+    cols: dict[str, np.ndarray] = {"const": np.ones(len(r))}
+    comp = r["comp_model"].to_numpy()
+    for level in COMP_LEVELS:
+        cols[f"comp_{level}"] = (comp == level).astype(float)
+    for p in PRACTICES:
+        cols[p] = r[p].to_numpy(float)
+    for var in ("role", "setting"):
+        values = r[var].to_numpy()
+        for level in sorted(set(values) - {REFERENCE[var]}):
+            cols[f"{var}_{level}"] = (values == level).astype(float)
+    years = r["year"].to_numpy()
+    for y in sorted(set(years))[1:]:
+        cols[f"year_{y}"] = (years == y).astype(float)
+    for name, per in doses.items():  # last: a dose must vary beyond the adjustment set
+        cols[f"{name}_per"] = r[name].to_numpy(float) / per
+    if interact is not None:
+        m = r[interact].to_numpy(float)
+        cols[interact] = m
+        for level in COMP_LEVELS:
+            cols[f"comp_{level}:{interact}"] = cols[f"comp_{level}"] * m
+    return cols
+
+
+def design(
+    r: pd.DataFrame,
+    doses: dict[str, float] | None = None,
+    interact: str | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """The adjustment set's design matrix: intercept, ``doses`` (column -> unit, e.g.
+    {"protected_time_pct": 10}), pay model indicators (reference salary), practices, role
+    (reference physician), setting (reference primary care), survey-year indicators and,
+    with ``interact``, that 0/1 column and its products with the pay-model indicators.
+
+    With ``columns`` (a fitted design's), the same columns are built for ``r`` (a
+    counterfactual copy). Otherwise columns without variation or linearly dependent on the
+    ones before them are dropped (so a missing reference level costs nothing); a dropped dose
+    raises ``ValueError``.
+    """
+    doses = doses or {}
+    cand = _candidates(r, doses, interact)
+    if columns is not None:
+        return pd.DataFrame({c: cand.get(c, np.zeros(len(r))) for c in columns}, index=r.index)
+    keep: list[str] = []
+    basis = np.empty((len(r), 0))  # orthonormal basis of the kept columns
+    for name, col in cand.items():
+        if name != "const" and np.ptp(col) == 0:
+            continue
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)  # twice is enough (Kahan-Parlett)
+        norm = np.linalg.norm(resid)
+        if norm > 1e-8 * max(np.linalg.norm(col), 1.0):
+            keep.append(name)
+            basis = np.column_stack([basis, resid / norm])
+    for name in doses:
+        if f"{name}_per" not in keep:
+            raise ValueError(f"{name} does not vary apart from the adjustment set")
+    return pd.DataFrame({c: cand[c] for c in keep}, index=r.index)
+
+
+# -- logistic fits, one or many at once -----------------------------------------------------------
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    trials: np.ndarray | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic regressions of ``y`` on ``x``, one per row of ``weights``.
+
+    Newton-Raphson for all weight rows at once (one matrix product forms every Hessian), so
+    that a thousand bootstrap refits cost a few matrix products per iteration. ``weights``
+    (B x n; default one row of ones) are frequency weights, e.g. how often each response's
+    site was drawn. With ``trials``, each row is a cell of identical rows (binomial: ``y``
+    successes of ``trials``), which fits the same model on fewer rows. Returns the
+    coefficients (B x p) and whether each fit converged (largest step below ``tol`` within
+    ``max_iter`` steps, all finite); separated or degenerate fits do not converge. A column
+    without weight in a resample keeps its starting value and does not affect that
+    resample's predictions.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n, p = x.shape
+    t = np.ones(n) if trials is None else np.asarray(trials, float)
+    w = np.ones((1, n)) if weights is None else np.atleast_2d(np.asarray(weights, float))
+    b_count = w.shape[0]
+    beta = np.zeros((b_count, p)) if start is None else np.tile(np.asarray(start, float), (1, 1))
+    if beta.shape[0] == 1 and b_count > 1:
+        beta = np.repeat(beta, b_count, axis=0)
+    beta = beta.copy()
+    iu = np.triu_indices(p)
+    outer = x[:, iu[0]] * x[:, iu[1]]  # n x p(p+1)/2: every Hessian in one product
+    eye = np.eye(p)
+    active = np.ones(b_count, bool)
+    converged = np.zeros(b_count, bool)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        mu = expit(beta[idx] @ x.T)
+        wa = w[idx]
+        grad = (wa * (y - t * mu)) @ x
+        flat = (wa * t * mu * (1 - mu)) @ outer
+        hess = np.empty((len(idx), p, p))
+        hess[:, iu[0], iu[1]] = flat
+        hess[:, iu[1], iu[0]] = flat
+        scale = np.maximum(np.trace(hess, axis1=1, axis2=2) / p, 1e-300)
+        hess += 1e-10 * scale[:, None, None] * eye  # a weightless column gets no step
+        with np.errstate(all="ignore"):
+            try:
+                step = np.linalg.solve(hess, grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full_like(grad, np.nan)
+        beta[idx] += step
+        bad = ~np.isfinite(step).all(axis=1)
+        done = ~bad & (np.abs(step).max(axis=1) < tol)
+        converged[idx[done]] = True
+        active[idx[done | bad]] = False
+    return beta, converged & np.isfinite(beta).all(axis=1)
+
+
+def _single_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    beta, ok = fit_logistic(x, y)
+    if not ok[0]:
+        raise ValueError("the logistic model did not converge (separation or too few events)")
+    return beta[0]
+
+
+def site_weights(sites: pd.Series | np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """Site multiplicities (resamples x sites, sites in ``pd.factorize`` order) of a
+    site-cluster bootstrap drawn by ``inference.site_resamples``: whole sites with
+    replacement. A row's frequency weight in a resample is its site's multiplicity."""
+    rng = np.random.default_rng(seed)
+    codes = pd.factorize(np.asarray(sites))[0]
+    first = np.unique(codes, return_index=True)[1]
+    n = len(codes)
+    return np.vstack(
+        [
+            np.bincount(idx, minlength=n)[first]
+            for idx in inference.site_resamples(sites, resamples, rng)
+        ]
+    ).astype(float)
 
 
 @dataclass
-class OddsRatio:
+class Cells:
+    """Responses with the same site and design row pooled into one binomial cell."""
+
+    x: np.ndarray  # cells x p
+    trials: np.ndarray
+    successes: np.ndarray
+    site: np.ndarray  # site code of each cell
+    first: np.ndarray  # a response of each cell
+
+
+def cells(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> Cells:
+    """Pool responses sharing site and design row (a model's predictions cannot tell them
+    apart, and bootstrap weights are constant within a site)."""
+    _, first, inv = np.unique(
+        np.column_stack([codes, x]), axis=0, return_index=True, return_inverse=True
+    )
+    inv = np.asarray(inv).ravel()
+    k = len(first)
+    return Cells(
+        x[first],
+        np.bincount(inv, minlength=k).astype(float),
+        np.bincount(inv, weights=np.asarray(y, float), minlength=k),
+        codes[first],
+        first,
+    )
+
+
+# -- site-clustered inference ---------------------------------------------------------------------
+def _cluster_var(phi: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """CR1 variance (or covariance, for a matrix ``phi`` of rows x k) of a sum of per-row
+    influence contributions, summed within sites first."""
+    g = int(codes.max() + 1)
+    sums = np.zeros((g, *phi.shape[1:]))
+    np.add.at(sums, codes, phi)
+    return inference.cr1(g) * (sums.T @ sums)
+
+
+@dataclass
+class LogisticFit:
+    columns: list[str]
+    beta: np.ndarray
+    cov: np.ndarray  # CR1 site-cluster covariance
+    x: np.ndarray
+    y: np.ndarray
+    codes: np.ndarray  # site codes
+    influence: np.ndarray  # rows x p: each row's contribution to beta-hat - beta
+    index: pd.Index  # the responses fitted
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.codes.max() + 1)
+
+
+def logistic(
+    r: pd.DataFrame, outcome: str, doses: dict[str, float] | None = None, interact=None
+) -> LogisticFit:
+    """Logistic regression of ``outcome`` on the adjustment set with a CR1 site-cluster
+    covariance. Requires ``inference.MIN_SITES`` sites."""
+    codes = pd.factorize(r["site_id"])[0]
+    inference.require_sites(int(codes.max() + 1) if len(r) else 0, f"model of {outcome}")
+    xd = design(r, doses, interact)
+    x, y = xd.to_numpy(), r[outcome].to_numpy(float)
+    beta = _single_fit(x, y)
+    mu = expit(x @ beta)
+    bread = np.linalg.inv((x * (mu * (1 - mu))[:, None]).T @ x)
+    influence = (x * (y - mu)[:, None]) @ bread
+    cov = _cluster_var(influence, codes)
+    return LogisticFit(list(xd.columns), beta, cov, x, y, codes, influence, r.index)
+
+
+def _family(term: str) -> str | None:
+    for prefix in ("comp_", "role_", "setting_", "year_"):
+        if term.startswith(prefix):
+            return prefix
+    return None
+
+
+def odds_ratio_table(r: pd.DataFrame, fit: LogisticFit) -> pd.DataFrame:
+    """Adjusted odds ratios of every model term but the intercept and survey years, with
+    t(G-1) intervals and P values, and ``people``: the distinct-people lower bound of the
+    smaller side of the term's comparison (its group vs the reference group, or with vs
+    without a practice)."""
+    r = r.loc[fit.index]
+    x = pd.DataFrame(fit.x, columns=fit.columns, index=r.index)
+    se = np.sqrt(np.diag(fit.cov))
+    rows = []
+    for j, term in enumerate(fit.columns):
+        if term == "const" or term.startswith("year_") or term.endswith("_per"):
+            continue
+        fam = _family(term)
+        same = [c for c in fit.columns if fam and c.startswith(fam)] or [term]
+        side1 = x[term] != 0
+        side0 = (x[same] == 0).all(axis=1)
+        low, high = inference.t_interval(fit.beta[j], se[j], fit.n_sites)
+        rows.append(
+            {
+                "term": term,
+                "or": float(np.exp(fit.beta[j])),
+                "ci_low": float(np.exp(low)),
+                "ci_high": float(np.exp(high)),
+                "p": inference.t_p_value(fit.beta[j], se[j], fit.n_sites),
+                "people": min(people(r[side1]), people(r[side0])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# -- standardization ----------------------------------------------------------------------------
+@dataclass
+class Standardized:
+    """A standardized comparison: mean predicted risks under the exposure and the reference,
+    their ratio and difference with site-clustered t(G-1) intervals."""
+
+    exposure: str
+    risk_exposed: float
+    risk_reference: float
+    rr: float
+    rr_low: float
+    rr_high: float
+    rd: float
+    rd_low: float
+    rd_high: float
+    p: float  # of log RR = 0, t(G-1)
+    se_log_rr: float
+    se_rd: float
+    n: int
+    people: int  # distinct-people lower bound of the smaller side (all responses for a shift)
+    events: int  # outcome events on the side with fewer (all events for a shift)
+    n_sites: int
+    fit: LogisticFit
+
+    def row(self) -> dict:
+        return {
+            "exposure": self.exposure,
+            "risk_exposed": self.risk_exposed,
+            "risk_reference": self.risk_reference,
+            "risk_ratio": self.rr,
+            "ci_low": self.rr_low,
+            "ci_high": self.rr_high,
+            "risk_difference": self.rd,
+            "rd_ci_low": self.rd_low,
+            "rd_ci_high": self.rd_high,
+            "p": self.p,
+            "responses": self.n,
+            "people": self.people,
+            "events": self.events,
+            "sites": self.n_sites,
+        }
+
+
+def standardized_risks(
+    fit: LogisticFit, x1: np.ndarray, x0: np.ndarray
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Mean predicted risks under two counterfactual designs and each row's influence on them
+    (the row's own prediction about the mean, plus the coefficients' influence through the
+    gradient of the mean)."""
+    n = len(fit.y)
+    out = []
+    for xa in (x1, x0):
+        p = expit(xa @ fit.beta)
+        risk = float(p.mean())
+        grad = (xa * (p * (1 - p))[:, None]).mean(axis=0)
+        out.append((risk, (p - risk) / n + fit.influence @ grad))
+    (r1, phi1), (r0, phi0) = out
+    return r1, r0, phi1, phi0
+
+
+def standardized(
+    r: pd.DataFrame,
+    exposure: Exposure,
+    outcome: str = "burned_out",
+    doses: dict[str, float] | None = None,
+) -> Standardized:
+    """Risk ratio and difference of ``outcome`` by standardization over the responses ``r``:
+    every response predicted under the exposure and under the reference by the adjusted
+    logistic model, averaged. Intervals: delta method on the influence function, CR1 site
+    clustering, t(G-1) (log scale for the ratio)."""
+    d = r.dropna(subset=[outcome, *(doses or {})])
+    sides = exposure.sides(d)
+    if sides is not None and (len(sides[0]) == 0 or len(sides[1]) == 0):
+        raise ValueError(f"no responses on one side of {exposure.code}")
+    fit = logistic(d, outcome, doses)
+    x1 = design(exposure.set(d, True), doses, columns=fit.columns).to_numpy()
+    x0 = design(exposure.set(d, False), doses, columns=fit.columns).to_numpy()
+    r1, r0, phi1, phi0 = standardized_risks(fit, x1, x0)
+    g = fit.n_sites
+    se_log = float(np.sqrt(_cluster_var(phi1 / r1 - phi0 / r0, fit.codes)))
+    se_rd = float(np.sqrt(_cluster_var(phi1 - phi0, fit.codes)))
+    lo, hi = inference.t_interval(np.log(r1 / r0), se_log, g)
+    dlo, dhi = inference.t_interval(r1 - r0, se_rd, g)
+    if sides is None:
+        n_people, events = people(d), int(d[outcome].sum())
+    else:
+        n_people = min(people(s) for s in sides)
+        events = min(int(s[outcome].sum()) for s in sides)
+    return Standardized(
+        exposure=exposure.code,
+        risk_exposed=r1,
+        risk_reference=r0,
+        rr=r1 / r0,
+        rr_low=float(np.exp(lo)),
+        rr_high=float(np.exp(hi)),
+        rd=r1 - r0,
+        rd_low=dlo,
+        rd_high=dhi,
+        p=inference.t_p_value(np.log(r1 / r0), se_log, g),
+        se_log_rr=se_log,
+        se_rd=se_rd,
+        n=len(d),
+        people=n_people,
+        events=events,
+        n_sites=g,
+        fit=fit,
+    )
+
+
+def bootstrap_rr(
+    r: pd.DataFrame, exposure: Exposure, resamples: int, seed: int, outcome: str = "burned_out"
+) -> tuple[np.ndarray, int]:
+    """Standardized risk ratios in site-cluster bootstrap resamples (all refitted at once), and
+    how many resamples failed (a side of the comparison absent, or no convergence)."""
+    d = r.dropna(subset=[outcome])
+    fit = logistic(d, outcome)
+    c = cells(fit.x, fit.y, fit.codes)
+    w = site_weights(d["site_id"], resamples, seed)[:, c.site]  # resamples x cells
+    beta, ok = fit_logistic(c.x, c.successes, w, start=fit.beta, trials=c.trials)
+    x1 = design(exposure.set(d, True), columns=fit.columns).to_numpy()[c.first]
+    x0 = design(exposure.set(d, False), columns=fit.columns).to_numpy()[c.first]
+    wt = w * c.trials
+    sides = exposure.sides(d)
+    if sides is not None:
+        on = (d[exposure.column] == exposure.exposed).to_numpy()[c.first]
+        off = (d[exposure.column] == exposure.reference).to_numpy()[c.first]
+        ok &= ((wt * on).sum(axis=1) > 0) & ((wt * off).sum(axis=1) > 0)
+    tot = wt.sum(axis=1)
+    r1 = (wt * expit(beta @ x1.T)).sum(axis=1) / tot
+    r0 = (wt * expit(beta @ x0.T)).sum(axis=1) / tot
+    draws = r1 / r0
+    ok &= np.isfinite(draws)
+    return draws[ok], int((~ok).sum())
+
+
+def comparisons(
+    r: pd.DataFrame, exposures: Iterable[Exposure], outcome: str = "burned_out"
+) -> tuple[pd.DataFrame, dict[str, Standardized]]:
+    """:func:`standardized` for each exposure: a table (one row each) and the results."""
+    res = {e.code: standardized(r, e, outcome) for e in exposures}
+    return pd.DataFrame([s.row() for s in res.values()]), res
+
+
+# -- dose-response --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dose:
+    code: str  # table label key
+    column: str
+    per: float
+    model: str  # table label key of the model
+    subset: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    without_pay_model: bool = False
+
+
+DOSE_MODELS = (
+    Dose(
+        "pct_comp_productivity",
+        "pct_comp_productivity",
+        10,
+        "across_pay_models",
+        without_pay_model=True,
+    ),  # fmt: skip
+    Dose("pct_comp_productivity", "pct_comp_productivity", 10, "within_pay_model"),
+    Dose(
+        "rvu_target_annual",
+        "rvu_target_annual",
+        1000,
+        "sites_with_target",
+        subset=lambda r: r[r["rvu_target_annual"].notna()],
+    ),  # fmt: skip
+    Dose("protected_time_pct", "protected_time_pct", 10, "adjusted_set"),
+)
+
+
+def dose_response(r: pd.DataFrame, doses: Iterable[Dose] = DOSE_MODELS) -> pd.DataFrame:
+    """Risk ratio of burned out for everyone's dose raised by one unit (``per``), by
+    standardization, with the dose linear on the logit scale beside the adjustment set.
+
+    ``across_pay_models``: pay-model indicators left out, so the dose describes pay itself;
+    ``within_pay_model`` and the others: pay model adjusted. The RVU target is modeled
+    among responses at sites with a target only.
+    """
+    rows = []
+    for dose in doses:
+        d = dose.subset(r) if dose.subset else r
+        d = d.dropna(subset=[dose.column])
+        if dose.without_pay_model:
+            d = d.assign(comp_model="salary")  # no pay-model contrast left to adjust for
+        s = standardized(
+            d,
+            Exposure(dose.code, dose.column, shift=dose.per),
+            doses={dose.column: dose.per},
+        )
+        row = s.row()
+        row.update({"model": dose.model, "per": dose.per})
+        rows.append(row)
+    cols = ["exposure", "per", "model", "risk_ratio", "ci_low", "ci_high", "p", "responses"]
+    return pd.DataFrame(rows)[[*cols, "people", "events", "sites"]]
+
+
+# -- linear model: trust ---------------------------------------------------------------------
+@dataclass
+class Difference:
+    exposure: str
     estimate: float
     ci_low: float
     ci_high: float
+    se: float
+    p: float
     n: int
-    table: pd.DataFrame
+    people: int
+    n_sites: int
 
 
-RVU_TERM = "C(comp_model, Treatment('salary'))[T.rvu_production]"
-
-
-def burnout_model(r: pd.DataFrame) -> OddsRatio:
-    """Logistic regression of burned out on pay model, team-based care, role and setting;
-    SEs clustered by site. Returns the rvu_production vs salary odds ratio and all terms."""
-    fit = smf.glm(f"burned_out ~ {COVARIATES}", data=r, family=sm.families.Binomial()).fit(
-        **_cluster(r["site_id"])
+def mean_difference(
+    r: pd.DataFrame, exposure: str = "admin_shadowing", outcome: str = "trust_in_leadership"
+) -> Difference:
+    """Adjusted mean difference of ``outcome`` (points), ``exposure`` 1 vs 0, from a linear
+    model on the adjustment set; CR1 site-cluster SE, t(G-1) interval and P value."""
+    d = r.dropna(subset=[outcome])
+    codes = pd.factorize(d["site_id"])[0]
+    inference.require_sites(int(codes.max() + 1) if len(d) else 0, f"model of {outcome}")
+    xd = design(d)
+    if exposure not in xd.columns:
+        raise ValueError(f"{exposure} does not vary apart from the adjustment set")
+    x, y = xd.to_numpy(), d[outcome].to_numpy(float)
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    cov = _cluster_var((x * (y - x @ beta)[:, None]) @ bread, codes)
+    j = list(xd.columns).index(exposure)
+    se = float(np.sqrt(cov[j, j]))
+    g = int(codes.max() + 1)
+    low, high = inference.t_interval(beta[j], se, g)
+    on, off = d[d[exposure] == 1], d[d[exposure] == 0]
+    return Difference(
+        exposure,
+        float(beta[j]),
+        low,
+        high,
+        se,
+        inference.t_p_value(beta[j], se, g),
+        len(d),
+        min(people(on), people(off)),
+        g,
     )
-    table = _or_table(fit)
-    x = pd.DataFrame(fit.model.exog, columns=fit.model.exog_names)
-    # An odds ratio compares responses with and without its indicator: it describes no more
-    # people than the smaller side (the intercept: everyone).
-    table["responses"] = [
-        len(x) if t == "Intercept" else int(min((x[t] != 0).sum(), (x[t] == 0).sum()))
-        for t in table["term"]
-    ]
-    row = table.set_index("term").loc[RVU_TERM]
-    return OddsRatio(row["or"], row["ci_low"], row["ci_high"], len(r), table)
 
 
-def _or_table(fit) -> pd.DataFrame:
-    z = stats.norm.ppf(0.975)
-    b, se = fit.params, fit.bse
-    return pd.DataFrame(
-        {
-            "term": b.index,
-            "or": np.exp(b),
-            "ci_low": np.exp(b - z * se),
-            "ci_high": np.exp(b + z * se),
-            "p": fit.pvalues,
-        }
-    ).reset_index(drop=True)
-
-
-def _logit_fit(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.asarray(sm.GLM(y, x, family=sm.families.Binomial()).fit().params)
-
-
-def _expit(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
-
-
-class _MediationDesign:
-    """Design matrices built once, so that bootstrap refits are cheap."""
-
-    def __init__(self, r: pd.DataFrame) -> None:
-        x = patsy.dmatrix(COVARIATES, r, return_type="dataframe")
-        info = x.design_info
-        self.x = x.to_numpy()
-        self.x_rvu = np.asarray(
-            patsy.build_design_matrices([info], r.assign(comp_model="rvu_production"))[0]
-        )
-        self.x_sal = np.asarray(
-            patsy.build_design_matrices([info], r.assign(comp_model="salary"))[0]
-        )
-        self.m = r["burned_out"].to_numpy(dtype=float)
-        self.y = r["high_intent"].to_numpy(dtype=float)
-
-    def share(self, idx: np.ndarray) -> float:
-        """Natural indirect / total effect of rvu_production vs salary on high intent
-        (risk differences, g-computation) in the rows ``idx``."""
-        x, m, y = self.x[idx], self.m[idx], self.y[idx]
-        a = _logit_fit(m, x)
-        c = _logit_fit(y, np.column_stack([x, m]))
-        x1, x0 = self.x_rvu[idx], self.x_sal[idx]
-        p1, p0 = _expit(x1 @ a), _expit(x0 @ a)
-
-        def q(xa: np.ndarray, burned: float) -> np.ndarray:
-            return _expit(xa @ c[:-1] + c[-1] * burned)
-
-        def mean_outcome(p: np.ndarray, xa: np.ndarray) -> float:
-            return float(np.mean(p * q(xa, 1) + (1 - p) * q(xa, 0)))
-
-        total = mean_outcome(p1, x1) - mean_outcome(p0, x0)
-        indirect = mean_outcome(p1, x1) - mean_outcome(p0, x1)
-        return indirect / total
-
-
+# -- mediation ------------------------------------------------------------------------------------
 @dataclass
 class Mediation:
+    """Natural effects of ``exposure`` vs salary on P(high intent to leave) through burnout,
+    risk-difference scale, with site-cluster bootstrap percentile intervals."""
+
+    nie: float
+    nde: float
+    te: float
     share: float
-    ci_low: float
-    ci_high: float
-    n: int
+    nie_rr: float  # E[Y(1, M(1))] / E[Y(1, M(0))], for the mediational E-value
+    ci: dict[str, tuple[float, float]]
     resamples: int
+    failures: int
+    n: int
+    people: int
+    events: int  # high-intent responses on the side with fewer
+    n_sites: int
+
+    @property
+    def te_excludes_zero(self) -> bool:
+        low, high = self.ci["te"]
+        return low > 0 or high < 0
+
+    @property
+    def e_value_nie(self) -> tuple[float, float]:
+        """Mediational E-value (Smith & VanderWeele 2019) of the NIE as a risk ratio, and of
+        its interval limit nearer 1 (1 when the interval includes 1)."""
+        low, high = self.ci["nie_rr"]
+        near = 1.0 if low <= 1 <= high else (low if self.nie_rr >= 1 else high)
+        return e_value(self.nie_rr), e_value(near)
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for key in ("nie", "nde", "te"):
+            low, high = self.ci[key]
+            rows.append(
+                {
+                    "effect": key,
+                    "risk_difference": getattr(self, key),
+                    "rd_ci_low": low,
+                    "rd_ci_high": high,
+                    "people": self.people,
+                    "events": self.events,
+                }
+            )
+        return pd.DataFrame(rows)
 
 
-def mediation(r: pd.DataFrame, resamples: int = 200, seed: int = 0) -> Mediation:
-    """Share mediated with a percentile CI from a cluster bootstrap over sites."""
-    design = _MediationDesign(r.reset_index(drop=True))
-    share = design.share(np.arange(len(r)))
-    rng = np.random.default_rng(seed)
-    codes = pd.factorize(r["site_id"])[0]
-    members = [np.flatnonzero(codes == k) for k in range(codes.max() + 1)]
-    draws = []
-    warnings.simplefilter("ignore", SingularMatrixWarning)  # a resample may lack a setting
-    for _ in range(resamples):
-        pick = rng.integers(0, len(members), size=len(members))
-        idx = np.concatenate([members[i] for i in pick])
-        try:
-            draws.append(design.share(idx))
-        except (ValueError, np.linalg.LinAlgError, PerfectSeparationError):
-            continue
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return Mediation(share, float(low), float(high), len(r), len(draws))
+def _natural_effects(
+    bm: np.ndarray, by: np.ndarray, xm: tuple, xy: dict, w: np.ndarray
+) -> dict[str, np.ndarray]:
+    """NIE, NDE, TE, share and NIE risk ratio by g-computation for each row of coefficients
+    ``bm`` (mediator) and ``by`` (outcome) and of weights ``w`` (B x n)."""
+    tot = w.sum(axis=1)
+    pm1, pm0 = expit(bm @ xm[0].T), expit(bm @ xm[1].T)
+    q = {k: expit(by @ v.T) for k, v in xy.items()}  # (a, m) -> B x n
+
+    def mean(v: np.ndarray) -> np.ndarray:
+        return (w * v).sum(axis=1) / tot
+
+    y11 = mean(pm1 * q[1, 1] + (1 - pm1) * q[1, 0])  # E[Y(1, M(1))]
+    y10 = mean(pm0 * q[1, 1] + (1 - pm0) * q[1, 0])  # E[Y(1, M(0))]
+    y00 = mean(pm0 * q[0, 1] + (1 - pm0) * q[0, 0])  # E[Y(0, M(0))]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "nie": y11 - y10,
+            "nde": y10 - y00,
+            "te": y11 - y00,
+            "share": (y11 - y10) / (y11 - y00),
+            "nie_rr": y11 / y10,
+        }
 
 
-def correlates(
+def mediation(
     r: pd.DataFrame,
-    items: tuple[str, ...] = ("trust_in_leadership", "teamwork", "control_over_workload"),
-) -> pd.DataFrame:
-    """Adjusted odds ratio of burned out per point of each item (one model per item)."""
+    resamples: int = 1000,
+    seed: int = 0,
+    exposure: str = "rvu_production",
+    mediator: str = "burned_out",
+    outcome: str = "high_intent",
+) -> Mediation:
+    """Natural indirect (through burnout), direct and total effects of ``exposure`` vs salary
+    on high intent to leave, by g-computation (VanderWeele 2015, with exposure-mediator
+    interaction).
+
+    Mediator model: logistic of burnout on the adjustment set. Outcome model: logistic of
+    high intent on the adjustment set, burnout and burnout x pay-model products. For each
+    response, P(M = 1 | a*, C) and P(Y = 1 | a, m, C) give E[Y(a, M(a*))] averaged over the
+    responses; NIE = E[Y(1, M(1))] - E[Y(1, M(0))], NDE = E[Y(1, M(0))] - E[Y(0, M(0))],
+    TE = NIE + NDE, share = NIE / TE. Percentile intervals from ``resamples`` site-cluster
+    bootstrap resamples, both models refitted in each; a resample without one side of the
+    comparison or whose fits do not converge is a failure, counted and left out.
+    """
+    d = r.dropna(subset=[mediator, outcome])
+    codes = pd.factorize(d["site_id"])[0]
+    inference.require_sites(int(codes.max() + 1) if len(d) else 0, "mediation")
+    on = (d["comp_model"] == exposure).to_numpy()
+    off = (d["comp_model"] == "salary").to_numpy()
+    if not on.any() or not off.any():
+        raise ValueError(f"no responses under {exposure} or under salary")
+    xm_d = design(d)
+    xy_d = design(d, interact=mediator)
+    cm, cy = list(xm_d.columns), list(xy_d.columns)
+    m, y = d[mediator].to_numpy(float), d[outcome].to_numpy(float)
+    # Pooled cells: the mediator model's (site, covariates, pay model) cells also carry the
+    # g-computation; the outcome model's cells add burnout.
+    mc = cells(xm_d.to_numpy(), m, codes)
+    yc = cells(xy_d.to_numpy(), y, codes)
+    xm_cf = tuple(
+        design(d.assign(comp_model=a), columns=cm).to_numpy()[mc.first]
+        for a in (exposure, "salary")
+    )
+    xy_cf = {
+        (a, mm): design(
+            d.assign(comp_model=exposure if a else "salary", **{mediator: mm}),
+            interact=mediator,
+            columns=cy,
+        ).to_numpy()[mc.first]
+        for a in (1, 0)
+        for mm in (1, 0)
+    }
+    bm, bm_ok = fit_logistic(mc.x, mc.successes, trials=mc.trials)
+    by, by_ok = fit_logistic(yc.x, yc.successes, trials=yc.trials)
+    if not (bm_ok[0] and by_ok[0]):
+        raise ValueError("the mediator or outcome model did not converge")
+    effects = _natural_effects(bm, by, xm_cf, xy_cf, mc.trials[None, :])
+    point = {k: float(v[0]) for k, v in effects.items()}
+    ws = site_weights(d["site_id"], resamples, seed)
+    bmb, okm = fit_logistic(mc.x, mc.successes, ws[:, mc.site], start=bm[0], trials=mc.trials)
+    byb, oky = fit_logistic(yc.x, yc.successes, ws[:, yc.site], start=by[0], trials=yc.trials)
+    wt = ws[:, mc.site] * mc.trials
+    draws = _natural_effects(bmb, byb, xm_cf, xy_cf, wt)
+    ok = okm & oky & ((wt * on[mc.first]).sum(axis=1) > 0) & ((wt * off[mc.first]).sum(axis=1) > 0)
+    for v in draws.values():
+        ok &= np.isfinite(v)
+    ci = {
+        k: tuple(float(q) for q in np.percentile(v[ok], [2.5, 97.5])) if ok.any() else (np.nan,) * 2
+        for k, v in draws.items()
+    }
+    sides = d[on], d[off]
+    return Mediation(
+        nie=point["nie"],
+        nde=point["nde"],
+        te=point["te"],
+        share=point["share"],
+        nie_rr=point["nie_rr"],
+        ci=ci,
+        resamples=resamples,
+        failures=int((~ok).sum()),
+        n=len(d),
+        people=min(people(s) for s in sides),
+        events=min(int(s[outcome].sum()) for s in sides),
+        n_sites=int(codes.max() + 1),
+    )
+
+
+# -- survey items -----------------------------------------------------------------------------
+def correlates(r: pd.DataFrame, items: Iterable[str] = ITEMS) -> pd.DataFrame:
+    """Risk ratio of burned out per point more of each item (everyone's answer one point
+    higher vs as given), by standardization with the item linear beside the adjustment set;
+    one model per item."""
     rows = []
     for item in items:
         d = r.dropna(subset=[item])
-        fit = smf.glm(
-            f"burned_out ~ {item} + {COVARIATES}", data=d, family=sm.families.Binomial()
-        ).fit(**_cluster(d["site_id"]))
-        t = _or_table(fit).set_index("term").loc[item]
+        s = standardized(d, Exposure(item, item, shift=1.0), doses={item: 1.0})
+        row = s.row()
         rows.append(
             {
                 "item": item,
-                "or_per_point": t["or"],
-                "ci_low": t["ci_low"],
-                "ci_high": t["ci_high"],
-                "responses": len(d),
+                "risk_ratio": row["risk_ratio"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "p": row["p"],
+                "responses": row["responses"],
+                "people": row["people"],
+                "events": row["events"],
             }
         )
     return pd.DataFrame(rows)

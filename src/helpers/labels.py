@@ -71,6 +71,14 @@ VALUES: dict[str, str] = {
     "setting_psychiatry": "Psychiatry (vs primary care)",
     "setting_behavioral_health": "Behavioral health setting (vs primary care)",
     "setting_specialty": "Specialty care (vs primary care)",
+    # dose-response models and mediation effects (burnout notebook)
+    "across_pay_models": "Across pay models (pay model not adjusted)",
+    "within_pay_model": "Within pay model (pay model adjusted)",
+    "sites_with_target": "Sites with a work-RVU target (pay model adjusted)",
+    "adjusted_set": "Full adjustment set",
+    "nie": "Indirect, through burnout (NIE)",
+    "nde": "Direct (NDE)",
+    "te": "Total (TE)",
     # booleans and groups
     "True": "Yes",
     "False": "No",
@@ -127,6 +135,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "or": ("Odds ratio", "ratio"),
     "rr": ("Rate ratio", "ratio"),
     "or_per_point": ("Odds ratio per point", "ratio"),
+    "exposure": ("Compared with reference", "text"),
+    "effect": ("Effect", "text"),
+    "per": ("Per increase of", "count"),
+    "model": ("Model", "text"),
+    "people": ("People (at least)", "count"),
+    "events": ("Responses with the outcome", "count"),
+    "risk_exposed": ("Standardized risk, exposed", "share"),
+    "risk_reference": ("Standardized risk, reference", "share"),
+    "risk_ratio": ("Risk ratio", "ratio"),
+    "risk_difference": ("Risk difference (percentage points)", "points"),
+    "difference": ("Difference (points of 5)", "number"),
     "slope": ("Change per vacant FTE", "number"),
     "rho": ("Correlation", "number"),
     "p": ("P value", "p"),
@@ -160,6 +179,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 CI_PAIRS: tuple[tuple[str, str], ...] = (
     ("ci_low", "ci_high"),
     ("cost_per_year_low", "cost_per_year_high"),
+    ("rd_ci_low", "rd_ci_high"),
 )
 
 

@@ -1,0 +1,461 @@
+"""Burnout module: small simulated surveys with known truth, and exact quantities against
+independent computations (statsmodels, hand formulas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+from scipy.special import expit
+
+from helpers import burnout, inference
+
+ROLES = ("physician", "advanced_practice", "behavioral_health")
+SETTINGS = ("primary_care", "psychiatry")
+COMP = ("salary", "rvu_production", "hybrid")
+
+
+def survey(
+    n_sites: int = 30,
+    per_site: int = 60,
+    seed: int = 1,
+    frailty_sd: float = 0.0,
+    comp: tuple[str, ...] = COMP,
+) -> pd.DataFrame:
+    """Responses shaped like ``burnout.responses``: management fixed per site (pay model,
+    practices, setting), role and year per response, no outcome yet (``lp`` holds a site
+    frailty on the logit scale)."""
+    rng = np.random.default_rng(seed)
+    site = np.repeat(np.arange(n_sites), per_site)
+    n = len(site)
+    per = {
+        "comp_model": rng.choice(comp, n_sites),
+        "team_based_care": rng.integers(0, 2, n_sites),
+        "clinician_in_governance": rng.integers(0, 2, n_sites),
+        "admin_shadowing": rng.integers(0, 2, n_sites),
+        "setting": rng.choice(SETTINGS, n_sites),
+        "protected_time_pct": rng.choice([0.0, 5.0, 10.0, 15.0], n_sites),
+        "frailty": rng.normal(0, frailty_sd, n_sites) if frailty_sd else np.zeros(n_sites),
+    }
+    df = pd.DataFrame({k: v[site] for k, v in per.items()})
+    df["site_id"] = [f"S{s:02d}" for s in site]
+    df["role"] = rng.choice(ROLES, n, p=[0.5, 0.3, 0.2])
+    df["year"] = rng.choice([2019, 2020, 2021], n)
+    df["clinician_id"] = [f"C{i}" for i in range(n)]
+    return df
+
+
+def with_outcome(df: pd.DataFrame, lp: np.ndarray, seed: int, col: str = "burned_out"):
+    rng = np.random.default_rng(seed)
+    return df.assign(**{col: (rng.random(len(df)) < expit(lp + df["frailty"])).astype(int)})
+
+
+# -- people and small cells -------------------------------------------------------------------
+def test_people_is_the_larger_of_distinct_ids_and_the_busiest_year():
+    r = pd.DataFrame(
+        {
+            "clinician_id": ["a", "a", "b", None, None, None],
+            "year": [2020, 2021, 2020, 2020, 2020, 2021],
+        }
+    )
+    # 2 identified people; 2020 has 4 responses, so at least 4 people
+    assert burnout.people(r) == 4
+    r2 = pd.DataFrame({"clinician_id": ["a", "b", "c", "d", None], "year": [2020] * 2 + [2021] * 3})
+    assert burnout.people(r2) == 4  # four distinct ids beat three responses in 2021
+    assert burnout.people(r2.iloc[:0]) == 0
+
+
+def test_prevalence_rows_count_people_and_rows_with_few_events_are_blanked():
+    r = pd.DataFrame(
+        {
+            "clinician_id": [f"c{i % 7}" for i in range(40)],
+            "year": [2019 + i // 20 for i in range(40)],
+            "role": ["physician"] * 40,
+            "burned_out": [1] * 5 + [0] * 35,
+        }
+    )
+    t = burnout.prevalence_table(r, "role")
+    assert t.loc[0, "responses"] == 40 and t.loc[0, "people"] == 20 and t.loc[0, "burned_out"] == 5
+    assert pd.isna(burnout.publishable(t, 11).loc[0, "people"])
+    assert burnout.publishable(t, 5).loc[0, "people"] == 20
+
+
+def test_responses_take_the_management_in_effect_on_the_survey_date():
+    survey_rows = pd.DataFrame(
+        {
+            "response_id": ["R1", "R2", "R3"],
+            "site_id": ["A", "A", "A"],
+            "survey_date": pd.to_datetime(["2019-10-15", "2021-10-15", "2021-10-15"]),
+            "clinician_id": ["c1", None, "c2"],
+            "role": ["physician", "advanced_practice", "nurse"],
+            "burnout": pd.array([3, 2, 5], dtype="Int64"),
+            "intent_to_leave": pd.array([4, None, 1], dtype="Int64"),
+            "trust_in_leadership": pd.array([2, 3, 4], dtype="Int64"),
+        }
+    )
+    mgmt = pd.DataFrame(
+        {
+            "site_id": ["A", "A"],
+            "effective_from": pd.to_datetime(["2015-01-01", "2020-07-01"]),
+            "effective_to": pd.to_datetime(["2020-06-30", None]),
+            "comp_model": ["rvu_production", "salary"],
+            "rvu_target_annual": [5200.0, np.nan],
+            "pct_comp_productivity": [65.0, 0.0],
+            "team_based_care": pd.array([False, True], dtype="boolean"),
+            "support_staff_per_clinician": [1.2, 2.0],
+            "clinician_in_governance": pd.array([False, True], dtype="boolean"),
+            "admin_shadowing": pd.array([True, False], dtype="boolean"),
+            "protected_time_pct": [0.0, 10.0],
+        }
+    )
+    sites = pd.DataFrame({"site_id": ["A"], "setting": ["psychiatry"]})
+    r = burnout.responses(survey_rows, mgmt, sites)
+    assert r["response_id"].tolist() == ["R1", "R2"]  # the nurse is not a clinician role
+    assert r["comp_model"].tolist() == ["rvu_production", "salary"]
+    assert r["rvu_target_annual"].iloc[0] == 5200 and np.isnan(r["rvu_target_annual"].iloc[1])
+    assert r["pct_comp_productivity"].tolist() == [65, 0]
+    assert r["protected_time_pct"].tolist() == [0, 10]
+    assert r["admin_shadowing"].tolist() == [1, 0] and r["team_based_care"].tolist() == [0, 1]
+    assert r["burned_out"].tolist() == [1, 0] and r["year"].tolist() == [2019, 2021]
+    assert r["high_intent"].iloc[0] == 1 and np.isnan(r["high_intent"].iloc[1])
+    assert r["setting"].tolist() == ["psychiatry"] * 2
+
+
+# -- fits ------------------------------------------------------------------------------------------
+def test_batched_weighted_fits_equal_statsmodels_fits_one_by_one():
+    df = survey(n_sites=12, per_site=40, seed=2)
+    df = with_outcome(df, -0.3 + 0.6 * (df["comp_model"] == "rvu_production"), 3)
+    x = burnout.design(df).to_numpy()
+    y = df["burned_out"].to_numpy(float)
+    codes = pd.factorize(df["site_id"])[0]
+    w = burnout.site_weights(df["site_id"], 3, seed=4)[:, codes]
+    beta, ok = burnout.fit_logistic(x, y, w)
+    for b in range(3):
+        keep = w[b] > 0
+        ref = sm.GLM(y[keep], x[keep], family=sm.families.Binomial(), freq_weights=w[b][keep])
+        if np.linalg.matrix_rank(x[keep]) == x.shape[1]:
+            assert ok[b]
+            np.testing.assert_allclose(beta[b], ref.fit().params, rtol=1e-6, atol=1e-8)
+    c = burnout.cells(x, y, codes)
+    assert len(c.x) < len(x) and c.trials.sum() == len(x)
+    pooled, ok1 = burnout.fit_logistic(c.x, c.successes, trials=c.trials)
+    full, ok2 = burnout.fit_logistic(x, y)
+    assert ok1[0] and ok2[0]
+    np.testing.assert_allclose(pooled[0], full[0], rtol=1e-8, atol=1e-10)
+
+
+def test_a_separated_fit_does_not_converge():
+    x = np.column_stack([np.ones(20), np.r_[np.zeros(10), np.ones(10)]])
+    y = np.r_[np.zeros(10), np.ones(10)]
+    assert not burnout.fit_logistic(x, y)[1][0]
+
+
+def test_odds_ratio_interval_is_t_with_sites_minus_one_and_recovers_the_truth():
+    df = survey(n_sites=40, per_site=150, seed=3)
+    lp = (
+        -0.3
+        + np.log(2.0) * (df["comp_model"] == "rvu_production")
+        + np.log(0.6) * df["team_based_care"]
+    )
+    df = with_outcome(df, lp, 4)
+    fit = burnout.logistic(df, "burned_out")
+    tab = burnout.odds_ratio_table(df, fit).set_index("term")
+    row = tab.loc["comp_rvu_production"]
+    assert row["ci_low"] <= 2.0 <= row["ci_high"] and abs(row["or"] - 2.0) < 0.4
+    j = fit.columns.index("comp_rvu_production")
+    se = np.sqrt(fit.cov[j, j])
+    assert np.log(row["ci_high"] / row["or"]) / se == pytest.approx(stats.t.ppf(0.975, 39))
+    # the sandwich is statsmodels' cluster covariance without its (N-1)/(N-K) factor
+    ref = sm.GLM(fit.y, fit.x, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": fit.codes}
+    )
+    n, k = fit.x.shape
+    np.testing.assert_allclose(fit.cov * (n - 1) / (n - k), ref.cov_params(), rtol=1e-6)
+    # people of a term: the smaller side (rvu_production vs salary responses)
+    sides = [df[df["comp_model"] == c] for c in ("rvu_production", "salary")]
+    assert row["people"] == min(burnout.people(s) for s in sides)
+    assert "year_2020" not in tab.index
+
+
+# -- standardization --------------------------------------------------------------------------
+FORMULA = (
+    "burned_out ~ C(comp_model, Treatment('salary')) + team_based_care + clinician_in_governance"
+    " + admin_shadowing + C(role, Treatment('physician')) + C(setting, Treatment('primary_care'))"
+    " + C(year)"
+)
+
+
+def test_standardized_risks_equal_statsmodels_predictions_averaged_by_hand():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    s = burnout.standardized(df, burnout.PAY["rvu_production"])
+    ref = smf.glm(FORMULA, df, family=sm.families.Binomial()).fit()
+    r1 = ref.predict(df.assign(comp_model="rvu_production")).mean()
+    r0 = ref.predict(df.assign(comp_model="salary")).mean()
+    assert s.risk_exposed == pytest.approx(r1, rel=1e-7)
+    assert s.risk_reference == pytest.approx(r0, rel=1e-7)
+    assert s.rr == pytest.approx(r1 / r0, rel=1e-7) and s.rd == pytest.approx(r1 - r0, rel=1e-6)
+    # a shift of a dose: everyone's protected time 10 points higher
+    shift = burnout.Exposure("protected_time_pct", "protected_time_pct", shift=10.0)
+    s2 = burnout.standardized(df, shift, doses={"protected_time_pct": 10.0})
+    ref2 = smf.glm(f"{FORMULA} + protected_time_pct", df, family=sm.families.Binomial()).fit()
+    up = ref2.predict(df.assign(protected_time_pct=df["protected_time_pct"] + 10)).mean()
+    assert s2.rr == pytest.approx(up / ref2.predict(df).mean(), rel=1e-7)
+
+
+def test_saturated_standardized_ratio_and_its_variance_equal_the_textbook_formulas():
+    # one binary exposure and nothing else varying: the standardized RR is the crude RR, and
+    # with every response its own site the sandwich is the delta-method variance of the
+    # crude log RR (and RD) times G/(G-1)
+    rng = np.random.default_rng(7)
+    n = 400
+    df = survey(n_sites=1, per_site=n, seed=7)
+    df = df.assign(
+        role="physician",
+        year=2020,
+        comp_model="salary",
+        clinician_in_governance=0,
+        admin_shadowing=0,
+        team_based_care=rng.integers(0, 2, n),
+        site_id=[f"R{i}" for i in range(n)],
+    )
+    df["burned_out"] = (rng.random(n) < np.where(df["team_based_care"] == 1, 0.3, 0.5)).astype(int)
+    s = burnout.standardized(df, burnout.PRACTICE["team_based_care"])
+    on, off = df[df["team_based_care"] == 1], df[df["team_based_care"] == 0]
+    p1, p0, n1, n0 = on["burned_out"].mean(), off["burned_out"].mean(), len(on), len(off)
+    assert s.rr == pytest.approx(p1 / p0, rel=1e-9)
+    var_log = (1 - p1) / (n1 * p1) + (1 - p0) / (n0 * p0)
+    assert s.se_log_rr**2 == pytest.approx(inference.cr1(n) * var_log, rel=1e-6)
+    var_rd = p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0
+    assert s.se_rd**2 == pytest.approx(inference.cr1(n) * var_rd, rel=1e-6)
+
+
+def test_interval_equals_the_stacked_estimating_equations_sandwich():
+    # an independent computation of the same variance: the estimating equations of the
+    # coefficients and of both standardized risks stacked, their Jacobian by finite
+    # differences, the meat summed by site
+    df = survey(n_sites=15, per_site=30, seed=30)
+    df = with_outcome(
+        df, -0.2 + 0.5 * df["team_based_care"] + 0.3 * (df["role"] == "advanced_practice"), 31
+    )
+    e = burnout.PRACTICE["team_based_care"]
+    s = burnout.standardized(df, e)
+    cols = s.fit.columns
+    x = burnout.design(df).to_numpy()
+    x1 = burnout.design(e.set(df, True), columns=cols).to_numpy()
+    x0 = burnout.design(e.set(df, False), columns=cols).to_numpy()
+    y = df["burned_out"].to_numpy(float)
+
+    def psi(theta):
+        beta, r1, r0 = theta[:-2], theta[-2], theta[-1]
+        return np.column_stack(
+            [x * (y - expit(x @ beta))[:, None], expit(x1 @ beta) - r1, expit(x0 @ beta) - r0]
+        )
+
+    theta = np.r_[s.fit.beta, s.risk_exposed, s.risk_reference]
+    assert np.abs(psi(theta).sum(axis=0)).max() < 1e-6
+    h = 1e-6
+    jac = np.column_stack(
+        [
+            (
+                psi(theta + h * np.eye(len(theta))[k]).sum(axis=0)
+                - psi(theta - h * np.eye(len(theta))[k]).sum(axis=0)
+            )
+            / (2 * h)
+            for k in range(len(theta))
+        ]
+    )
+    codes = pd.factorize(df["site_id"])[0]
+    sums = np.vstack([psi(theta)[codes == g].sum(axis=0) for g in range(codes.max() + 1)])
+    inv = np.linalg.inv(jac)
+    cov = inference.cr1(codes.max() + 1) * inv @ sums.T @ sums @ inv.T
+    grad = np.r_[np.zeros(len(cols)), 1 / s.risk_exposed, -1 / s.risk_reference]
+    assert s.se_log_rr**2 == pytest.approx(grad @ cov @ grad, rel=1e-4)
+    grad_rd = np.r_[np.zeros(len(cols)), 1.0, -1.0]
+    assert s.se_rd**2 == pytest.approx(grad_rd @ cov @ grad_rd, rel=1e-4)
+
+
+def true_standardized(df: pd.DataFrame, lp_of) -> tuple[float, float]:
+    p1 = expit(lp_of(df.assign(comp_model="rvu_production")) + df["frailty"]).mean()
+    p0 = expit(lp_of(df.assign(comp_model="salary")) + df["frailty"]).mean()
+    return p1 / p0, p1 - p0
+
+
+def test_standardized_ratio_recovers_a_marginal_rr_where_the_or_differs():
+    df = survey(n_sites=40, per_site=120, seed=8)
+
+    def lp(d):
+        return (
+            -0.2
+            + np.log(3.0) * (d["comp_model"] == "rvu_production")
+            + 0.8 * (d["role"] == "advanced_practice")
+            - 0.5 * d["team_based_care"]
+        )
+
+    df = with_outcome(df, lp(df), 9)
+    true_rr, true_rd = true_standardized(df, lp)
+    assert 1.3 < true_rr < 1.8  # a common outcome: the OR of 3 is far from the RR
+    s = burnout.standardized(df, burnout.PAY["rvu_production"])
+    assert s.rr_low <= true_rr <= s.rr_high and abs(s.rr - true_rr) < 0.12
+    assert s.rd_low <= true_rd <= s.rd_high
+    or_row = burnout.odds_ratio_table(df, s.fit).set_index("term").loc["comp_rvu_production"]
+    assert or_row["or"] - s.rr > 0.8
+
+
+def test_site_bootstrap_draws_whole_sites():
+    sites = pd.Series(np.repeat(["A", "B", "C", "D", "E"], [3, 1, 4, 2, 5]))
+    w = burnout.site_weights(sites, 200, seed=11)
+    assert w.shape == (200, 5) and (w.sum(axis=1) == 5).all()
+    assert np.array_equal(w, np.round(w)) and len({tuple(row) for row in w}) > 50
+    rng = np.random.default_rng(11)
+    codes = pd.factorize(sites)[0]
+    for row, idx in zip(w, inference.site_resamples(sites, 200, rng), strict=True):
+        # each drawn site brings all of its rows: row weights are site multiplicities
+        assert np.array_equal(np.bincount(idx, minlength=len(sites)), row[codes])
+
+
+def test_bootstrap_interval_agrees_with_the_delta_method():
+    df = survey(n_sites=30, per_site=80, seed=12, frailty_sd=0.4)
+    df = with_outcome(df, -0.3 + 0.6 * (df["comp_model"] == "rvu_production"), 13)
+    s = burnout.standardized(df, burnout.PAY["rvu_production"])
+    draws, failures = burnout.bootstrap_rr(df, burnout.PAY["rvu_production"], 400, seed=14)
+    assert failures == 0 and len(draws) == 400
+    assert np.std(np.log(draws)) == pytest.approx(s.se_log_rr, rel=0.3)
+
+
+def test_clustered_interval_is_wider_than_model_based_with_site_frailty():
+    df = survey(n_sites=30, per_site=80, seed=15, frailty_sd=0.8)
+    df = with_outcome(df, -0.3 + 0.5 * (df["comp_model"] == "rvu_production"), 16)
+    clustered = burnout.standardized(df, burnout.PAY["rvu_production"])
+    # every response its own cluster: the model-based (independent responses) interval
+    rows = df.assign(site_id=[f"R{i}" for i in range(len(df))])
+    independent = burnout.standardized(rows, burnout.PAY["rvu_production"])
+    assert clustered.rr == pytest.approx(independent.rr)
+    assert clustered.se_log_rr > 1.5 * independent.se_log_rr
+
+
+def test_every_site_clustered_model_needs_ten_sites():
+    df = survey(n_sites=9, per_site=40, seed=17)
+    df = with_outcome(df, np.zeros(len(df)), 18).assign(
+        high_intent=lambda d: d["burned_out"], trust_in_leadership=3.0
+    )
+    with pytest.raises(inference.TooFewSites, match="9 site"):
+        burnout.standardized(df, burnout.PAY["rvu_production"])
+    with pytest.raises(inference.TooFewSites):
+        burnout.mean_difference(df)
+    with pytest.raises(inference.TooFewSites):
+        burnout.mediation(df, resamples=10)
+
+
+def test_design_drops_redundant_columns_but_never_a_dose():
+    df = survey(n_sites=12, per_site=20, seed=19, comp=("rvu_production", "hybrid"))
+    df["rvu_target_annual"] = np.where(df["comp_model"] == "hybrid", 5000.0, 5600.0)
+    cols = burnout.design(df).columns
+    # with no salary, one pay-model indicator is redundant beside the intercept
+    assert sum(c.startswith("comp_") for c in cols) == 1
+    with pytest.raises(ValueError, match="rvu_target_annual"):
+        burnout.design(df, doses={"rvu_target_annual": 1000})
+
+
+# -- trust -----------------------------------------------------------------------------------------
+def test_trust_difference_recovers_a_simulated_difference():
+    df = survey(n_sites=40, per_site=60, seed=20, frailty_sd=0.3)
+    rng = np.random.default_rng(21)
+    df["trust_in_leadership"] = (
+        3.0
+        + 0.5 * df["admin_shadowing"]
+        + 0.3 * df["clinician_in_governance"]
+        + 0.4 * df["frailty"] / 0.3
+        + rng.normal(0, 0.8, len(df))
+    )
+    d = burnout.mean_difference(df)
+    assert d.ci_low <= 0.5 <= d.ci_high and abs(d.estimate - 0.5) < 0.15
+    ref = smf.ols(FORMULA.replace("burned_out", "trust_in_leadership"), df).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["site_id"])[0]}
+    )
+    assert d.estimate == pytest.approx(ref.params["admin_shadowing"], rel=1e-9)
+    n, k = len(df), len(ref.params)
+    assert d.se**2 * (n - 1) / (n - k) == pytest.approx(ref.bse["admin_shadowing"] ** 2, rel=1e-6)
+    assert (d.ci_high - d.estimate) / d.se == pytest.approx(stats.t.ppf(0.975, 39))
+
+
+# -- mediation -------------------------------------------------------------------------------------
+# a strong exposure-mediator interaction: a model without it misses the indirect effect
+A_M, A_Y, M_Y, AM_Y = np.log(2.0), np.log(0.6), np.log(3.0), np.log(3.0)
+
+
+def mediated(seed: int, n_sites: int = 40, per_site: int = 100) -> pd.DataFrame:
+    df = survey(n_sites=n_sites, per_site=per_site, seed=seed, comp=("salary", "rvu_production"))
+    rng = np.random.default_rng(seed + 1)
+    a = (df["comp_model"] == "rvu_production").to_numpy(float)
+    cov = 0.4 * (df["role"] == "advanced_practice").to_numpy(float)
+    df["burned_out"] = (rng.random(len(df)) < expit(-0.4 + A_M * a + cov)).astype(int)
+    m = df["burned_out"].to_numpy(float)
+    lp_y = -1.8 + A_Y * a + M_Y * m + AM_Y * a * m + cov
+    df["high_intent"] = (rng.random(len(df)) < expit(lp_y)).astype(float)
+    return df
+
+
+def true_natural_effects(df: pd.DataFrame) -> dict[str, float]:
+    cov = 0.4 * (df["role"] == "advanced_practice").to_numpy(float)
+
+    def pm(a):
+        return expit(-0.4 + A_M * a + cov)
+
+    def q(a, m):
+        return expit(-1.8 + A_Y * a + M_Y * m + AM_Y * a * m + cov)
+
+    def ey(a, a_star):
+        return np.mean(pm(a_star) * q(a, 1) + (1 - pm(a_star)) * q(a, 0))
+
+    nie, te = ey(1, 1) - ey(1, 0), ey(1, 1) - ey(0, 0)
+    return {"nie": nie, "te": te, "share": nie / te}
+
+
+def test_mediation_with_interaction_recovers_the_natural_effects():
+    df = mediated(22)
+    truth = true_natural_effects(df)
+    med = burnout.mediation(df, resamples=300, seed=23)
+    assert med.failures == 0 and med.resamples == 300
+    for key in ("nie", "te", "share"):
+        low, high = med.ci[key]
+        assert low <= truth[key] <= high, (key, truth[key], med.ci[key])
+    assert abs(med.nie - truth["nie"]) < 0.012 and abs(med.te - truth["te"]) < 0.03
+    assert med.nie + med.nde == pytest.approx(med.te)
+    assert med.te_excludes_zero
+    assert med.e_value_nie[0] > med.e_value_nie[1] > 1
+
+
+def test_mediation_counts_failed_resamples():
+    # 2 of 12 sites under RVU production pay: a resample without either has no comparison
+    df = mediated(24, n_sites=12, per_site=60)
+    rvu_sites = ["S00", "S01"]
+    df["comp_model"] = np.where(df["site_id"].isin(rvu_sites), "rvu_production", "salary")
+    med = burnout.mediation(df, resamples=200, seed=25)
+    w = burnout.site_weights(df["site_id"], 200, seed=25)
+    codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
+    without = int((w[:, codes[rvu_sites].to_numpy()].sum(axis=1) == 0).sum())
+    assert without > 0 and med.failures == without
+
+
+# -- dose-response ---------------------------------------------------------------------------------
+def test_dose_response_recovers_a_simulated_shift_and_states_its_sample():
+    df = survey(n_sites=30, per_site=80, seed=26)
+    site_no = df["site_id"].str[1:].astype(float)
+    df["pct_comp_productivity"] = np.where(df["comp_model"] == "salary", 0.0, 40.0) + site_no
+    df["rvu_target_annual"] = np.where(df["comp_model"] == "salary", np.nan, 4000 + 100 * site_no)
+
+    def lp(d):
+        return -0.8 + 0.03 * d["pct_comp_productivity"]
+
+    df = with_outcome(df, lp(df), 27)
+    shifted = df.assign(pct_comp_productivity=df["pct_comp_productivity"] + 10)
+    truth = expit(lp(shifted)).mean() / expit(lp(df)).mean()
+    t = burnout.dose_response(df).set_index("model")
+    row = t.loc["across_pay_models"]
+    assert row["ci_low"] <= truth <= row["ci_high"] and abs(row["risk_ratio"] - truth) < 0.05
+    assert row["per"] == 10 and row["responses"] == len(df)
+    assert t.loc["sites_with_target", "responses"] == df["rvu_target_annual"].notna().sum()
