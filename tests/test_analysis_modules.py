@@ -49,18 +49,6 @@ def test_fixed_effects_interval_uses_t_with_sites_minus_one_and_needs_ten_sites(
         access.fe_slope(few, "third_next_available_days")
 
 
-def test_vacancy_spells_are_runs():
-    d = pd.DataFrame(
-        {
-            "site_id": "A",
-            "month": pd.date_range("2020-01-01", periods=7, freq="MS"),
-            "vacant_fte": [0, 1, 1, 0, 0.6, 0.7, 0.8],
-        }
-    )
-    runs = access.vacancy_spells(d)
-    assert runs["months"].tolist() == [2, 3]
-
-
 def test_burnout_model_recovers_an_odds_ratio():
     rng = np.random.default_rng(3)
     n = 6000

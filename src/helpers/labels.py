@@ -56,6 +56,9 @@ VALUES: dict[str, str] = {
     "third_next_available_days": "Third-next-available appointment (days)",
     "new_patient_wait_days": "New-patient wait (days)",
     "visits_per_fte": "Monthly visits per budgeted FTE",
+    "vacant_fte_months_per_departed_fte": "Vacant FTE-months per departed FTE",
+    "tnaa_day_months_per_departed_fte": "Third-next-available day-months per departed FTE",
+    "visits_lost_per_departed_fte": "Visits lost per departed FTE",
     # survey items
     "trust_in_leadership": "Trust in leadership",
     "teamwork": "Teamwork",
@@ -114,6 +117,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "responses": ("Responses", "count"),
     "burned_out": ("Burned out", "count"),
     "exits": ("Voluntary exits", "count"),
+    "departures": ("Clinician exits (all reasons)", "count"),
     "encounters": ("Encounters", "count"),
     "clinician_years": ("Clinician-years", "count"),
     "exits_per_year": ("Voluntary exits per year", "rate"),
