@@ -127,6 +127,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "this_organisation": ("This organization", "share"),
     "sinsky_2016": ("Sinsky et al. 2016", "share"),
     "relative_difference": ("Relative difference", "share"),
+    "sd_between_clinicians": ("SD of clinicians' own shares", "share"),
+    "ci_width": ("Width of the 95% interval", "share"),
     "hr": ("Hazard ratio", "ratio"),
     "or": ("Odds ratio", "ratio"),
     "rr": ("Rate ratio", "ratio"),
