@@ -167,13 +167,6 @@ def test_exits_per_year_and_attributable_fraction():
     assert cost.attributable_fraction(0.5, 2.0) == pytest.approx(0.5 / 1.5)
 
 
-def test_turnover_cost_monte_carlo_mean():
-    ex = pd.DataFrame({"role": ["physician"], "exits": [20], "exits_per_year": [10.0]})
-    res = cost.turnover_cost(ex, 2.0, {"physician": [500_000, 1_000_000]}, draws=200_000)
-    assert res.mean == pytest.approx((20.5 / 2.0) * 750_000, rel=0.01)
-    assert res.low < res.mean < res.high
-
-
 def test_policy_model_properties():
     a = bh_programme.Assumptions()
     flat = bh_programme.Assumptions(gap_elasticity=0.0)
