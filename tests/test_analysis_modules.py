@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import access, bh_programme, burnout, cost, encounters, time_allocation, workforce
+from helpers import access, burnout, cost, encounters, time_allocation, workforce
 from helpers.rates import ratio_bootstrap
 from helpers.reference import fee_schedule
 
@@ -165,23 +165,6 @@ def test_exits_per_year_and_attributable_fraction():
         "behavioral_health": 0,
     }
     assert cost.attributable_fraction(0.5, 2.0) == pytest.approx(0.5 / 1.5)
-
-
-def test_policy_model_properties():
-    a = bh_programme.Assumptions()
-    flat = bh_programme.Assumptions(gap_elasticity=0.0)
-    d = bh_programme.compare(flat)
-    assert d["exits"] == pytest.approx(0) and d["net_cost"] == pytest.approx(0)
-    tenure = np.arange(84, dtype=float)
-    assert np.all(
-        bh_programme.target(a, tenure, "learning_curve")
-        <= bh_programme.target(a, tenure, "day_one") + 1e-12
-    )
-    sim = bh_programme.simulate(a, "day_one")
-    assert np.allclose(sim["staffed"] + sim["vacant"], a.positions)
-    assert bh_programme.compare(a)["exits"] > 0
-    with pytest.raises(ValueError):
-        bh_programme.target(a, tenure, "other")
 
 
 def test_site_headcount_counts_each_group_and_survives_a_missing_one():
