@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import access, bh_programme, cost, encounters, time_allocation, workforce
+from helpers import access, cost, encounters, time_allocation, workforce
 from helpers.rates import ratio_bootstrap
 from helpers.reference import fee_schedule
 
@@ -47,18 +47,6 @@ def test_fixed_effects_interval_uses_t_with_sites_minus_one_and_needs_ten_sites(
     few = panel[panel["site_id"].isin([f"S{i}" for i in range(9)])]
     with pytest.raises(ValueError, match="9 site"):
         access.fe_slope(few, "third_next_available_days")
-
-
-def test_vacancy_spells_are_runs():
-    d = pd.DataFrame(
-        {
-            "site_id": "A",
-            "month": pd.date_range("2020-01-01", periods=7, freq="MS"),
-            "vacant_fte": [0, 1, 1, 0, 0.6, 0.7, 0.8],
-        }
-    )
-    runs = access.vacancy_spells(d)
-    assert runs["months"].tolist() == [2, 3]
 
 
 def test_bootstrap_share_is_the_ratio_of_sums():
@@ -155,30 +143,6 @@ def test_exits_per_year_and_attributable_fraction():
         "behavioral_health": 0,
     }
     assert cost.attributable_fraction(0.5, 2.0) == pytest.approx(0.5 / 1.5)
-
-
-def test_turnover_cost_monte_carlo_mean():
-    ex = pd.DataFrame({"role": ["physician"], "exits": [20], "exits_per_year": [10.0]})
-    res = cost.turnover_cost(ex, 2.0, {"physician": [500_000, 1_000_000]}, draws=200_000)
-    assert res.mean == pytest.approx((20.5 / 2.0) * 750_000, rel=0.01)
-    assert res.low < res.mean < res.high
-
-
-def test_policy_model_properties():
-    a = bh_programme.Assumptions()
-    flat = bh_programme.Assumptions(gap_elasticity=0.0)
-    d = bh_programme.compare(flat)
-    assert d["exits"] == pytest.approx(0) and d["net_cost"] == pytest.approx(0)
-    tenure = np.arange(84, dtype=float)
-    assert np.all(
-        bh_programme.target(a, tenure, "learning_curve")
-        <= bh_programme.target(a, tenure, "day_one") + 1e-12
-    )
-    sim = bh_programme.simulate(a, "day_one")
-    assert np.allclose(sim["staffed"] + sim["vacant"], a.positions)
-    assert bh_programme.compare(a)["exits"] > 0
-    with pytest.raises(ValueError):
-        bh_programme.target(a, tenure, "other")
 
 
 def test_site_headcount_counts_each_group_and_survives_a_missing_one():

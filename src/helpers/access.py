@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from helpers.inference import require_sites, t_interval
+from helpers.contract import CLINICIAN_ROLES, EXIT_REASONS
+from helpers.inference import require_sites, site_resamples, t_interval
 
 
 def panel(access: pd.DataFrame) -> pd.DataFrame:
@@ -55,39 +56,201 @@ def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
     return Slope(outcome, b, low, high, se, len(data), sites, res)
 
 
-def vacancy_spells(d: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
-    """Runs of consecutive months in which a site has at least ``threshold`` vacant FTE.
+# --- what one departure costs in access --------------------------------------------------------
+#
+# A departure of f FTE leaves f FTE vacant until the post is refilled. The fixed-effects slope
+# is the change in an outcome per vacant FTE per site-month, so the outcome summed over a
+# departure's vacancy is slope x (vacant FTE-months the departure causes). The organisation's
+# vacant FTE-months per departed FTE is estimated as a ratio of sums over the access panel:
+#
+#     Σ over site-months of vacant FTE  /  Σ FTE of the clinician exits in the access window
+#
+# Vacant FTE is max(budgeted - filled, 0) in a site-month (as in the slopes), so a post left
+# by a part-time clinician counts its FTE, and two overlapping departures count both (runs of
+# vacant months did not). Every exit reason opens a vacancy that the numerator counts, so the
+# denominator counts every exit reason too (counting voluntary exits alone would divide all
+# vacancy by some of its causes). The number is then applied per voluntary departure, which
+# assumes a voluntary exit stays vacant as long as the average exit.
 
-    Returns one row per run: site_id, start month, months (length), mean vacant FTE. Runs
-    still open at the end of the data are kept (their length is a lower bound).
+
+def departures(
+    clinicians: pd.DataFrame,
+    sites: pd.Series | np.ndarray | list,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    reasons: tuple[str, ...] = EXIT_REASONS,
+) -> pd.DataFrame:
+    """Clinician exits (roles in ``CLINICIAN_ROLES``, exit reason in ``reasons``) dated inside
+    ``window`` (both ends included) at the given sites: one row per exit with ``site_id``,
+    ``clinician_id``, ``fte``, ``exit_date``, ``exit_reason``. Support staff are left out
+    because the access panel's FTE are clinician FTE."""
+    c = clinicians
+    keep = (
+        c["role"].isin(CLINICIAN_ROLES)
+        & c["exit_reason"].isin(reasons)
+        & (c["exit_date"] >= window[0])
+        & (c["exit_date"] <= window[1])
+        & c["site_id"].isin(set(sites))
+    )
+    cols = ["site_id", "clinician_id", "fte", "exit_date", "exit_reason"]
+    return c.loc[keep, cols].reset_index(drop=True)
+
+
+def access_window(d: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of the panel's first month to the last day of its last month."""
+    return d["month"].min(), d["month"].max() + pd.offsets.MonthEnd(0)
+
+
+@dataclass
+class Vacancy:
+    """Vacant FTE-months per departed FTE, and its parts."""
+
+    ratio: float  # vacant FTE-months per departed FTE
+    vacant_fte_months: float  # Σ vacant FTE over site-months
+    budget_weighted: float  # Σ vacant FTE x budgeted FTE over site-months
+    departed_fte: float  # Σ FTE of the exits
+    departures: int  # number of exits
+    sites: int
+
+
+def vacancy_per_departure(d: pd.DataFrame, deps: pd.DataFrame) -> Vacancy:
+    """Σ vacant FTE over the panel's site-months / Σ FTE of the exits in ``deps``."""
+    vacant = float(d["vacant_fte"].sum())
+    weighted = float((d["vacant_fte"] * d["budgeted_clinician_fte"]).sum())
+    fte = float(deps["fte"].sum())
+    if fte <= 0:
+        raise ValueError("no clinician exits in the access window: vacancy per departure")
+    return Vacancy(vacant / fte, vacant, weighted, fte, len(deps), d["site_id"].nunique())
+
+
+def within_slope(
+    y: np.ndarray,
+    x: np.ndarray,
+    site: np.ndarray,
+    month: np.ndarray,
+    weights: np.ndarray | None = None,
+    tol: float = 1e-11,
+    max_iter: int = 1000,
+) -> float:
+    """Slope of ``y`` on ``x`` with site and month fixed effects (weighted least squares).
+
+    The two-way within transformation by alternating weighted projections (demean by site,
+    then by month, until nothing changes; one pass on a balanced panel); the slope is then
+    Σ w x̃ ỹ / Σ w x̃² (Frisch-Waugh-Lovell). Integer weights equal repeating rows, so a site
+    drawn twice in a cluster bootstrap is a site with weight 2. ``site`` and ``month`` are
+    integer codes 0..k-1.
     """
-    rows = []
-    for site, g in d.sort_values("month").groupby("site_id"):
-        on = (g["vacant_fte"] >= threshold).to_numpy()
-        vac = g["vacant_fte"].to_numpy()
-        months = g["month"].to_numpy()
-        i = 0
-        while i < len(on):
-            if on[i]:
-                j = i
-                while j + 1 < len(on) and on[j + 1]:
-                    j += 1
-                rows.append(
-                    {
-                        "site_id": site,
-                        "start": months[i],
-                        "months": j - i + 1,
-                        "mean_vacant_fte": float(vac[i : j + 1].mean()),
-                    }
-                )
-                i = j + 1
-            else:
-                i += 1
-    return pd.DataFrame(rows, columns=["site_id", "start", "months", "mean_vacant_fte"])
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    keep = w > 0
+    y, x, w = np.asarray(y, float)[keep], np.asarray(x, float)[keep], w[keep]
+    site, month = np.asarray(site)[keep], np.asarray(month)[keep]
+    z = np.column_stack([y, x])
+    scale = np.abs(z).max(axis=0) + 1.0
+    for _ in range(max_iter):
+        before = z.copy()
+        for g in (site, month):
+            total = np.bincount(g, w)
+            mean = np.column_stack([np.bincount(g, w * z[:, j]) for j in range(2)])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = z - (mean / total[:, None])[g]
+        if np.max(np.abs(z - before) / scale) < tol:
+            break
+    yt, xt = z[:, 0], z[:, 1]
+    return float((w * xt * yt).sum() / (w * xt * xt).sum())
 
 
-def departure_cost(slope: Slope, months: float, per_fte: float = 1.0) -> tuple[float, float, float]:
-    """Effect summed over a vacancy of ``months`` months of ``per_fte`` FTE: estimate and
-    95% CI (the vacancy length is taken as known)."""
-    k = months * per_fte
-    return slope.estimate * k, slope.ci_low * k, slope.ci_high * k
+@dataclass
+class DepartureEffect:
+    """Access lost per departed FTE with a site cluster bootstrap of both of its parts."""
+
+    vacancy: Vacancy
+    ratio_ci: tuple[float, float]
+    slopes: dict[str, float]  # outcome -> slope on the full data
+    days: tuple[float, float, float]  # third-next-available day-months: estimate, low, high
+    visits: tuple[float, float, float]  # visits lost: estimate, low, high
+    resamples: int
+    draws: pd.DataFrame  # one row per resample
+
+
+def _site_parts(d: pd.DataFrame, deps: pd.DataFrame, codes: pd.Index) -> tuple[np.ndarray, ...]:
+    site = codes.get_indexer(d["site_id"])
+    vacant = np.bincount(site, d["vacant_fte"].to_numpy(float), len(codes))
+    weighted = np.bincount(
+        site, (d["vacant_fte"] * d["budgeted_clinician_fte"]).to_numpy(float), len(codes)
+    )
+    fte = np.bincount(codes.get_indexer(deps["site_id"]), deps["fte"].to_numpy(float), len(codes))
+    return vacant, weighted, fte
+
+
+def departure_effects(
+    d: pd.DataFrame,
+    deps: pd.DataFrame,
+    resamples: int = 1000,
+    seed: int = 0,
+    days_outcome: str = "third_next_available_days",
+    visits_outcome: str = "visits_per_fte",
+) -> DepartureEffect:
+    """Third-next-available day-months added and visits lost per departed FTE.
+
+    days   = slope(third-next-available days per vacant FTE) x vacant FTE-months per departed FTE
+    visits = -slope(visits per budgeted FTE per vacant FTE) x Σ(vacant FTE x budgeted FTE)
+             / Σ departed FTE
+
+    The visits slope is per budgeted FTE, so a vacant FTE-month at a site with B budgeted FTE
+    loses slope x B visits; weighting each vacant FTE-month by its site's budgeted FTE keeps
+    the units exact (it equals slope x vacant FTE-months per departed FTE x the
+    vacancy-weighted mean budgeted FTE).
+
+    95% intervals are percentiles of a site cluster bootstrap: whole sites are drawn with
+    replacement, each bringing its site-months and its exits, and both slopes (site and month
+    fixed effects) and the vacancy ratio are recomputed on each resample, so the intervals
+    carry the uncertainty of both parts and their correlation.
+    """
+    sites = d["site_id"].nunique()
+    require_sites(sites, "access per departure")
+    codes = pd.Index(pd.unique(d["site_id"]))
+    vac = vacancy_per_departure(d, deps)
+    month_codes = pd.factorize(d["month"])[0]
+    site_codes = codes.get_indexer(d["site_id"])
+    rows: dict[str, tuple[np.ndarray, ...]] = {}
+    for outcome in (days_outcome, visits_outcome):
+        ok = d[outcome].notna().to_numpy() & d["vacant_fte"].notna().to_numpy()
+        rows[outcome] = (
+            d.loc[ok, outcome].to_numpy(float),
+            d.loc[ok, "vacant_fte"].to_numpy(float),
+            site_codes[ok],
+            month_codes[ok],
+        )
+    vacant, weighted, fte = _site_parts(d, deps, codes)
+
+    def slope(outcome: str, site_w: np.ndarray) -> float:
+        y, x, site, month = rows[outcome]
+        return within_slope(y, x, site, month, site_w[site])
+
+    def estimate(site_w: np.ndarray) -> tuple[float, ...]:
+        b_days, b_vis = slope(days_outcome, site_w), slope(visits_outcome, site_w)
+        dep = float(site_w @ fte)
+        ratio = float(site_w @ vacant) / dep if dep > 0 else np.nan
+        per_budget = float(site_w @ weighted) / dep if dep > 0 else np.nan
+        return b_days, b_vis, ratio, b_days * ratio, -b_vis * per_budget
+
+    point = estimate(np.ones(len(codes)))
+    rng = np.random.default_rng(seed)
+    draws = [
+        estimate(np.bincount(pick, minlength=len(codes)).astype(float))
+        for pick in site_resamples(np.arange(len(codes)), resamples, rng)
+    ]
+    df = pd.DataFrame(draws, columns=["slope_days", "slope_visits", "ratio", "days", "visits"])
+
+    def ci(col: str) -> tuple[float, float]:
+        low, high = np.nanpercentile(df[col], [2.5, 97.5])
+        return float(low), float(high)
+
+    return DepartureEffect(
+        vacancy=vac,
+        ratio_ci=ci("ratio"),
+        slopes={days_outcome: point[0], visits_outcome: point[1]},
+        days=(point[3], *ci("days")),
+        visits=(point[4], *ci("visits")),
+        resamples=resamples,
+        draws=df,
+    )

@@ -1,13 +1,156 @@
-"""The cost of voluntary clinician turnover, and published worked examples reproduced."""
+"""The cost of clinician turnover: replacement costs drawn from cited ranges, the cost of all
+voluntary turnover, of the excess exits under RVU production pay, and of the turnover
+attributable to burnout; and published worked examples reproduced.
+
+Every Monte Carlo result here is summarised the same way (:func:`summarise`): the point is the
+median of the draws and the interval their 2.5th to 97.5th percentiles, so the point is the
+centre of its own simulation.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from helpers.contract import CLINICIAN_ROLES
+from helpers.reference import replacement_cost_reference
+
+# Hamidi et al. 2018: relative risk of leaving, burned out vs not, 2.1 (95% CI 1.3-3.3).
+PUBLISHED_RELATIVE_RISK = (2.1, (1.3, 3.3))
+
+
+# --- distributions --------------------------------------------------------------------------
+
+
+def lognormal_from_range(low: float, high: float, interval: float = 0.90) -> tuple[float, float]:
+    """(mu, sigma) of the lognormal whose central ``interval`` runs from ``low`` to ``high``:
+    mu = (ln low + ln high) / 2 (the median is the geometric mean of the ends) and
+    sigma = (ln high - ln low) / (2 z), z the standard normal quantile of (1 + interval) / 2."""
+    if not 0 < low <= high:
+        raise ValueError(f"a lognormal range needs 0 < low <= high, got {low}, {high}")
+    z = stats.norm.ppf((1 + interval) / 2)
+    return (np.log(low) + np.log(high)) / 2, (np.log(high) - np.log(low)) / (2 * z)
+
+
+def lognormal_from_estimate(
+    estimate: float, ci: tuple[float, float], level: float = 0.95
+) -> tuple[float, float]:
+    """(mu, sigma) of a lognormal centred on a published ratio and its confidence interval:
+    mu = ln estimate, sigma = (ln high - ln low) / (2 z). A ratio's interval is symmetric on
+    the log scale up to the paper's rounding; the median of the draws is the estimate."""
+    low, high = ci
+    if not 0 < low <= estimate <= high:
+        raise ValueError(f"need 0 < low <= estimate <= high, got {estimate} ({low}, {high})")
+    z = stats.norm.ppf((1 + level) / 2)
+    return float(np.log(estimate)), float((np.log(high) - np.log(low)) / (2 * z))
+
+
+def correlated_normals(k: int, correlation: float, draws: int, rng: np.random.Generator):
+    """``draws`` x ``k`` standard normals with the same correlation between every pair of
+    columns (a Gaussian copula)."""
+    if k == 1:
+        return rng.standard_normal((draws, 1))
+    if not -1 / (k - 1) < correlation <= 1:
+        raise ValueError(f"correlation {correlation} is not valid for {k} roles")
+    if correlation == 1:
+        return np.repeat(rng.standard_normal((draws, 1)), k, axis=1)
+    cov = np.full((k, k), correlation) + (1 - correlation) * np.eye(k)
+    return rng.standard_normal((draws, k)) @ np.linalg.cholesky(cov).T
+
+
+@dataclass
+class Summary:
+    """A Monte Carlo result: the median of the draws and their 2.5th and 97.5th percentiles."""
+
+    point: float
+    low: float
+    high: float
+    draws: np.ndarray = field(repr=False)
+
+
+def summarise(draws: np.ndarray) -> Summary:
+    d = np.asarray(draws, float)
+    low, point, high = np.percentile(d, [2.5, 50, 97.5])
+    return Summary(float(point), float(low), float(high), d)
+
+
+# --- replacement costs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacementCosts:
+    """Replacement cost per departure by role: each role lognormal with (low, high) as its
+    central ``interval``, the roles' log costs correlated ``correlation`` pairwise."""
+
+    ranges: Mapping[str, tuple[float, float]]  # role -> (low, high), USD
+    interval: float = 0.90
+    correlation: float = 0.5
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_reference(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        interval: float | None = None,
+        correlation: float | None = None,
+        behavioral_health_salary: float | None = None,
+    ) -> ReplacementCosts:
+        """The shipped ranges (``reference/replacement_costs.yaml``); ``overrides`` maps a role
+        to its own (low, high) in USD, and a salary replaces the shipped behavioral-health
+        salary that its share-of-salary range multiplies."""
+        ref = replacement_cost_reference()
+        ranges, sources = {}, {}
+        for role, r in ref["roles"].items():
+            if "low_usd" in r:
+                ranges[role] = (float(r["low_usd"]), float(r["high_usd"]))
+            else:
+                salary = behavioral_health_salary or r["salary_usd"]
+                ranges[role] = (
+                    r["low_share_of_salary"] * salary,
+                    r["high_share_of_salary"] * salary,
+                )
+            sources[role] = tuple(r.get("sources", ())) + tuple(r.get("salary_sources", ()))
+        for role, value in (overrides or {}).items():
+            if value is not None:
+                ranges[role] = (float(value[0]), float(value[1]))
+                sources[role] = ("analyst's parameter",)
+        return cls(
+            ranges,
+            float(interval if interval is not None else ref["interval"]),
+            float(correlation if correlation is not None else ref["correlation"]),
+            sources,
+        )
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(self.ranges)
+
+    def params(self) -> dict[str, tuple[float, float]]:
+        """Role -> (mu, sigma) of its lognormal."""
+        return {r: lognormal_from_range(*self.ranges[r], self.interval) for r in self.roles}
+
+    def median(self, role: str) -> float:
+        return float(np.exp(self.params()[role][0]))
+
+    def draws(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` correlated draws of every role's replacement cost (one column per role)."""
+        z = correlated_normals(len(self.roles), self.correlation, n, rng)
+        p = self.params()
+        mu = np.array([p[r][0] for r in self.roles])
+        sigma = np.array([p[r][1] for r in self.roles])
+        return pd.DataFrame(np.exp(mu + sigma * z), columns=list(self.roles))
+
+    def with_(self, **changes: Any) -> ReplacementCosts:
+        return replace(self, **changes)
+
+
+# --- the cost of all voluntary turnover -----------------------------------------------------
 
 
 def exits_per_year(
@@ -33,51 +176,144 @@ def exits_per_year(
 
 @dataclass
 class CostResult:
-    mean: float
+    point: float  # median of the draws
     low: float
     high: float
     by_role: pd.DataFrame
-    draws: np.ndarray
+    draws: np.ndarray = field(repr=False)
 
 
 def turnover_cost(
     exits: pd.DataFrame,
     years: float,
-    cost_ranges: dict[str, list[float]],
+    costs: ReplacementCosts,
     draws: int = 20000,
     seed: int = 0,
 ) -> CostResult:
-    """Yearly cost = Σ_role exit rate × replacement cost, by Monte Carlo: the exit rate from
-    its Gamma(exits, years) posterior (Jeffreys-like, flat prior) and the replacement cost
-    uniform over the role's range."""
+    """Yearly replacement cost of ALL voluntary exits = Σ_role exit rate × replacement cost.
+
+    Monte Carlo: each role's exit rate from its Gamma(exits + 0.5, 1 / years) posterior (the
+    Jeffreys prior for a Poisson rate), independent across roles; the replacement costs from
+    ``costs`` (lognormal, correlated across roles). Point = median of the total's draws,
+    interval = its 2.5th to 97.5th percentiles; the same for each role.
+    """
     rng = np.random.default_rng(seed)
+    cost_draws = costs.draws(draws, rng)
     total = np.zeros(draws)
     rows = []
     for r in exits.itertuples():
-        low, high = cost_ranges[r.role]
         rate = rng.gamma(r.exits + 0.5, 1 / years, draws)
-        cost = rng.uniform(low, high, draws)
-        d = rate * cost
+        d = rate * cost_draws[r.role].to_numpy()
         total += d
+        s = summarise(d)
+        low, high = costs.ranges[r.role]
         rows.append(
             {
                 "role": r.role,
                 "exits": r.exits,
                 "exits_per_year": r.exits_per_year,
+                "replacement_cost_median": costs.median(r.role),
                 "replacement_cost_low": low,
                 "replacement_cost_high": high,
-                "cost_per_year_mean": d.mean(),
-                "cost_per_year_low": np.percentile(d, 2.5),
-                "cost_per_year_high": np.percentile(d, 97.5),
+                "cost_per_year_median": s.point,
+                "cost_per_year_low": s.low,
+                "cost_per_year_high": s.high,
             }
         )
-    return CostResult(
-        float(total.mean()),
-        float(np.percentile(total, 2.5)),
-        float(np.percentile(total, 97.5)),
-        pd.DataFrame(rows),
-        total,
-    )
+    s = summarise(total)
+    return CostResult(s.point, s.low, s.high, pd.DataFrame(rows), total)
+
+
+# --- the cost of the excess exits under RVU production pay -----------------------------------
+
+
+def excess_exit_draws(result: Any) -> np.ndarray | dict[str, np.ndarray]:
+    """Monte Carlo draws of excess voluntary exits per year from what the turnover analysis
+    returns: an array of draws, a mapping role -> draws, or an object (or mapping) with a
+    ``draws_by_role`` or ``draws`` entry."""
+    if isinstance(result, np.ndarray | list | tuple | pd.Series):
+        return np.asarray(result, float)
+    get = result.get if isinstance(result, Mapping) else lambda k, d=None: getattr(result, k, d)
+    for key in ("draws_by_role", "draws"):
+        value = get(key, None)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            return {r: np.asarray(v, float) for r, v in value.items()}
+        if isinstance(value, pd.DataFrame):
+            return {r: value[r].to_numpy(float) for r in value.columns}
+        return np.asarray(value, float)
+    if isinstance(result, Mapping) and all(r in CLINICIAN_ROLES for r in result):
+        return {r: np.asarray(v, float) for r, v in result.items()}
+    raise TypeError("no Monte Carlo draws of excess exits found (expected draws or draws_by_role)")
+
+
+@dataclass
+class ExcessCost:
+    point: float
+    low: float
+    high: float
+    by_role: pd.DataFrame  # role, excess_exits_per_year (median), cost per year median/low/high
+    draws: np.ndarray = field(repr=False)
+    role_mix: dict[str, float] | None  # the mix used when exits were not given by role
+
+
+def excess_turnover_cost(
+    excess: np.ndarray | Mapping[str, np.ndarray],
+    costs: ReplacementCosts,
+    role_mix: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> ExcessCost:
+    """Yearly replacement cost of the excess voluntary exits under RVU production pay.
+
+    ``excess`` holds Monte Carlo draws of excess exits per year (from the turnover analysis):
+    either one array for all clinicians, split across roles by ``role_mix`` (shares that sum
+    to 1, e.g. the roles' shares of the organisation's voluntary exits), or one array per role
+    (all of the same length, draw i of every role from the same joint draw). Draw i of the
+    cost is Σ_role excess_i,role × replacement cost_i,role with replacement costs drawn from
+    ``costs`` (one correlated draw per excess draw), so the interval carries both the
+    uncertainty of the excess exits and of the costs. Point = median of the draws.
+    """
+    if isinstance(excess, Mapping):
+        by_role = {r: np.asarray(v, float) for r, v in excess.items()}
+        mix = None
+    else:
+        if not role_mix:
+            raise ValueError("excess exits for all clinicians need a role_mix to be priced")
+        total = sum(role_mix.values())
+        if not np.isclose(total, 1.0):
+            raise ValueError(f"role_mix shares sum to {total}, not 1")
+        e = np.asarray(excess, float)
+        mix = {r: float(s) for r, s in role_mix.items()}
+        by_role = {r: e * s for r, s in mix.items()}
+    lengths = {len(v) for v in by_role.values()}
+    if len(lengths) != 1:
+        raise ValueError("every role needs the same number of draws")
+    n = lengths.pop()
+    unknown = set(by_role) - set(costs.roles)
+    if unknown:
+        raise ValueError(f"no replacement cost for role(s) {sorted(unknown)}")
+    cost_draws = costs.draws(n, np.random.default_rng(seed))
+    total = np.zeros(n)
+    rows = []
+    for role, e in by_role.items():
+        d = e * cost_draws[role].to_numpy()
+        total += d
+        s = summarise(d)
+        rows.append(
+            {
+                "role": role,
+                "excess_exits_per_year": float(np.median(e)),
+                "cost_per_year_median": s.point,
+                "cost_per_year_low": s.low,
+                "cost_per_year_high": s.high,
+            }
+        )
+    s = summarise(total)
+    return ExcessCost(s.point, s.low, s.high, pd.DataFrame(rows), total, mix)
+
+
+# --- the cost attributable to burnout -------------------------------------------------------
 
 
 def attributable_fraction(
@@ -86,6 +322,47 @@ def attributable_fraction(
     """Share of turnover attributable to burnout: p(RR-1) / (1 + p(RR-1))."""
     excess = prevalence * (relative_risk - 1)
     return excess / (1 + excess)
+
+
+def relative_risk_draws(
+    n: int,
+    rng: np.random.Generator,
+    estimate: float = PUBLISHED_RELATIVE_RISK[0],
+    ci: tuple[float, float] = PUBLISHED_RELATIVE_RISK[1],
+    level: float = 0.95,
+) -> np.ndarray:
+    """Draws of the relative risk (or hazard ratio) of leaving for burned-out clinicians from
+    the lognormal centred on ``estimate`` whose central ``level`` interval is ``ci``: by
+    default Hamidi et al. 2018's 2.1 (1.3-3.3); a local hazard ratio and its interval (the
+    organisation's own linked analysis) can be given instead."""
+    mu, sigma = lognormal_from_estimate(estimate, ci, level)
+    return np.exp(mu + sigma * rng.standard_normal(n))
+
+
+def burnout_attributable_cost(
+    burned_out: int,
+    responses: int,
+    cost_draws: np.ndarray,
+    seed: int = 0,
+    estimate: float = PUBLISHED_RELATIVE_RISK[0],
+    ci: tuple[float, float] = PUBLISHED_RELATIVE_RISK[1],
+) -> tuple[Summary, Summary]:
+    """Yearly cost of voluntary turnover attributable to burnout, and the attributable fraction.
+
+    Draw i: prevalence p_i ~ Beta(burned out + 0.5, not burned out + 0.5) (Jeffreys), relative
+    risk RR_i from :func:`relative_risk_draws`, attributable fraction
+    p_i (RR_i - 1) / (1 + p_i (RR_i - 1)), times draw i of the yearly cost of all voluntary
+    turnover (``cost_draws``). Point = median of the draws.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(cost_draws)
+    p = rng.beta(burned_out + 0.5, responses - burned_out + 0.5, n)
+    rr = relative_risk_draws(n, rng, estimate, ci)
+    af = attributable_fraction(p, rr)
+    return summarise(af * np.asarray(cost_draws, float)), summarise(af)
+
+
+# --- published worked examples --------------------------------------------------------------
 
 
 def hamidi2018(ref: dict) -> dict[str, float]:

@@ -1,0 +1,173 @@
+"""Turnover cost: cited lognormal replacement costs, correlated across roles, and Monte Carlo
+results whose point is the median of their own draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from helpers import cost
+from helpers.reference import replacement_cost_reference
+
+
+def lognorm(mu: float, sigma: float):
+    return stats.lognorm(s=sigma, scale=np.exp(mu))
+
+
+@pytest.mark.parametrize("interval", [0.90, 0.95])
+def test_each_roles_lognormal_reproduces_its_published_range(interval):
+    costs = cost.ReplacementCosts.from_reference(interval=interval)
+    tail = (1 - interval) / 2
+    for role, (mu, sigma) in costs.params().items():
+        low, high = costs.ranges[role]
+        assert lognorm(mu, sigma).ppf([tail, 1 - tail]) == pytest.approx([low, high], rel=1e-9)
+        assert costs.median(role) == pytest.approx(np.sqrt(low * high), rel=1e-12)
+
+
+def test_shipped_ranges_and_their_sources():
+    ref = replacement_cost_reference()
+    costs = cost.ReplacementCosts.from_reference()
+    assert costs.ranges["physician"] == (500_000, 1_000_000)
+    assert costs.ranges["advanced_practice"] == (250_000, 300_000)
+    salary = ref["roles"]["behavioral_health"]["salary_usd"]
+    assert costs.ranges["behavioral_health"] == pytest.approx((0.2 * salary, 2.0 * salary))
+    assert costs.interval == 0.90 and costs.correlation == 0.5
+    for role, keys in costs.sources.items():
+        assert keys and all(k in ref["references"] for k in keys), role
+    mine = cost.ReplacementCosts.from_reference(
+        {"advanced_practice": [100_000, 400_000]}, behavioral_health_salary=80_000
+    )
+    assert mine.ranges["advanced_practice"] == (100_000, 400_000)
+    assert mine.ranges["behavioral_health"] == pytest.approx((16_000, 160_000))
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
+def test_draws_have_the_stated_correlation_across_roles(rho):
+    costs = cost.ReplacementCosts.from_reference(correlation=rho)
+    logs = np.log(costs.draws(100_000, np.random.default_rng(1)))
+    corr = np.corrcoef(logs.to_numpy().T)
+    off = corr[~np.eye(3, dtype=bool)]
+    assert off == pytest.approx(np.full(6, rho), abs=0.01)
+    # the marginals keep their ranges whatever the correlation
+    q = logs.quantile([0.05, 0.95])
+    for role in costs.roles:
+        assert np.exp(q[role]).to_numpy() == pytest.approx(costs.ranges[role], rel=0.02)
+
+
+def test_a_correlation_of_one_gives_comonotone_costs():
+    costs = cost.ReplacementCosts.from_reference(correlation=1.0)
+    d = costs.draws(1000, np.random.default_rng(2))
+    assert stats.spearmanr(d["physician"], d["behavioral_health"]).statistic == pytest.approx(1)
+
+
+def exits(physician=20, advanced=10, behavioral=6, years=2.0):
+    n = [physician, advanced, behavioral]
+    roles = ["physician", "advanced_practice", "behavioral_health"]
+    return pd.DataFrame({"role": roles, "exits": n, "exits_per_year": np.array(n) / years})
+
+
+def test_turnover_cost_point_is_the_median_of_its_own_draws():
+    res = cost.turnover_cost(exits(), 2.0, cost.ReplacementCosts.from_reference(), 20_000, 1)
+    assert res.point == np.median(res.draws)
+    assert (res.low, res.high) == tuple(np.percentile(res.draws, [2.5, 97.5]))
+    assert res.low < res.point < res.high
+    assert list(res.by_role["role"]) == ["physician", "advanced_practice", "behavioral_health"]
+
+
+def test_turnover_cost_equals_an_independent_computation():
+    """With fixed costs (low = high) and many exits the total is Σ (exits + 0.5) / years x cost;
+    with one role and a known cost range the median matches an independent simulation."""
+    fixed = cost.ReplacementCosts(
+        {
+            "physician": (600_000, 600_000),
+            "advanced_practice": (200_000, 200_000),
+            "behavioral_health": (50_000, 50_000),
+        }  # fmt: skip
+    )
+    ex = exits(20_000, 10_000, 6_000)
+    res = cost.turnover_cost(ex, 2.0, fixed, 4000, 1)
+    expected = (20_000.5 * 600_000 + 10_000.5 * 200_000 + 6_000.5 * 50_000) / 2.0
+    assert res.point == pytest.approx(expected, rel=0.002)
+    one = cost.ReplacementCosts({"physician": (500_000, 1_000_000)})
+    ex1 = pd.DataFrame({"role": ["physician"], "exits": [30], "exits_per_year": [15.0]})
+    res1 = cost.turnover_cost(ex1, 2.0, one, 200_000, 2)
+    rng = np.random.default_rng(99)
+    mu, sigma = np.log(np.sqrt(5e5 * 1e6)), np.log(2) / (2 * stats.norm.ppf(0.95))
+    independent = rng.gamma(30.5, 0.5, 200_000) * rng.lognormal(mu, sigma, 200_000)
+    assert res1.point == pytest.approx(np.median(independent), rel=0.01)
+    assert res1.high == pytest.approx(np.percentile(independent, 97.5), rel=0.02)
+
+
+def test_excess_cost_with_a_role_mix_and_by_role():
+    fixed = cost.ReplacementCosts(
+        {
+            "physician": (600_000, 600_000),
+            "advanced_practice": (200_000, 200_000),
+            "behavioral_health": (50_000, 50_000),
+        }  # fmt: skip
+    )
+    draws = np.random.default_rng(3).normal(4.0, 1.0, 5000)
+    mix = {"physician": 0.5, "advanced_practice": 0.3, "behavioral_health": 0.2}
+    res = cost.excess_turnover_cost(draws, fixed, mix, seed=1)
+    per_exit = 0.5 * 600_000 + 0.3 * 200_000 + 0.2 * 50_000
+    assert res.draws == pytest.approx(draws * per_exit)
+    assert res.point == pytest.approx(np.median(draws) * per_exit)
+    by_role = {r: draws * s for r, s in mix.items()}
+    same = cost.excess_turnover_cost(by_role, fixed, seed=1)
+    assert same.point == pytest.approx(res.point) and same.role_mix is None
+    with pytest.raises(ValueError, match="role_mix"):
+        cost.excess_turnover_cost(draws, fixed)
+    with pytest.raises(ValueError, match="sum to"):
+        cost.excess_turnover_cost(draws, fixed, {"physician": 0.5})
+
+
+def test_excess_cost_interval_carries_both_uncertainties():
+    costs = cost.ReplacementCosts.from_reference()
+    mix = {"physician": 0.6, "advanced_practice": 0.3, "behavioral_health": 0.1}
+    exact = cost.excess_turnover_cost(np.full(20_000, 5.0), costs, mix, seed=4)
+    uncertain = cost.excess_turnover_cost(
+        np.random.default_rng(5).normal(5.0, 2.0, 20_000), costs, mix, seed=4
+    )
+    assert exact.high - exact.low > 0  # replacement costs alone
+    assert uncertain.high - uncertain.low > 1.5 * (exact.high - exact.low)
+    assert uncertain.point == np.median(uncertain.draws)
+
+
+def test_excess_exit_draws_reads_what_the_turnover_analysis_returns():
+    d = np.arange(5.0)
+    assert (cost.excess_exit_draws(d) == d).all()
+    assert (cost.excess_exit_draws({"draws": d, "point": 2.0}) == d).all()
+
+    class Result:
+        draws = d
+        draws_by_role = pd.DataFrame({"physician": d, "advanced_practice": d})
+
+    got = cost.excess_exit_draws(Result())
+    assert set(got) == {"physician", "advanced_practice"}
+    with pytest.raises(TypeError):
+        cost.excess_exit_draws({"point": 1.0})
+
+
+def test_relative_risk_draws_reproduce_the_published_estimate_and_interval():
+    rr = cost.relative_risk_draws(400_000, np.random.default_rng(6))
+    assert np.median(rr) == pytest.approx(2.1, rel=0.005)
+    low, high = np.percentile(rr, [2.5, 97.5])
+    # a lognormal is symmetric on the log scale; the published 1.3-3.3 almost is (rounding)
+    assert low == pytest.approx(1.3, rel=0.03) and high == pytest.approx(3.3, rel=0.03)
+    local = cost.relative_risk_draws(400_000, np.random.default_rng(7), 1.6, (1.2, 2.1))
+    assert np.median(local) == pytest.approx(1.6, rel=0.005)
+
+
+def test_attributable_cost_point_is_the_median_and_matches_a_hand_computation():
+    """Prevalence known almost exactly (10 million responses) and a fixed cost: the
+    attributable fraction rises with RR, so its median is p(RR-1)/(1+p(RR-1)) at RR = 2.1."""
+    cost_draws = np.full(100_001, 1e6)
+    amount, af = cost.burnout_attributable_cost(3_000_000, 10_000_000, cost_draws, seed=8)
+    expected = cost.attributable_fraction(0.3, 2.1)
+    assert af.point == pytest.approx(expected, rel=1e-3)
+    assert amount.point == pytest.approx(expected * 1e6, rel=1e-3)
+    assert amount.point == np.median(amount.draws)
+    hi = cost.attributable_fraction(0.3, 3.3)
+    assert af.high == pytest.approx(hi, rel=0.03)

@@ -1,0 +1,136 @@
+"""Time allocation: shares of minutes with intervals from resampling whole clinicians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import time_allocation as ta
+
+
+def rows(clinician: str, n: int, production_line: bool, minutes: float = 10.0, tbc=False):
+    return pd.DataFrame(
+        {
+            "clinician_id": clinician,
+            "minutes": minutes,
+            "group": "production_line" if production_line else "solution_shop",
+            "team_based_care": tbc,
+        },
+        index=range(n),
+    )
+
+
+def is_pl(t: pd.DataFrame) -> pd.Series:
+    return (t["group"] == "production_line").astype(float)
+
+
+def test_the_bootstrap_draws_whole_clinicians_however_many_rows_they_have():
+    """One clinician's 400 rows are all production-line work, another's 400 rows none: a
+    resample of whole clinicians can only give shares 0, 1/2 or 1; resampling rows would give
+    shares near 1/2 with a narrow interval."""
+    t = pd.concat([rows("a", 400, True), rows("b", 400, False)], ignore_index=True)
+    s = ta.bootstrap_share(t, is_pl(t), resamples=400, seed=1)
+    assert s.estimate == pytest.approx(0.5)
+    assert set(np.round(s.draws, 12)) <= {0.0, 0.5, 1.0}
+    assert s.ci_low == 0.0 and s.ci_high == 1.0
+
+
+def test_one_clinician_with_many_rows_does_not_narrow_the_interval():
+    """Splitting a clinician's minutes into many rows must not change the interval."""
+    rng = np.random.default_rng(2)
+    share = rng.uniform(0.2, 0.8, 40)
+    few = pd.concat(
+        [
+            pd.concat([rows(f"c{i}", 1, True, 100 * p), rows(f"c{i}", 1, False, 100 * (1 - p))])
+            for i, p in enumerate(share)
+        ],
+        ignore_index=True,
+    )
+    many = pd.concat(
+        [few[few["clinician_id"] != "c0"]]
+        + [
+            rows("c0", 500, True, 100 * share[0] / 500),
+            rows("c0", 500, False, 100 * (1 - share[0]) / 500),
+        ],
+        ignore_index=True,
+    )
+    a = ta.bootstrap_share(few, is_pl(few), resamples=500, seed=3)
+    b = ta.bootstrap_share(many, is_pl(many), resamples=500, seed=3)
+    assert a.clinicians == b.clinicians == 40
+    assert b.estimate == pytest.approx(a.estimate)
+    assert (b.ci_low, b.ci_high) == pytest.approx((a.ci_low, a.ci_high))
+
+
+def simulated_log(seed: int, clinicians: int = 60, both: int = 6, sd: float = 0.05):
+    """Six months of minutes per clinician; half work with team-based care (production-line
+    share 0.36), half without (0.50); ``both`` clinicians switch to team-based care after
+    three months. Each clinician has their own share (SD ``sd``) and their own monthly
+    minutes, independent of the share, so the ratio of sums estimates the group's share."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(clinicians)
+    half = clinicians // 2
+    tbc_from = np.where(i < half, 0, np.where(i < half + both, 3, 6))
+    own = rng.normal(0, sd, clinicians)
+    fte = rng.choice([1.0, 0.8, 0.5], clinicians)
+    c, month = np.repeat(i, 6), np.tile(np.arange(6), clinicians)
+    tbc = month >= tbc_from[c]
+    p = np.where(tbc, 0.36, 0.50) + own[c] + rng.normal(0, 0.01, len(c))
+    total = 9000 * fte[c] * rng.uniform(0.9, 1.1, len(c))
+    ids = np.array([f"c{k}" for k in i])[c]
+    return pd.DataFrame(
+        {
+            "clinician_id": np.concatenate([ids, ids]),
+            "minutes": np.concatenate([p * total, (1 - p) * total]),
+            "group": np.repeat(["production_line", "solution_shop"], len(c)),
+            "team_based_care": np.concatenate([tbc, tbc]),
+        }
+    )
+
+
+def test_difference_counts_clinicians_in_both_conditions_once():
+    t = simulated_log(1)
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"], resamples=300, seed=1)
+    assert (d.clinicians, d.clinicians_both) == (60, 6)
+    assert (d.clinicians_with, d.clinicians_without) == (36, 30)
+    w, wo = t[t["team_based_care"]], t[~t["team_based_care"]]
+    share = {
+        k: (g["minutes"] * is_pl(g)).sum() / g["minutes"].sum() for k, g in (("w", w), ("o", wo))
+    }
+    assert d.estimate == pytest.approx(share["w"] - share["o"], rel=1e-12)
+    assert d.share_with == pytest.approx(share["w"]) and d.undefined_resamples == 0
+
+
+def test_difference_resamples_clinicians_with_both_of_their_conditions():
+    """Two clinicians, each observed with and without team-based care: every resample's
+    difference is one of the three a draw of whole clinicians can give."""
+    t = pd.concat(
+        [rows("a", 50, True, tbc=True), rows("a", 50, False, tbc=False),
+         rows("b", 50, False, tbc=True), rows("b", 50, True, tbc=False),
+         rows("b", 50, True, tbc=True)],
+        ignore_index=True,
+    )  # fmt: skip
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"], resamples=300, seed=2)
+    # a alone: 1 - 0 = 1; b alone: 1/2 - 1 = -1/2; both: 2/3 - 1/2 = 1/6
+    assert set(np.round(d.draws, 12)) <= {1.0, -0.5, round(1 / 6, 12)}
+    assert d.estimate == pytest.approx(1 / 6)
+
+
+def test_difference_interval_covers_the_truth_about_95_percent_of_the_time():
+    """200 simulated logs with known shares: the clinician bootstrap's 95% interval covers
+    the true difference (-0.14) in 88-99% of them, and the estimate is unbiased."""
+    covered, estimates = [], []
+    for seed in range(200):
+        t = simulated_log(seed, clinicians=40, both=4)
+        d = ta.share_difference(t, is_pl(t), t["team_based_care"], resamples=300, seed=seed)
+        covered.append(d.ci_low <= -0.14 <= d.ci_high)
+        estimates.append(d.estimate)
+    assert 0.88 <= np.mean(covered) <= 0.99
+    assert np.mean(estimates) == pytest.approx(-0.14, abs=0.005)
+
+
+def test_spread_between_clinicians_predicts_the_interval_width():
+    t = simulated_log(3, clinicians=200, both=0)
+    sd, n = ta.between_clinician_spread(t, is_pl(t))
+    s = ta.bootstrap_share(t, is_pl(t), resamples=2000, seed=3)
+    assert s.ci_high - s.ci_low == pytest.approx(2 * 1.96 * sd / np.sqrt(n), rel=0.2)
