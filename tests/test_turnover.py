@@ -431,11 +431,11 @@ def test_incidence_curves_stop_where_few_remain_at_risk():
     curves, at_risk = turnover.incidence_curves(spells, "comp_model", min_at_risk=25)
     assert set(curves) == {"rvu_production", "salary"}
     for c in curves.values():
-        assert c["at_risk"].min() >= 25
+        assert c["clinicians_at_risk"].min() >= 25
         assert c["cif"].is_monotonic_increasing
     full = turnover.incidence_curves(spells, "comp_model", min_at_risk=1)[0]
     assert any(len(full[k]) > len(curves[k]) for k in curves)  # something was cut
     g = spells[spells["comp_model"] == "salary"]
-    n5 = int(((g["entry"] <= 5) & (g["exit"] > 5)).sum())
+    n5 = g.loc[(g["entry"] <= 5) & (g["exit"] > 5), "clinician_id"].nunique()
     row = at_risk[(at_risk["group"] == "salary") & (at_risk["tenure_years"] == 5)]
     assert row["at_risk"].item() == n5

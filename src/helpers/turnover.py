@@ -551,11 +551,15 @@ def incidence_curves(
     with delayed entry, for each group of ``by``; each curve stops before the first exit time
     at which fewer than ``min_at_risk`` spells are at risk, and a group of fewer than
     ``min_at_risk`` clinicians gets no curve. Also returns the spells at risk at the tenures
-    ``at`` (columns group, tenure_years, at_risk)."""
+    ``at`` (columns group, tenure_years, at_risk).
+
+    At risk counts distinct clinicians (a clinician rehired can be at risk at one tenure in two
+    spells), since the small-cell rule is about people; ``clinicians_at_risk`` is added to
+    each curve."""
     curves, rows = {}, []
     for level, g in spells.groupby(by, sort=True):
         key = str(level)
-        at_risk = survival.at_risk_at(g["entry"], g["exit"], at)
+        at_risk = clinicians_at_risk(g, at, closed="left")
         rows += [
             {"group": key, "tenure_years": float(t), "at_risk": int(n)}
             for t, n in zip(at, at_risk, strict=True)
@@ -563,9 +567,22 @@ def incidence_curves(
         if g["clinician_id"].nunique() < min_at_risk:
             continue
         cif = survival.cumulative_incidence(g["entry"], g["exit"], g["cause"], "voluntary")
-        low = np.flatnonzero(cif["at_risk"].to_numpy() < min_at_risk)
+        cif["clinicians_at_risk"] = clinicians_at_risk(g, cif["time"], closed="right")
+        low = np.flatnonzero(cif["clinicians_at_risk"].to_numpy() < min_at_risk)
         curves[key] = cif.iloc[: low[0] if len(low) else len(cif)].reset_index(drop=True)
     return curves, pd.DataFrame(rows)
+
+
+def clinicians_at_risk(spells: pd.DataFrame, times, closed: str = "left") -> np.ndarray:
+    """Distinct clinicians with a spell under observation at each tenure (``closed`` as in
+    :func:`helpers.survival.at_risk_at`)."""
+    e, x = spells["entry"].to_numpy(float), spells["exit"].to_numpy(float)
+    who = pd.factorize(spells["clinician_id"])[0]
+    out = []
+    for t in np.asarray(times, float):
+        on = (e <= t) & (t < x) if closed == "left" else (e < t) & (t <= x)
+        out.append(len(np.unique(who[on])))
+    return np.array(out, dtype=int)
 
 
 # --- sites that left RVU production pay ---------------------------------------------------------
