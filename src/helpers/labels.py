@@ -71,6 +71,14 @@ VALUES: dict[str, str] = {
     "setting_psychiatry": "Psychiatry (vs primary care)",
     "setting_behavioral_health": "Behavioral health setting (vs primary care)",
     "setting_specialty": "Specialty care (vs primary care)",
+    "protected_time_10pt": "Protected time, per 10 points",
+    "pct_comp_productivity_10pt": "Pay tied to productivity, per 10 points",
+    "rvu_target_1000": "Annual work-RVU target, per 1,000",
+    "burned_out": "Burned out (vs not)",
+    "global": "All terms (global test)",
+    # models
+    "main": "Main model",
+    "within_site": "Within site (stratified by site)",
     # booleans and groups
     "True": "Yes",
     "False": "No",
@@ -88,6 +96,10 @@ VALUES: dict[str, str] = {
     "day_one": "Target from month one",
     "learning_curve": "Target follows the learning curve",
 }
+
+# calendar-year terms of the Cox models ("year_2021": calendar year 2021 vs the first year;
+# pooled years without exits are named "year_2018-2019" and fall back to plain text)
+VALUES.update({f"year_{y}": f"Calendar year {y}" for y in range(2000, 2041)})
 
 # column -> (header, format kind); kinds are those of helpers.formatting.fmt
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -129,6 +141,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "or_per_point": ("Odds ratio per point", "ratio"),
     "slope": ("Change per vacant FTE", "number"),
     "rho": ("Correlation", "number"),
+    "model": ("Model", "text"),
+    "chi2": ("Chi-square", "number"),
+    "df": ("Degrees of freedom", "count"),
+    "at_risk": ("Clinicians at risk", "count"),
+    "tenure_years": ("Tenure (years)", "number"),
+    "excess_exits_per_year": ("Excess voluntary exits per year", "rate"),
     "p": ("P value", "p"),
     "support_per_clinician": ("Support staff per clinician", "number"),
     "minutes_total": ("Minutes", "count"),
