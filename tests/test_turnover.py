@@ -1,13 +1,18 @@
-"""Turnover: person-time splitting, and the Cox model against an independent implementation."""
+"""Turnover: person-time, the Cox model of voluntary exit and its inference, excess exits, the
+linked survey cohort and retention curves, on small simulated organisations with known truth.
+
+The simulator writes the contract's tables (sites, management, clinicians), so each test runs
+the analysis from person-time splitting onwards, as the notebook does."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxTimeVaryingFitter
+from scipy import stats
 
 from helpers import turnover
+from helpers.inference import TooFewSites
 
-WINDOW = (pd.Timestamp("2020-01-01"), pd.Timestamp("2021-12-31"))
+WINDOW = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
 SITES = pd.DataFrame({"site_id": ["A"], "setting": ["primary_care"]})
 MGMT = pd.DataFrame(
     {
@@ -18,17 +23,139 @@ MGMT = pd.DataFrame(
         "team_based_care": [False, True],
         "clinician_in_governance": [False, False],
         "admin_shadowing": [False, False],
+        "protected_time_pct": [0.0, 10.0],
+        "pct_comp_productivity": [70.0, 0.0],
+        "rvu_target_annual": [5000.0, np.nan],
     }
 )
+K, LAM = 0.8, 8.0  # Weibull baseline of voluntary exit on tenure (years)
+OTHER_EXIT = 0.03  # competing exits per year
 
 
-def test_spells_split_at_regime_change_with_left_truncation():
+def simulate_org(
+    seed: int,
+    n_sites: int = 30,
+    per_site: int = 20,
+    hr_rvu: float = 1.6,
+    hr_tbc: float = 0.7,
+    shock: float = 1.0,
+    adopt_2021: float = 0.0,
+    frailty_sd: float = 0.0,
+    hr_protected_10pt: float = 1.0,
+):
+    """Sites, management and clinicians of a simulated organisation.
+
+    Half the sites pay by RVU production (the rest salary) throughout. Team-based care is
+    adopted on 2021-01-01 by a share ``adopt_2021`` of sites (chosen at random), and on a
+    random date in 2012-2024 by a quarter of the others. Voluntary exits: Weibull hazard on
+    tenure times ``hr_rvu``, ``hr_tbc``, ``shock`` in calendar 2021-2022, a log-normal site
+    frailty (``frailty_sd`` on the log scale) and ``hr_protected_10pt`` per 10 points of the
+    site's protected time (0-30%); other exits at a constant 0.03 a year compete. Clinicians
+    are hired in 2008-2024 and followed from the later of hire and 1 January 2017.
+    """
+    rng = np.random.default_rng(seed)
+    site_ids = [f"S{i:02d}" for i in range(n_sites)]
+    rvu = rng.permutation(np.arange(n_sites) < n_sites // 2)
+    frailty = np.exp(rng.normal(0, frailty_sd, n_sites)) if frailty_sd else np.ones(n_sites)
+    protected = rng.choice([0.0, 10.0, 20.0, 30.0], n_sites)
+    adopt = []
+    for _ in range(n_sites):
+        if rng.random() < adopt_2021:
+            adopt.append(pd.Timestamp("2021-01-01"))
+        elif rng.random() < 0.25:
+            adopt.append(pd.Timestamp("2012-01-01") + pd.Timedelta(days=int(rng.integers(0, 4700))))
+        else:
+            adopt.append(None)
+    mgmt = []
+    for i, s in enumerate(site_ids):
+        base = {
+            "site_id": s,
+            "comp_model": "rvu_production" if rvu[i] else "salary",
+            "clinician_in_governance": bool(i % 3 == 0),
+            "admin_shadowing": bool(i % 4 == 0),
+            "protected_time_pct": protected[i],
+            "pct_comp_productivity": 75.0 if rvu[i] else 0.0,
+            "rvu_target_annual": 5000.0 if rvu[i] else np.nan,
+        }
+        start = pd.Timestamp("2000-01-01")
+        if adopt[i] is not None:
+            mgmt.append(
+                base
+                | {
+                    "effective_from": start,
+                    "effective_to": adopt[i] - pd.Timedelta(days=1),
+                    "team_based_care": False,
+                }
+            )
+            start = adopt[i]
+        mgmt.append(
+            base
+            | {
+                "effective_from": start,
+                "effective_to": pd.NaT,
+                "team_based_care": adopt[i] is not None,
+            }
+        )
+    management = pd.DataFrame(mgmt)
+    years = [pd.Timestamp(f"{y}-01-01") for y in range(2018, 2025)]
+    rows = []
+    for i, s in enumerate(site_ids):
+        cuts = sorted({*years, *([adopt[i]] if adopt[i] is not None else [])})
+        for j in range(per_site):
+            hire = pd.Timestamp("2008-01-01") + pd.Timedelta(days=int(rng.integers(0, 6000)))
+            entry = max(hire, WINDOW[0])
+            bounds = [
+                entry,
+                *[c for c in cuts if entry < c <= WINDOW[1]],
+                WINDOW[1] + pd.Timedelta(days=1),
+            ]
+            target = rng.exponential()
+            exit_date, reason = pd.NaT, None
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                m = frailty[i] * hr_protected_10pt ** (protected[i] / 10)
+                m *= hr_rvu if rvu[i] else 1.0
+                m *= hr_tbc if adopt[i] is not None and a >= adopt[i] else 1.0
+                m *= shock if a.year in (2021, 2022) else 1.0
+                t0, t1 = ((a - hire).days / 365.25, (b - hire).days / 365.25)
+                dh = m * ((t1 / LAM) ** K - (t0 / LAM) ** K)
+                if dh >= target:
+                    tau = LAM * ((t0 / LAM) ** K + target / m) ** (1 / K)
+                    exit_date, reason = hire + pd.Timedelta(days=int(tau * 365.25)), "voluntary"
+                    break
+                target -= dh
+            other = entry + pd.Timedelta(
+                days=int(min(rng.exponential(1 / OTHER_EXIT), 50) * 365.25)
+            )
+            if other <= WINDOW[1] and (pd.isna(exit_date) or other < exit_date):
+                exit_date, reason = other, str(rng.choice(["involuntary", "retirement"]))
+            rows.append(
+                {
+                    "clinician_id": f"{s}-{j}",
+                    "site_id": s,
+                    "role": "physician" if j % 3 else "advanced_practice",
+                    "fte": 1.0,
+                    "hire_date": hire,
+                    "exit_date": exit_date,
+                    "exit_reason": reason,
+                }
+            )
+    clinicians = pd.DataFrame(rows)
+    sites = pd.DataFrame({"site_id": site_ids, "setting": "primary_care"})
+    return clinicians, management, sites
+
+
+def org_person_time(**kw):
+    return turnover.person_time(*simulate_org(**kw), WINDOW)
+
+
+# --- person-time ----------------------------------------------------------------------------------
+def test_spells_split_at_regime_change_and_calendar_year_with_left_truncation():
     c = pd.DataFrame(
         {
             "clinician_id": ["x", "y", "z"],
             "site_id": "A",
             "role": ["physician", "advanced_practice", "nurse"],
-            "hire_date": pd.to_datetime(["2019-01-01", "2020-07-01", "2018-01-01"]),
+            "hire_date": pd.to_datetime(["2016-01-01", "2020-07-01", "2018-01-01"]),
             "exit_date": pd.to_datetime(["2021-06-30", None, None]),
             "exit_reason": ["voluntary", None, None],
             "fte": 1.0,
@@ -36,69 +163,279 @@ def test_spells_split_at_regime_change_with_left_truncation():
     )
     pt = turnover.person_time(c, MGMT, SITES, WINDOW)
     x = pt[pt["clinician_id"] == "x"]
-    assert x["comp_model"].tolist() == ["rvu_production", "salary"]
-    assert x["event"].tolist() == [False, True]
-    assert x["start"].iloc[0] == pytest.approx(365 / 365.25)  # entered at the window start
-    assert x["stop"].iloc[0] == pytest.approx(x["start"].iloc[1])  # contiguous pieces
+    assert x["year"].tolist() == [2017, 2018, 2019, 2020, 2021]
+    assert x["comp_model"].tolist() == ["rvu_production"] * 4 + ["salary"]
+    assert x["protected_time_pct"].tolist() == [0.0] * 4 + [10.0]
+    assert x["rvu_target_annual"].iloc[0] == 5000.0 and np.isnan(x["rvu_target_annual"].iloc[-1])
+    assert x["event"].tolist() == [False] * 4 + [True]
+    assert x["cause"].tolist() == [None] * 4 + ["voluntary"]
+    assert x["start"].iloc[0] == pytest.approx(366 / 365.25)  # entered at the window start
+    np.testing.assert_allclose(x["stop"].iloc[:-1], x["start"].iloc[1:])  # contiguous
     assert x["years"].sum() == pytest.approx(
         ((pd.Timestamp("2021-06-30") - WINDOW[0]).days + 1) / 365.25
     )
-    assert set(pt["clinician_id"]) == {"x", "y"}  # nurses are not clinicians
-    rate = turnover.rate_table(pt).iloc[0]
-    assert rate["exits"] == 1
-
-
-def simulate(n=1500, seed=5):
-    """Exponential exits with a time-varying pay model at 40 sites, entry at window start."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        site = f"S{i % 40}"
-        switch = 1.0 if (i % 40) < 20 else np.inf  # half the sites switch after a year
-        entry = rng.uniform(0, 5)
-        rvu_site = (i % 40) % 2 == 0
-        # pieces: (start, end, rvu in effect); rvu sites that switch leave rvu after a year
-        if rvu_site and switch < np.inf:
-            pieces = [(entry, entry + 1, True), (entry + 1, entry + 6, False)]
-        else:
-            pieces = [(entry, entry + 6, rvu_site)]
-        for start, end, rvu in pieces:
-            draw = rng.exponential(1 / (0.15 * (1.6 if rvu else 1.0)))
-            if start + draw < end:
-                rows.append((i, site, start, start + draw, 1, rvu))
-                break
-            rows.append((i, site, start, end, 0, rvu))
-    df = pd.DataFrame(rows, columns=["spell", "site_id", "start", "stop", "event", "rvu"])
-    df["clinician_id"] = df["spell"].astype(str)
-    df["comp_model"] = np.where(df["rvu"], "rvu_production", "salary")
-    for col in turnover.PRACTICES:
-        df[col] = False
-    df["role"], df["setting"] = "physician", "primary_care"
-    df["event"] = df["event"].astype(bool)
-    return df
-
-
-def test_cox_recovers_the_hazard_ratio_and_matches_lifelines():
-    pt = simulate()
-    res = turnover.cox_model(pt)
-    row = res.table.set_index("term").loc["comp_rvu_production"]
-    assert row["ci_low"] <= 1.6 <= row["ci_high"]
-    ctv = CoxTimeVaryingFitter()
-    ctv.fit(
-        pt.assign(x=(pt["comp_model"] == "rvu_production").astype(float))[
-            ["spell", "start", "stop", "event", "x"]
-        ],
-        id_col="spell",
-        start_col="start",
-        stop_col="stop",
-        event_col="event",
+    y = pt[pt["clinician_id"] == "y"]
+    assert y["year"].tolist() == [2020, 2021, 2022, 2023, 2024]
+    assert y["years"].sum() == pytest.approx(
+        ((WINDOW[1] - pd.Timestamp("2020-07-01")).days + 1) / 365.25
     )
-    assert row["hr"] == pytest.approx(float(np.exp(ctv.params_["x"])), rel=1e-3)
+    assert not y["event"].any() and y["cause"].isna().all()
+    assert set(pt["clinician_id"]) == {"x", "y"}  # nurses are not clinicians
+    assert turnover.rate_table(pt).iloc[0]["exits"] == 1
 
 
-def test_people_per_term_is_the_smaller_side():
+def test_calendar_years_without_exits_are_pooled():
+    year = pd.Series([2017, 2017, 2018, 2019, 2020, 2020])
+    event = pd.Series([True, False, False, True, False, False])
+    # 2018 (no exit) joins 2019; the trailing 2020 (no exit) joins the period before
+    assert turnover.calendar_periods(year, event).tolist() == ["2017"] * 2 + ["2018-2020"] * 4
+
+
+# --- the Cox model --------------------------------------------------------------------------------
+def test_calendar_terms_remove_the_bias_of_a_shock_that_coincides_with_adoption():
+    """Exits triple in 2021-2022, the years most sites adopt team-based care. Without calendar
+    terms the shock is credited to team-based care; with them the true 0.7 is recovered."""
+    pt = org_person_time(seed=21, shock=3.0, adopt_2021=0.7, per_site=25)
+    naive = turnover.cox_model(pt, calendar=False).term("team_based_care")
+    adjusted = turnover.cox_model(pt).term("team_based_care")
+    assert naive["ci_low"] > 0.7  # biased: the interval excludes the truth
+    assert naive["hr"] > 0.95
+    assert adjusted["ci_low"] <= 0.7 <= adjusted["ci_high"]
+    assert abs(np.log(adjusted["hr"] / 0.7)) < 0.2
+    rvu = turnover.cox_model(pt).term("comp_rvu_production")
+    assert rvu["ci_low"] <= 1.6 <= rvu["ci_high"]
+
+
+def test_site_clustered_interval_is_wider_under_frailty_and_covers():
+    """Site frailty (log-normal, sd 0.6) with pay model fixed by site: the model-based
+    interval is too narrow; the CR1/t(G-1) site-clustered one is wider and covers the truth at
+    about its nominal rate over replicates."""
+    covered_cluster, covered_model, ratio = 0, 0, []
+    reps = 24
+    for seed in range(reps):
+        pt = org_person_time(seed=100 + seed, frailty_sd=0.6, per_site=15)
+        r = turnover.cox_model(pt).term("comp_rvu_production")
+        b, se_model = np.log(r["hr"]), r["se_model"]
+        ratio.append(r["se"] / se_model)
+        covered_cluster += r["ci_low"] <= 1.6 <= r["ci_high"]
+        z = stats.norm.ppf(0.975)
+        covered_model += b - z * se_model <= np.log(1.6) <= b + z * se_model
+    assert np.mean(ratio) > 1.4 and min(ratio) > 1.0
+    assert covered_cluster >= 20  # nominal 95%: about 23 of 24
+    assert covered_model <= covered_cluster - 3
+
+
+def test_interval_is_symmetric_on_the_log_scale_and_widened_by_cr1_and_t():
+    pt = org_person_time(seed=5)
+    res = turnover.cox_model(pt)
+    g = res.n_sites
+    assert g == 30 and res.dof == 29
+    for term in ("comp_rvu_production", "team_based_care"):
+        r = res.term(term)
+        lo, hr, hi = np.log([r["ci_low"], r["hr"], r["ci_high"]])
+        assert hr - lo == pytest.approx(hi - hr, rel=1e-9)
+        assert r["se"] / r["se_sandwich"] == pytest.approx(np.sqrt(g / (g - 1)), rel=1e-9)
+        z_width = 2 * stats.norm.ppf(0.975) * r["se_sandwich"]
+        factor = np.sqrt(g / (g - 1)) * stats.t.ppf(0.975, g - 1) / stats.norm.ppf(0.975)
+        assert (hi - lo) / z_width == pytest.approx(factor, rel=1e-9)
+        assert r["p"] == pytest.approx(2 * stats.t.sf(abs(r["log_hr"] / r["se"]), g - 1))
+
+
+def test_no_site_clustered_model_on_few_sites():
+    pt = org_person_time(seed=6)
+    three = pt[pt["site_id"].isin(["S00", "S01", "S02"])]
+    with pytest.raises(TooFewSites):
+        turnover.cox_model(three)
+    with pytest.raises(TooFewSites):
+        turnover.dose_model(three, "protected_time_10pt")
+
+
+def test_dose_term_recovers_a_protected_time_gradient():
+    pt = org_person_time(seed=8, hr_protected_10pt=0.8, per_site=25)
+    res = turnover.dose_model(pt, "protected_time_10pt")
+    r = res.term("protected_time_10pt")
+    assert r["ci_low"] <= 0.8 <= r["ci_high"]
+    assert r["ci_high"] < 1.0
+    assert r["clinicians"] == pt["clinician_id"].nunique()  # a slope describes everyone
+    target = turnover.dose_model(pt, "rvu_target_1000")
+    assert target.n_sites == 15  # only the sites with a target
+    assert "comp_rvu_production" not in target.table["term"].tolist()  # no contrast left
+
+
+def test_site_stratified_model_keeps_only_terms_that_change_within_sites():
+    pt = org_person_time(seed=9)
+    res = turnover.cox_model(pt, stratified=True)
+    terms = res.table.set_index("term")
+    assert "comp_rvu_production" not in terms.index  # constant within every site
+    assert "team_based_care" in terms.index
+    adopters = pt.groupby("site_id")["team_based_care"].nunique().gt(1).sum()
+    assert terms.loc["team_based_care", "sites"] == adopters
+    assert res.ph is not None
+
+
+def test_people_and_sites_per_term_are_the_smaller_side():
     x = pd.DataFrame({"a": [1.0, 1.0, 0.0, 0.0, 0.0], "b": [0.0, 0.0, 0.0, 0.0, 1.0]})
     who = pd.Series(["p", "p", "q", "r", "s"])  # p has two segments, both with a
     assert turnover.people_per_term(x, who) == [1, 1]
     x["a"] = [1.0, 0.0, 1.0, 1.0, 0.0]  # p is on both sides of a
     assert turnover.people_per_term(x, who) == [2, 1]  # with a: p, q, r; without: p, s
+    site = pd.Series(["A", "A", "B", "C", "C"])
+    assert turnover.sites_per_term(x, site) == [2, 1]  # a: A, B, C vs A, C; b: C vs A, B, C
+    assert turnover.sites_per_term(x, site, within_site=True) == [2, 1]
+
+
+# --- excess exits ---------------------------------------------------------------------------------
+def test_excess_exits_equal_a_hand_computation():
+    """Exits under RVU production pay counted from the raw tables (the pay model on the exit
+    date), independently of person-time, times (HR - 1)/HR, per year of the window."""
+    clinicians, management, sites = simulate_org(seed=12)
+    pt = turnover.person_time(clinicians, management, sites, WINDOW)
+    res = turnover.cox_model(pt)
+    r = res.term("comp_rvu_production")
+    rvu_sites = set(management.loc[management["comp_model"] == "rvu_production", "site_id"])
+    left = clinicians[
+        (clinicians["exit_reason"] == "voluntary")
+        & clinicians["exit_date"].between(*WINDOW)
+        & clinicians["site_id"].isin(rvu_sites)
+    ]
+    years = ((WINDOW[1] - WINDOW[0]).days + 1) / 365.25
+    by_hand = len(left) / years * (r["hr"] - 1) / r["hr"]
+    exits = int(pt.loc[pt["comp_model"] == "rvu_production", "event"].sum())
+    assert exits == len(left)
+    ex = turnover.excess_exits(
+        exits, turnover.window_years(WINDOW), r["log_hr"], r["se"], res.n_sites
+    )
+    assert ex.estimate == pytest.approx(by_hand, rel=1e-12)
+    assert ex.draws.shape == (100_000,)
+
+
+def test_excess_exit_interval_propagates_both_uncertainties():
+    """With no uncertainty in the hazard ratio the interval is the Poisson one of the count;
+    with a count so large its noise vanishes it is the t(G-1) interval of log HR mapped
+    through 1 - 1/HR."""
+    only_count = turnover.excess_exits(200, 8.0, np.log(1.5), 0.0, 30, seed=1)
+    lo, hi = stats.poisson.ppf([0.025, 0.975], 200) / 8.0 / 3
+    assert only_count.ci_low == pytest.approx(lo, abs=1 / 8 / 3 + 1e-9)
+    assert only_count.ci_high == pytest.approx(hi, abs=1 / 8 / 3 + 1e-9)
+    only_hr = turnover.excess_exits(10**9, 1.0, np.log(1.5), 0.2, 30, seed=2)
+    q = stats.t.ppf(0.975, 29)
+    expect = 10**9 * (1 - np.exp(-(np.log(1.5) + np.array([-q, q]) * 0.2)))
+    np.testing.assert_allclose([only_hr.ci_low, only_hr.ci_high], expect, atol=2e-3 * 10**9)
+    both = turnover.excess_exits(200, 8.0, np.log(1.5), 0.2, 30, seed=3)
+    assert both.ci_high - both.ci_low > only_count.ci_high - only_count.ci_low
+    assert np.median(both.draws) == pytest.approx(both.estimate, rel=0.05)
+
+
+# --- the linked survey cohort ---------------------------------------------------------------
+def simulate_linked(seed: int, n_sites: int = 30, per_site: int = 15, hr: float = 2.0):
+    """Clinicians surveyed each 15 October 2018-2023 while in post (80% give their id);
+    burnout is more common at sites with a higher baseline exit hazard (confounding by
+    site); after each survey, voluntary exit within the year at hazard base_site * hr if
+    burned out, other exits at 0.03 a year."""
+    rng = np.random.default_rng(seed)
+    clinicians, survey = [], []
+    for s in range(n_sites):
+        base = rng.uniform(0.05, 0.3)
+        p_burn = 0.2 + base  # confounded with the site's exit hazard
+        for j in range(per_site):
+            cid, hire = f"S{s}-{j}", pd.Timestamp("2015-03-01")
+            exit_date, reason = pd.NaT, None
+            for year in range(2018, 2024):
+                day = pd.Timestamp(f"{year}-10-15")
+                burned = rng.random() < p_burn
+                survey.append(
+                    {
+                        "response_id": f"{cid}-{year}",
+                        "site_id": f"S{s}",
+                        "survey_date": day,
+                        "clinician_id": cid if rng.random() < 0.8 else None,
+                        "role": "physician",
+                        "burnout": int(rng.choice([3, 4, 5]) if burned else rng.choice([1, 2])),
+                    }
+                )
+                t_vol = rng.exponential(1 / (base * (hr if burned else 1.0)))
+                t_oth = rng.exponential(1 / 0.03)
+                if min(t_vol, t_oth) < 1.0:
+                    t = min(t_vol, t_oth)
+                    exit_date = day + pd.Timedelta(days=int(t * 365.25))
+                    reason = "voluntary" if t_vol < t_oth else "involuntary"
+                    break
+            clinicians.append(
+                {
+                    "clinician_id": cid,
+                    "site_id": f"S{s}",
+                    "role": "physician",
+                    "hire_date": hire,
+                    "exit_date": exit_date,
+                    "exit_reason": reason,
+                }
+            )
+    return pd.DataFrame(survey), pd.DataFrame(clinicians)
+
+
+def test_linked_cohort_recovers_a_simulated_burnout_hazard_ratio():
+    survey, clinicians = simulate_linked(seed=31)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    assert len(cohort) == survey["clinician_id"].notna().sum()  # everyone in post was linked
+    res = turnover.burnout_exit_model(cohort)
+    assert res.ci_low <= 2.0 <= res.ci_high
+    assert abs(np.log(res.hr / 2.0)) < 0.2
+    assert res.n_events == int(cohort["event"].sum())
+    assert res.n_sites == 30
+
+
+def test_linked_cohort_follow_up_rules():
+    clinicians = pd.DataFrame(
+        {
+            "clinician_id": ["a", "b", "c", "d", "e"],
+            "site_id": "A",
+            "role": ["physician", "physician", "physician", "physician", "nurse"],
+            "hire_date": pd.to_datetime(
+                ["2015-01-01", "2015-01-01", "2019-01-01", "2015-01-01", "2015-01-01"]
+            ),
+            "exit_date": pd.to_datetime(["2019-03-01", "2020-01-15", None, "2019-05-01", None]),
+            "exit_reason": ["voluntary", "voluntary", None, "involuntary", None],
+        }
+    )
+    survey = pd.DataFrame(
+        {
+            "response_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7"],
+            "site_id": "A",
+            "survey_date": pd.to_datetime(
+                ["2018-10-15", "2018-10-15", "2018-10-15", "2018-10-15", "2018-10-15",
+                 "2018-10-15", "2024-10-15"]
+            ),
+            "clinician_id": ["a", "b", "c", "d", "e", None, "c"],
+            "role": "physician",
+            "burnout": [4, 1, 2, 5, 3, 4, 1],
+        }
+    )  # fmt: skip
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW).set_index("response_id")
+    # c not yet hired, e a nurse, r6 anonymous: not linked
+    assert sorted(cohort.index) == ["r1", "r2", "r4", "r7"]
+    assert bool(cohort.loc["r1", "event"]) and cohort.loc["r1", "burned_out"]
+    assert cohort.loc["r1", "time"] == pytest.approx(
+        ((pd.Timestamp("2019-03-01") - pd.Timestamp("2018-10-15")).days + 1) / 365.25
+    )
+    assert not cohort.loc["r2", "event"]  # left after 15 months: censored at 12
+    assert cohort.loc["r2", "time"] == pytest.approx(365 / 365.25)
+    assert not cohort.loc["r4", "event"]  # an involuntary exit censors
+    assert cohort.loc["r7", "time"] == pytest.approx(78 / 365.25)  # the window ends
+
+
+# --- retention curves -----------------------------------------------------------------------
+def test_incidence_curves_stop_where_few_remain_at_risk():
+    pt = org_person_time(seed=14)
+    spells = turnover.spells_at_entry(pt)
+    assert len(spells) == pt["spell"].nunique()
+    curves, at_risk = turnover.incidence_curves(spells, "comp_model", min_at_risk=25)
+    assert set(curves) == {"rvu_production", "salary"}
+    for c in curves.values():
+        assert c["clinicians_at_risk"].min() >= 25
+        assert c["cif"].is_monotonic_increasing
+    full = turnover.incidence_curves(spells, "comp_model", min_at_risk=1)[0]
+    assert any(len(full[k]) > len(curves[k]) for k in curves)  # something was cut
+    g = spells[spells["comp_model"] == "salary"]
+    n5 = g.loc[(g["entry"] <= 5) & (g["exit"] > 5), "clinician_id"].nunique()
+    row = at_risk[(at_risk["group"] == "salary") & (at_risk["tenure_years"] == 5)]
+    assert row["at_risk"].item() == n5

@@ -82,6 +82,14 @@ VALUES: dict[str, str] = {
     "nie": "Indirect, through burnout (NIE)",
     "nde": "Direct (NDE)",
     "te": "Total (TE)",
+    "protected_time_10pt": "Protected time, per 10 points",
+    "pct_comp_productivity_10pt": "Pay tied to productivity, per 10 points",
+    "rvu_target_1000": "Annual work-RVU target, per 1,000",
+    "burned_out": "Burned out (vs not)",
+    "global": "All terms (global test)",
+    # models
+    "main": "Main model",
+    "within_site": "Within site (stratified by site)",
     # booleans and groups
     "True": "Yes",
     "False": "No",
@@ -114,6 +122,10 @@ VALUES: dict[str, str] = {
     "day_one": "Target from month one",
     "learning_curve": "Target follows the learning curve",
 }
+
+# calendar-year terms of the Cox models ("year_2021": calendar year 2021 vs the first year;
+# pooled years without exits are named "year_2018-2019" and fall back to plain text)
+VALUES.update({f"year_{y}": f"Calendar year {y}" for y in range(2000, 2041)})
 
 # column -> (header, format kind); kinds are those of helpers.formatting.fmt
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -169,6 +181,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "difference": ("Difference (points of 5)", "number"),
     "slope": ("Change per vacant FTE", "number"),
     "rho": ("Correlation", "number"),
+    "chi2": ("Chi-square", "number"),
+    "df": ("Degrees of freedom", "count"),
+    "at_risk": ("Clinicians at risk", "count"),
+    "tenure_years": ("Tenure (years)", "number"),
+    "excess_exits_per_year": ("Excess voluntary exits per year", "rate"),
     "p": ("P value", "p"),
     "support_per_clinician": ("Support staff per clinician", "number"),
     "minutes_total": ("Minutes", "count"),
@@ -181,7 +198,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "replacement_cost_high": ("Replacement cost, high", "usd"),
     "replacement_cost_median": ("Replacement cost, median", "usd"),
     "cost_per_year_median": ("Cost per year (median)", "usd"),
-    "excess_exits_per_year": ("Excess voluntary exits per year", "rate"),
     "published": ("Published", "usd"),
     "reproduced": ("Reproduced", "usd"),
     "value": ("Value", "number"),

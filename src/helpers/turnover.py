@@ -1,5 +1,8 @@
-"""Turnover: person-time with time-varying management, exit rates, the Cox model, and the
-before/after comparison of sites that left RVU production pay."""
+"""Turnover: person-time with time-varying management and calendar year, exit rates, the Cox
+model of voluntary exit with site-clustered small-sample inference, its proportional-hazards
+test, dose-response, excess exits under RVU production pay, the linked survey cohort, cumulative
+incidence of voluntary exit, and the before/after comparison of sites that left RVU production
+pay."""
 
 from __future__ import annotations
 
@@ -10,28 +13,42 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 
+from helpers import survival
 from helpers.contract import CLINICIAN_ROLES
+from helpers.inference import require_sites, t_interval, t_p_value
 from helpers.rates import poisson_rate_ci
 
 DAYS_PER_YEAR = 365.25
 PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
 COMP_LEVELS = ("rvu_production", "salary_plus_quality", "hybrid")  # reference: salary
+# Management columns carried onto person-time (the dose terms read them).
+DOSE_COLUMNS = ("protected_time_pct", "pct_comp_productivity", "rvu_target_annual")
+# Dose terms: name -> (management column, divisor); "per 10 points", "per 1,000 work RVUs".
+DOSES = {
+    "protected_time_10pt": ("protected_time_pct", 10.0),
+    "pct_comp_productivity_10pt": ("pct_comp_productivity", 10.0),
+    "rvu_target_1000": ("rvu_target_annual", 1000.0),
+}
+OTHER_EXITS = ("involuntary", "retirement", "other")
+BURNED_OUT = 3  # Mini-Z burnout item: 3 or more is burned out
 
 
 def clinician_spells(
     clinicians: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]
 ) -> pd.DataFrame:
-    """Clinician spells seen in the window: entry (window start or hire), end, event."""
+    """Clinician spells seen in the window: entry (window start or hire), end, event, and the
+    cause of an exit within the window (``None`` when the spell is censored at its end)."""
     start, end = window
     c = clinicians[clinicians["role"].isin(CLINICIAN_ROLES)].copy()
     c["entry"] = c["hire_date"].clip(lower=start)
     c["end"] = c["exit_date"].fillna(end).clip(upper=end)
     c = c[c["end"] >= c["entry"]]
-    c["event"] = (
-        (c["exit_reason"] == "voluntary") & c["exit_date"].notna() & (c["exit_date"] <= end)
-    )
+    left = c["exit_date"].notna() & (c["exit_date"] <= end)
+    c["event"] = (c["exit_reason"] == "voluntary") & left
+    c["cause"] = c["exit_reason"].where(left).astype(object)
+    c.loc[left & c["cause"].isna(), "cause"] = "other"  # an exit with no reason recorded
+    c["cause"] = c["cause"].where(left, None)
     c["spell"] = np.arange(len(c))
     return c.reset_index(drop=True)
 
@@ -43,25 +60,32 @@ def person_time(
     window: tuple[pd.Timestamp, pd.Timestamp],
 ) -> pd.DataFrame:
     """Counting-process data: each clinician spell in the window split at the site's
-    management changes.
+    management changes and at calendar-year boundaries.
 
-    One row per piece with the management row in effect, the site setting, tenure at the
-    start and end of the piece in years (days counted inclusive of the last day), and
-    ``event`` (voluntary exit) on the spell's last piece only. Spells begun before the window
-    enter at its start (left truncation); other exits are censored.
+    One row per piece with the management row in effect (pay model, practices, protected
+    time, share of pay on productivity, RVU target), the calendar ``year`` of the piece, the
+    site setting, tenure at the start and end of the piece in years (days counted inclusive of
+    the last day; pieces of a spell are contiguous), ``event`` (voluntary exit) and ``cause``
+    (any exit) on the spell's last piece only. Spells begun before the window enter at their
+    tenure on its first day (left truncation); other exits are censored.
     """
     spells = clinician_spells(clinicians, window)
     m = management.copy()
     m["to"] = m["effective_to"].fillna(window[1])
+    for col in DOSE_COLUMNS:
+        if col not in m:
+            m[col] = np.nan
     pieces = spells.merge(m, on="site_id", how="inner")
     pieces["p_start"] = pieces[["entry", "effective_from"]].max(axis=1)
     pieces["p_end"] = pieces[["end", "to"]].min(axis=1)
-    pieces = pieces[pieces["p_end"] >= pieces["p_start"]].copy()
+    pieces = pieces[pieces["p_end"] >= pieces["p_start"]]
+    pieces = split_calendar_years(pieces)
     pieces["start"] = (pieces["p_start"] - pieces["hire_date"]).dt.days / DAYS_PER_YEAR
     pieces["stop"] = ((pieces["p_end"] - pieces["hire_date"]).dt.days + 1) / DAYS_PER_YEAR
     pieces["years"] = pieces["stop"] - pieces["start"]
     last = pieces["p_end"] == pieces["end"]
     pieces["event"] = pieces["event"] & last
+    pieces["cause"] = pieces["cause"].where(last, None)
     setting = sites.set_index("site_id")["setting"]
     pieces["setting"] = setting.reindex(pieces["site_id"]).to_numpy()
     keep = [
@@ -73,17 +97,37 @@ def person_time(
         "hire_date",
         "p_start",
         "p_end",
+        "year",
         "start",
         "stop",
         "years",
         "event",
+        "cause",
         "comp_model",
         *PRACTICES,
+        *DOSE_COLUMNS,
     ]
     out = pieces[keep].sort_values(["spell", "p_start"]).reset_index(drop=True)
     for col in PRACTICES:
         out[col] = out[col].astype(bool)
+    for col in DOSE_COLUMNS:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     return out
+
+
+def split_calendar_years(pieces: pd.DataFrame) -> pd.DataFrame:
+    """Each row with ``p_start``..``p_end`` (inclusive days) cut at 1 January, so that every
+    row lies in one calendar ``year``."""
+    first = pieces["p_start"].dt.year.to_numpy()
+    n = pieces["p_end"].dt.year.to_numpy() - first + 1
+    out = pieces.loc[pieces.index.repeat(n)].copy()
+    offset = np.concatenate([np.arange(k) for k in n]) if len(n) else np.array([], int)
+    out["year"] = np.repeat(first, n) + offset
+    jan1 = pd.to_datetime(out["year"].astype(str) + "-01-01")
+    dec31 = pd.to_datetime(out["year"].astype(str) + "-12-31")
+    out["p_start"] = out["p_start"].where(out["p_start"] > jan1, jan1)
+    out["p_end"] = out["p_end"].where(out["p_end"] < dec31, dec31)
+    return out.reset_index(drop=True)
 
 
 def rate_table(pt: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
@@ -107,101 +151,441 @@ def rate_table(pt: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def design(pt: pd.DataFrame) -> pd.DataFrame:
-    """Covariates of the contract's Cox model (references: salary, physician, primary_care)."""
+# --- the Cox model ------------------------------------------------------------------------------
+def calendar_periods(year: pd.Series, event: pd.Series) -> pd.Series:
+    """Calendar period of each row: its calendar year, except that a year with no event is
+    pooled with the next (the last with the one before), since a period without events has no
+    finite hazard ratio. Labels are ``"2021"`` or ``"2017-2018"``."""
+    counts = pd.Series(np.asarray(event, bool)).groupby(np.asarray(year)).sum().sort_index()
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for y, e in counts.items():
+        current.append(int(y))
+        if e > 0:
+            groups.append(current)
+            current = []
+    if current:
+        if groups:
+            groups[-1] += current
+        else:
+            groups.append(current)
+    label = {y: (str(g[0]) if len(g) == 1 else f"{g[0]}-{g[-1]}") for g in groups for y in g}
+    return pd.Series(np.asarray(year), index=year.index).map(label)
+
+
+def _indicators(x: pd.DataFrame, values: pd.Series, prefix: str, preferred: str | None) -> None:
+    """Indicator columns of a category; the reference is ``preferred`` when present, else the
+    most common level (a reference absent from the data would leave the indicators summing
+    to one, which a Cox model cannot separate from its baseline)."""
+    counts = values.value_counts()
+    ref = preferred if preferred in counts.index else counts.index[0]
+    for level in sorted(counts.index):
+        if level != ref:
+            x[f"{prefix}_{level}"] = (values == level).astype(float)
+
+
+def design(pt: pd.DataFrame, extra: str | None = None, calendar: bool = True) -> pd.DataFrame:
+    """Covariates of the contract's Cox model: pay model (reference salary), the three
+    practices, role (reference physician), site setting (reference primary care) and calendar
+    period (reference the first; see :func:`calendar_periods`); ``extra`` adds a dose term of
+    :data:`DOSES`. Columns without variation are dropped."""
     x = pd.DataFrame(index=pt.index)
-    for level in COMP_LEVELS:
-        x[f"comp_{level}"] = (pt["comp_model"] == level).astype(float)
+    comp = pt["comp_model"].astype(str)
+    counts = comp.value_counts()
+    ref = "salary" if "salary" in counts.index else counts.index[0]
+    for level in [lv for lv in ("salary", *COMP_LEVELS) if lv != ref]:
+        x[f"comp_{level}"] = (comp == level).astype(float)
     for col in PRACTICES:
         x[col] = pt[col].astype(float)
-    for role in ("advanced_practice", "behavioral_health"):
-        x[f"role_{role}"] = (pt["role"] == role).astype(float)
-    for setting in sorted(set(pt["setting"]) - {"primary_care"}):
-        x[f"setting_{setting}"] = (pt["setting"] == setting).astype(float)
+    _indicators(x, pt["role"].astype(str), "role", "physician")
+    _indicators(x, pt["setting"].astype(str), "setting", "primary_care")
+    if calendar:
+        period = calendar_periods(pt["year"], pt["event"])
+        for level in sorted(period.unique())[1:]:
+            x[f"year_{level}"] = (period == level).astype(float)
+    if extra is not None:
+        col, per = DOSES[extra]
+        x[extra] = pt[col].astype(float) / per
     return x.loc[:, x.std() > 0]
 
 
 @dataclass
 class CoxResult:
-    table: pd.DataFrame  # term, hr, ci_low, ci_high, p, clinicians
-    ph_check: pd.DataFrame  # term, rho, p, clinicians
+    table: pd.DataFrame  # term, hr, ci_low, ci_high, p, clinicians (what is published)
+    coef: pd.DataFrame  # term, log_hr, se (CR1), se_sandwich (no CR1), se_model
+    ph: pd.DataFrame | None  # Grambsch–Therneau test: term, chi2, df, p, clinicians
     n_spells: int
     n_clinicians: int
     n_events: int
+    n_sites: int
+    stratified: bool
+    fit: survival.CoxFit
+
+    @property
+    def dof(self) -> int:
+        """Degrees of freedom of the t intervals: sites - 1."""
+        return self.n_sites - 1
+
+    def term(self, name: str) -> pd.Series:
+        """One term's published row and its coefficient, standard errors and P value."""
+        row = self.table.set_index("term").loc[name]
+        return pd.concat([row, self.coef.set_index("term").loc[name]])
 
 
-def cox_model(pt: pd.DataFrame) -> CoxResult:
-    """Cox model on tenure with left truncation and time-varying covariates; robust SEs
-    clustered by site (statsmodels PHReg with ``entry`` and ``groups``)."""
-    x = design(pt)
-    model = PHReg(
+def cox_model(
+    pt: pd.DataFrame,
+    extra: str | None = None,
+    stratified: bool = False,
+    calendar: bool = True,
+    ph_transform: str = "rank",
+) -> CoxResult:
+    """Cox model of voluntary exit on tenure (counting-process rows with left truncation,
+    time-varying management and calendar period), Breslow ties, covariates of
+    :func:`design`.
+
+    Inference is site-clustered: the sandwich of summed score residuals by site times the CR1
+    factor G/(G-1), with Student's t on G-1 degrees of freedom for intervals and P values
+    (:mod:`helpers.inference`); no model is fitted on fewer than ``MIN_SITES`` sites.
+    ``stratified`` gives each site its own baseline hazard (a within-site comparison; terms
+    constant within every site drop out). The Grambsch–Therneau test uses ``ph_transform``
+    of tenure (``rank`` or ``log``).
+    """
+    n_sites = int(pt["site_id"].nunique())
+    require_sites(n_sites, "Cox model of voluntary exit")
+    x = design(pt, extra, calendar)
+    sites = pt["site_id"].to_numpy()
+    if stratified:
+        x = x.loc[:, within_site_variation(x, pt["site_id"])]
+    fit = survival.fit_cox(
+        x,
+        pt["start"].to_numpy(),
         pt["stop"].to_numpy(),
-        x.to_numpy(),
-        status=pt["event"].astype(int).to_numpy(),
-        entry=pt["start"].to_numpy(),
-        ties="breslow",
+        pt["event"].to_numpy(bool),
+        strata=sites if stratified else None,
     )
-    fit = model.fit()
-    b = np.asarray(fit.params)
-    se = np.sqrt(np.diag(cluster_cov(model, fit, pt["site_id"].to_numpy())))
-    z = stats.norm.ppf(0.975)
+    table, coef = summarise(fit, x, sites, pt["clinician_id"], within_site=stratified)
+    ph = survival.grambsch_therneau(fit, ph_transform)
+    people = dict(zip(table["term"], table["clinicians"], strict=True))
+    ph["clinicians"] = [people.get(t, pt["clinician_id"].nunique()) for t in ph["term"]]
+    return CoxResult(
+        table,
+        coef,
+        ph,
+        int(pt["spell"].nunique()),
+        int(pt["clinician_id"].nunique()),
+        int(pt["event"].sum()),
+        n_sites,
+        stratified,
+        fit,
+    )
+
+
+def summarise(
+    fit: survival.CoxFit,
+    x: pd.DataFrame,
+    sites,
+    clinician: pd.Series,
+    within_site: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Published table (hazard ratio, t(G-1) interval and P value from the CR1 sandwich,
+    clinicians and sites behind each term) and the coefficients with three standard errors.
+
+    ``sites`` of a term: the sites on the smaller side of an indicator (a comparison of
+    exposed and unexposed sites rests on no more sites than the smaller group), or with
+    ``within_site`` the sites where the term changes (the only ones a site-stratified model
+    learns it from). With fewer than ``MIN_SITES`` of them the site-clustered interval of that
+    term is not to be trusted, whatever the total number of sites."""
+    cov, g = fit.cluster_cov(sites, small_sample=True)
+    cov0, _ = fit.cluster_cov(sites, small_sample=False)
+    b, se = fit.params, np.sqrt(np.diag(cov))
+    low, high = t_interval(b, se, g)
     table = pd.DataFrame(
         {
             "term": x.columns,
             "hr": np.exp(b),
-            "ci_low": np.exp(b - z * se),
-            "ci_high": np.exp(b + z * se),
-            "p": 2 * stats.norm.sf(np.abs(b / se)),
-            "clinicians": people_per_term(x, pt["clinician_id"]),
+            "ci_low": np.exp(low),
+            "ci_high": np.exp(high),
+            "p": [t_p_value(bi, si, g) for bi, si in zip(b, se, strict=True)],
+            "clinicians": people_per_term(x, clinician),
+            "sites": sites_per_term(x, pd.Series(np.asarray(sites)), within_site),
         }
     )
-    check = ph_check(fit, pt, x.columns).assign(clinicians=table["clinicians"].to_numpy())
-    return CoxResult(
-        table,
-        check,
-        len(pt["spell"].unique()),
-        pt["clinician_id"].nunique(),
-        int(pt["event"].sum()),
+    coef = pd.DataFrame(
+        {
+            "term": x.columns,
+            "log_hr": b,
+            "se": se,
+            "se_sandwich": np.sqrt(np.diag(cov0)),
+            "se_model": fit.se,
+        }
     )
+    return table, coef
+
+
+def within_site_variation(x: pd.DataFrame, site: pd.Series) -> pd.Series:
+    """Columns that vary within at least one site (the only ones a site-stratified model can
+    estimate)."""
+    sd = x.groupby(site.to_numpy()).std().fillna(0.0)
+    return sd.max() > 0
+
+
+def sites_per_term(x: pd.DataFrame, site: pd.Series, within_site: bool = False) -> list[int]:
+    """Sites behind each term (see :func:`summarise`)."""
+    site = site.to_numpy()
+    if within_site:
+        varies = x.groupby(site).std().fillna(0.0) > 0
+        return [int(varies[t].sum()) for t in x.columns]
+    out = []
+    for t in x.columns:
+        v = x[t].to_numpy()
+        if np.isin(v, (0.0, 1.0)).all():
+            out.append(int(min(len(set(site[v > 0])), len(set(site[v == 0])))))
+        else:
+            out.append(int(len(set(site))))
+    return out
 
 
 def people_per_term(x: pd.DataFrame, clinician: pd.Series) -> list[int]:
     """For each indicator of the design, the clinicians on its smaller side: a hazard ratio
     compares those with the indicator and those without, so it describes no more people than
-    the smaller of the two groups (what the small-cell rule must count)."""
-    return [
-        int(min(clinician[x[t] > 0].nunique(), clinician[x[t] == 0].nunique())) for t in x.columns
-    ]
+    the smaller of the two groups (what the small-cell rule must count). A dose term (not an
+    indicator) describes everyone in the model."""
+    who = clinician.to_numpy()
+    out = []
+    for t in x.columns:
+        v = x[t].to_numpy()
+        if np.isin(v, (0.0, 1.0)).all():
+            out.append(int(min(len(set(who[v > 0])), len(set(who[v == 0])))))
+        else:
+            out.append(int(len(set(who))))
+    return out
 
 
-def cluster_cov(model: PHReg, fit, groups: np.ndarray) -> np.ndarray:
-    """Cluster-robust (sandwich) covariance: H^-1 (sum over clusters of U_g U_g') H^-1.
+def dose_model(pt: pd.DataFrame, term: str) -> CoxResult:
+    """The main model plus one dose term of :data:`DOSES` (per 10 points of protected time or
+    of pay tied to productivity, per 1,000 work RVUs of annual target), on the person-time
+    where the dose is recorded (for the RVU target: person-time under a target). With the
+    pay-model indicators in the model, a dose term is the gradient within pay models."""
+    col, _ = DOSES[term]
+    return cox_model(pt[pt[col].notna()], extra=term)
 
-    PHReg's own ``groups`` option gives NaN with entry times, because a row that is in no
-    risk set at any event time has an undefined score residual; such a row contributes
-    nothing to the score, so it counts as zero here.
+
+# --- excess exits -------------------------------------------------------------------------------
+@dataclass
+class ExcessExits:
+    estimate: float
+    ci_low: float
+    ci_high: float
+    draws: np.ndarray  # Monte Carlo draws of the excess exits per year
+    exits: int  # observed voluntary exits under the exposure
+    years: float  # calendar years the exits were observed over
+    hr: float
+
+
+def excess_exits(
+    exits: int,
+    years: float,
+    log_hr: float,
+    se: float,
+    n_clusters: int,
+    draws: int = 100_000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> ExcessExits:
+    """Exits per year among the exposed beyond those they would have had unexposed: the
+    observed exits per year times the attributable fraction among the exposed, (HR - 1)/HR.
+
+    The interval is Monte Carlo: each draw takes log HR from ``log_hr + se * T`` with ``T``
+    Student's t on ``n_clusters - 1`` degrees of freedom (the sampling distribution behind the
+    model's CR1/t interval) and the exit count from a Poisson distribution with the observed
+    count as its mean, independently; the interval is the central ``level`` of the draws.
     """
-    scores = np.nan_to_num(model.score_residuals(fit.params))
-    by_group = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
-    bread = np.asarray(fit.cov_params())
-    return bread @ (by_group.T @ by_group) @ bread
+    rng = np.random.default_rng(seed)
+    b = log_hr + se * rng.standard_t(n_clusters - 1, draws)
+    n = rng.poisson(exits, draws)
+    d = n / years * (1 - np.exp(-b))
+    low, high = np.quantile(d, [(1 - level) / 2, (1 + level) / 2])
+    est = exits / years * (1 - np.exp(-log_hr))
+    return ExcessExits(
+        float(est), float(low), float(high), d, int(exits), float(years), float(np.exp(log_hr))
+    )
 
 
-def ph_check(fit, pt: pd.DataFrame, terms) -> pd.DataFrame:
-    """Proportional hazards: correlation of scaled-free Schoenfeld residuals with log tenure
-    at the event (a non-zero correlation means the hazard ratio drifts with tenure)."""
-    res = np.asarray(fit.schoenfeld_residuals)
-    ev = pt["event"].to_numpy(dtype=bool)
-    t = np.log(pt["stop"].to_numpy()[ev])
-    rows = []
-    for j, term in enumerate(terms):
-        r = res[ev, j]
-        ok = ~np.isnan(r)
-        rho, p = stats.pearsonr(t[ok], r[ok]) if ok.sum() > 2 else (np.nan, np.nan)
-        rows.append({"term": term, "rho": rho, "p": p})
-    return pd.DataFrame(rows)
+def window_years(window: tuple[pd.Timestamp, pd.Timestamp]) -> float:
+    """Length of the window in years (both ends inclusive)."""
+    return ((window[1] - window[0]).days + 1) / DAYS_PER_YEAR
 
 
+# --- the linked survey cohort ---------------------------------------------------------------------
+def linked_cohort(
+    survey: pd.DataFrame,
+    clinicians: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    months: int = 12,
+) -> pd.DataFrame:
+    """Survey responses followed for voluntary exit.
+
+    Each response in the window that carries a ``clinician_id`` whose clinician (a clinician
+    role) has a spell in post on the survey date, followed from the survey date to the first
+    of: the exit (voluntary: an event; any other: censored), ``months`` months, the end of
+    the window. ``time`` is years since the survey (days counted inclusive of the last);
+    ``site_id`` is the site of the spell; ``burned_out`` is the burnout item >= 3.
+    """
+    s = survey[survey["clinician_id"].notna() & survey["burnout"].notna()]
+    s = s[(s["survey_date"] >= window[0]) & (s["survey_date"] <= window[1])]
+    s = s[["response_id", "clinician_id", "survey_date", "burnout"]]
+    c = clinicians.loc[
+        clinicians["role"].isin(CLINICIAN_ROLES),
+        ["clinician_id", "site_id", "role", "hire_date", "exit_date", "exit_reason"],
+    ]
+    m = s.merge(c, on="clinician_id", how="inner")
+    in_post = (m["hire_date"] <= m["survey_date"]) & (
+        m["exit_date"].isna() | (m["exit_date"] >= m["survey_date"])
+    )
+    m = m[in_post].sort_values(["response_id", "hire_date"])
+    m = m.drop_duplicates("response_id", keep="last").reset_index(drop=True)
+    horizon = m["survey_date"] + pd.DateOffset(months=months) - pd.Timedelta(days=1)
+    horizon = horizon.where(horizon < window[1], window[1])
+    left = m["exit_date"].notna() & (m["exit_date"] <= horizon)
+    end = m["exit_date"].where(left, horizon)
+    return pd.DataFrame(
+        {
+            "response_id": m["response_id"],
+            "clinician_id": m["clinician_id"],
+            "site_id": m["site_id"],
+            "role": m["role"],
+            "survey_date": m["survey_date"],
+            "year": m["survey_date"].dt.year,
+            "burned_out": (m["burnout"].astype(float) >= BURNED_OUT),
+            "time": ((end - m["survey_date"]).dt.days + 1) / DAYS_PER_YEAR,
+            "event": left & (m["exit_reason"] == "voluntary"),
+            "cause": m["exit_reason"].where(left, None),
+        }
+    )
+
+
+@dataclass
+class LinkedResult:
+    hr: float
+    ci_low: float
+    ci_high: float
+    p: float
+    log_hr: float
+    se: float
+    people: int  # clinicians on the smaller side of burned out vs not
+    n_responses: int
+    n_clinicians: int
+    n_events: int
+    n_sites: int
+    table: pd.DataFrame
+
+
+def burnout_exit_model(cohort: pd.DataFrame) -> LinkedResult:
+    """Cox model of voluntary exit within the follow-up of :func:`linked_cohort` (time since
+    the survey), burned out vs not, adjusted for survey year (indicators; years without an exit
+    pooled, :func:`calendar_periods`) and stratified by site (each site its own baseline
+    hazard). Standard errors are clustered by site (CR1, t(G-1)), which also covers the
+    repeated responses of one clinician in different years."""
+    n_sites = int(cohort["site_id"].nunique())
+    require_sites(n_sites, "Cox model of exit after a survey")
+    x = pd.DataFrame({"burned_out": cohort["burned_out"].astype(float)}, index=cohort.index)
+    period = calendar_periods(cohort["year"], cohort["event"])
+    for level in sorted(period.unique())[1:]:
+        x[f"year_{level}"] = (period == level).astype(float)
+    x = x.loc[:, x.std() > 0]
+    if "burned_out" not in x:
+        raise ValueError("no variation in burnout among linked responses")
+    sites = cohort["site_id"].to_numpy()
+    fit = survival.fit_cox(
+        x,
+        np.zeros(len(cohort)),
+        cohort["time"].to_numpy(),
+        cohort["event"].to_numpy(bool),
+        strata=sites,
+    )
+    table, coef = summarise(fit, x, sites, cohort["clinician_id"], within_site=True)
+    r = table.set_index("term").loc["burned_out"]
+    c = coef.set_index("term").loc["burned_out"]
+    return LinkedResult(
+        float(r["hr"]),
+        float(r["ci_low"]),
+        float(r["ci_high"]),
+        float(r["p"]),
+        float(c["log_hr"]),
+        float(c["se"]),
+        int(r["clinicians"]),
+        len(cohort),
+        int(cohort["clinician_id"].nunique()),
+        int(cohort["event"].sum()),
+        n_sites,
+        table,
+    )
+
+
+# --- cumulative incidence -------------------------------------------------------------------------
+def spells_at_entry(pt: pd.DataFrame) -> pd.DataFrame:
+    """One row per spell: tenure at entry to the window and at exit or censoring, the cause
+    of an exit, and the management in effect when the spell entered the window."""
+    first = pt.groupby("spell").first()
+    last = pt.groupby("spell").last()
+    return pd.DataFrame(
+        {
+            "entry": first["start"],
+            "exit": last["stop"],
+            "cause": last["cause"],
+            "comp_model": first["comp_model"],
+            "team_based_care": first["team_based_care"],
+            "clinician_id": first["clinician_id"],
+            "site_id": first["site_id"],
+        }
+    ).reset_index()
+
+
+def incidence_curves(
+    spells: pd.DataFrame,
+    by: str,
+    min_at_risk: int,
+    at: tuple[float, ...] = (0, 2, 5, 10, 15),
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Aalen–Johansen cumulative incidence of voluntary exit (competing: every other exit),
+    with delayed entry, for each group of ``by``; each curve stops before the first exit time
+    at which fewer than ``min_at_risk`` spells are at risk, and a group of fewer than
+    ``min_at_risk`` clinicians gets no curve. Also returns the spells at risk at the tenures
+    ``at`` (columns group, tenure_years, at_risk).
+
+    At risk counts distinct clinicians (a clinician rehired can be at risk at one tenure in two
+    spells), since the small-cell rule is about people; ``clinicians_at_risk`` is added to
+    each curve."""
+    curves, rows = {}, []
+    for level, g in spells.groupby(by, sort=True):
+        key = str(level)
+        at_risk = clinicians_at_risk(g, at, closed="left")
+        rows += [
+            {"group": key, "tenure_years": float(t), "at_risk": int(n)}
+            for t, n in zip(at, at_risk, strict=True)
+        ]
+        if g["clinician_id"].nunique() < min_at_risk:
+            continue
+        cif = survival.cumulative_incidence(g["entry"], g["exit"], g["cause"], "voluntary")
+        cif["clinicians_at_risk"] = clinicians_at_risk(g, cif["time"], closed="right")
+        low = np.flatnonzero(cif["clinicians_at_risk"].to_numpy() < min_at_risk)
+        curves[key] = cif.iloc[: low[0] if len(low) else len(cif)].reset_index(drop=True)
+    return curves, pd.DataFrame(rows)
+
+
+def clinicians_at_risk(spells: pd.DataFrame, times, closed: str = "left") -> np.ndarray:
+    """Distinct clinicians with a spell under observation at each tenure (``closed`` as in
+    :func:`helpers.survival.at_risk_at`)."""
+    e, x = spells["entry"].to_numpy(float), spells["exit"].to_numpy(float)
+    who = pd.factorize(spells["clinician_id"])[0]
+    out = []
+    for t in np.asarray(times, float):
+        on = (e <= t) & (t < x) if closed == "left" else (e < t) & (t <= x)
+        out.append(len(np.unique(who[on])))
+    return np.array(out, dtype=int)
+
+
+# --- sites that left RVU production pay ---------------------------------------------------------
 def switches(management: pd.DataFrame) -> pd.Series:
     """Date each site moved from rvu_production to salary or salary_plus_quality."""
     m = management.sort_values(["site_id", "effective_from"])
@@ -318,20 +702,3 @@ def event_study(sy: pd.DataFrame, lags: tuple[int, int]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).sort_values("year_rel").reset_index(drop=True)
-
-
-def exposure_at_entry(pt: pd.DataFrame) -> pd.DataFrame:
-    """One row per spell for Kaplan–Meier: tenure at entry and at exit or censoring, the
-    management in effect when the spell entered the window."""
-    first = pt.groupby("spell").first()
-    last = pt.groupby("spell").last()
-    return pd.DataFrame(
-        {
-            "entry": first["start"],
-            "duration": last["stop"],
-            "event": last["event"],
-            "comp_model": first["comp_model"],
-            "team_based_care": first["team_based_care"],
-            "clinician_id": first["clinician_id"],
-        }
-    ).reset_index()
