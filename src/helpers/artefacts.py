@@ -124,6 +124,10 @@ def save_figure(
         raise ValueError(
             f"{fig_id}: text smaller than {MIN_PRINTED_PT:g} pt when printed: {small[:3]}"
         )
+    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    if len(fig.axes) == 1 and titled:
+        plt.close(fig)
+        raise ValueError(f"{fig_id}: no plot title ({titled[0]!r}): the caption says it")
     png = folder / f"{fig_id}.png"
     fig.savefig(png, dpi=200, metadata={"Software": None})
     fig.savefig(folder / f"{fig_id}.svg", metadata={"Date": None, "Creator": None})

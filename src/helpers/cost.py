@@ -227,27 +227,6 @@ def turnover_cost(
 # --- the cost of the excess exits under RVU production pay -----------------------------------
 
 
-def excess_exit_draws(result: Any) -> np.ndarray | dict[str, np.ndarray]:
-    """Monte Carlo draws of excess voluntary exits per year from what the turnover analysis
-    returns: an array of draws, a mapping role -> draws, or an object (or mapping) with a
-    ``draws_by_role`` or ``draws`` entry."""
-    if isinstance(result, np.ndarray | list | tuple | pd.Series):
-        return np.asarray(result, float)
-    get = result.get if isinstance(result, Mapping) else lambda k, d=None: getattr(result, k, d)
-    for key in ("draws_by_role", "draws"):
-        value = get(key, None)
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            return {r: np.asarray(v, float) for r, v in value.items()}
-        if isinstance(value, pd.DataFrame):
-            return {r: value[r].to_numpy(float) for r in value.columns}
-        return np.asarray(value, float)
-    if isinstance(result, Mapping) and all(r in CLINICIAN_ROLES for r in result):
-        return {r: np.asarray(v, float) for r, v in result.items()}
-    raise TypeError("no Monte Carlo draws of excess exits found (expected draws or draws_by_role)")
-
-
 @dataclass
 class ExcessCost:
     point: float

@@ -12,26 +12,18 @@ from typing import Any
 DASH = "\u2013"  # en dash between interval limits
 MINUS = "\u2212"  # a typeset minus sign
 
-# format kind of a finding's unit (anything not listed: "number")
-UNIT_KINDS = {
-    "share": "share",
-    "hazard ratio": "ratio",
-    "odds ratio": "ratio",
-    "risk ratio": "ratio",
-    "rate ratio": "ratio",
-    "usd": "usd",
-    "usd per year": "usd",
-    "exits per 100 clinician-years": "rate",
-    "days per vacant fte": "number",
-    "visits per budgeted fte per vacant fte": "number",
-    "visits": "count",
-    "departures": "rate",
-    "day-months": "rate",
-    "fte-months": "rate",
-    "exits per year": "rate",
-    "percentage points": "points",
-    "points": "number",
-}
+# format kind of a finding's unit, by the first rule whose words the unit contains
+UNIT_RULES: tuple[tuple[str, str], ...] = (
+    ("usd", "usd"),
+    ("ratio", "ratio"),
+    ("percentage points", "points"),
+    ("per 100", "rate"),
+    ("months per", "rate"),
+    ("exits per year", "rate"),
+    ("departures", "rate"),
+    ("visits per departed", "count"),
+)
+UNIT_KINDS = {"share": "share", "visits": "count", "points": "number"}
 
 
 def _missing(x: Any) -> bool:
@@ -52,7 +44,7 @@ def usd(x: float) -> str:
     a = abs(x)
     sign = MINUS if x < 0 else ""
     if a >= 1e9:
-        return f"{sign}${a / 1e9:,.2f} billion"
+        return f"{sign}${a / 1e9:,.1f} billion"
     if a >= 1e6:
         return f"{sign}${a / 1e6:,.1f} million"
     return f"{sign}${a:,.0f}"
@@ -115,8 +107,11 @@ def interval(low: Any, high: Any, kind: str) -> str:
 
 
 def unit_kind(unit: str) -> str:
-    """The format kind of a finding's unit."""
-    return UNIT_KINDS.get((unit or "").lower(), "number")
+    """The format kind of a finding's unit ("number" when no rule applies)."""
+    u = (unit or "").lower()
+    if u in UNIT_KINDS:
+        return UNIT_KINDS[u]
+    return next((kind for words, kind in UNIT_RULES if words in u), "number")
 
 
 def long_date(d: date | str) -> str:

@@ -185,6 +185,24 @@ class Analysis:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n\n".join(self._narrative) + "\n", encoding="utf-8")
 
+    def direction(self, finding_id: str, above: str, below: str, neither: str) -> str:
+        """One of three words by where a registered finding's interval lies: wholly above no
+        difference (a ratio of 1, a difference of 0), wholly below it, or neither (including
+        a finding that is not shown), so that prose never claims more than the interval.
+
+        Examples
+        --------
+        >>> run.direction("turnover.hr_admin_shadowing", "more", "less", "no more or less")
+        'less'  # doctest: +SKIP
+        """
+        from helpers.catalog import null_value
+
+        f = self.findings.findings.get(finding_id)
+        if f is None or f.suppressed or not f.available or f.ci_low is None:
+            return neither
+        null = null_value(f.unit)
+        return above if f.ci_low > null else below if f.ci_high < null else neither
+
     def quote(self, finding_id: str) -> str:
         """A registered finding as text: "1.62 (95% CI 1.30–2.02; 1,405 clinicians at 50
         sites)", or why it is not shown."""

@@ -16,7 +16,7 @@ from scipy import stats
 
 from helpers import survival
 from helpers.contract import CLINICIAN_ROLES
-from helpers.inference import require_sites, t_interval, t_p_value
+from helpers.inference import MIN_SITES, require_sites, t_interval, t_p_value
 from helpers.rates import poisson_rate_ci
 
 DAYS_PER_YEAR = 365.25
@@ -408,6 +408,47 @@ def excess_exits(
     est = exits / years * (1 - np.exp(-log_hr))
     return ExcessExits(
         float(est), float(low), float(high), d, int(exits), float(years), float(np.exp(log_hr))
+    )
+
+
+def rvu_excess_exits(
+    pt: pd.DataFrame,
+    cox: CoxResult,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    draws: int = 100_000,
+    seed: int = 0,
+) -> ExcessExits:
+    """Excess voluntary exits per year under RVU production pay (vs salary), from the main Cox
+    model: the observed exits on RVU person-time in the window and the model's hazard ratio.
+
+    Parameters
+    ----------
+    pt
+        Person-time (:func:`person_time`).
+    cox
+        The main model fitted on ``pt`` (:func:`cox_model`).
+    window, draws, seed
+        The analysis window; Monte Carlo draws and seed of the interval (:func:`excess_exits`).
+
+    Returns
+    -------
+    ExcessExits
+        Estimate, interval and draws.
+
+    Raises
+    ------
+    ValueError
+        No person-time under RVU production pay, or the hazard ratio compares fewer than
+        ``MIN_SITES`` sites on one side (the notebooks register the finding as unavailable).
+    """
+    if "comp_rvu_production" not in set(cox.table["term"]):
+        raise ValueError("no person-time under RVU production pay")
+    r = cox.term("comp_rvu_production")
+    if r.sites < MIN_SITES:
+        raise ValueError(f"the hazard ratio compares fewer than {MIN_SITES} sites on one side")
+    exits = int(pt.loc[pt["comp_model"] == "rvu_production", "event"].sum())
+    return excess_exits(
+        exits, window_years(window), r.log_hr, r.se, cox.n_sites, draws=draws, seed=seed
     )
 
 

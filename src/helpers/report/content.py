@@ -193,43 +193,34 @@ def keypoints(rv: RunView) -> str:
         verdict, _ = catalog.verdict(hr, "above")
         ratio = "hazard ratio " + quote(hr, rv.min_cell_size).replace(" (", "; ", 1)[:-1]
         if verdict == catalog.VERDICTS[2]:
-            found.append(
+            text = (
                 "Voluntary exits under RVU production pay did not differ clearly from those "
-                f"under salary ({ratio})."
+                f"under salary ({ratio})"
             )
         else:
-            found.append(
+            text = (
                 f"Clinicians paid on RVU production left voluntarily {_relative(hr)} than "
-                f"salaried clinicians ({ratio})."
+                f"salaried clinicians ({ratio})"
             )
-    excess, cost = (
-        f.get("turnover.excess_exits_rvu_per_year"),
-        f.get("cost.excess_turnover_rvu_per_year"),
-    )
-    if _shown(excess):
-        sentence = (
-            f"That is about {quote(excess, rv.min_cell_size)} voluntary exits a year beyond "
-            "what salary would predict"
-        )
-        if _shown(cost):
-            sentence += f", at a replacement cost of {quote(cost, rv.min_cell_size)} a year"
-        found.append(sentence + ".")
-    bo = f.get("burnout.rr_rvu_production")
-    prev = f.get("burnout.prevalence")
+        excess = f.get("turnover.excess_exits_rvu_per_year")
+        cost = f.get("cost.excess_turnover_rvu_per_year")
+        if verdict == catalog.VERDICTS[0] and _shown(excess):
+            text += f", about {_estimate_ci(excess)} departures a year beyond salary"
+            if _shown(cost):
+                text += f", costing {_estimate_ci(cost)} a year to replace"
+        found.append(text + ".")
+    bo, prev = f.get("burnout.rr_rvu_production"), f.get("burnout.prevalence")
     if _shown(prev):
         text = f"{formatting.fmt(prev['estimate'], 'share')} of survey responses reported burnout"
         if _shown(bo):
+            word = {"consistent with the claim": "more", "not consistent with the claim": "less"}
+            more = word.get(catalog.verdict(bo, "above")[0])
             text += (
-                f"; RVU production pay was associated with a risk ratio of burnout of "
-                f"{quote(bo, rv.min_cell_size)}"
-            )
+                f", {more} often under RVU production pay"
+                if more
+                else ", no clearly different share under RVU production pay"
+            ) + f" (risk ratio {_estimate_ci(bo)})"
         found.append(text + ".")
-    visits = f.get("access.visits_lost_per_departure")
-    if _shown(visits):
-        found.append(
-            f"Each clinician departure was associated with about "
-            f"{quote(visits, rv.min_cell_size)} visits lost while the post stood vacant."
-        )
     if not found:
         found.append("None of the key findings could be estimated on these data (see below).")
     return (
@@ -307,6 +298,7 @@ def claims_table(rv: RunView) -> str:
 
 
 def _estimate_ci(f: dict[str, Any]) -> str:
+    """'1.29 (1.18–1.42)': the estimate and its interval, no more."""
     kind = formatting.unit_kind(f.get("unit", ""))
     est = formatting.fmt(f["estimate"], kind)
     if f.get("ci_low") is None:
@@ -497,8 +489,8 @@ def analysis_sections(rv: RunView) -> tuple[str, str]:
 
 # -- methods, provenance, citation ----------------------------------------------------------
 def primary_list(rv: RunView) -> str:
-    names = [catalog.findings()[i].short for i in catalog.primary()]
-    return "; ".join(names)
+    """The declared primary findings as a Markdown list."""
+    return "\n".join(f"- {catalog.findings()[i].short}" for i in catalog.primary())
 
 
 def provenance(rv: RunView) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import formatting, labels
+from helpers import catalog, formatting, labels
 from helpers.artefacts import SUPPRESSED
 
 # Columns holding identifiers or codes that are printed as they are.
-VERBATIM = {"site_id", "visit_type", "finding", "source"}
+VERBATIM = {"site_id", "visit_type"}
 # Pandoc takes relative column widths from the dashes of the separator line only when a line
 # of the table is longer than this.
 PANDOC_COLUMNS = 72
@@ -65,7 +65,7 @@ def prepare(df: pd.DataFrame, min_cell_size: int, ci_level: float = 0.95) -> Sho
         keep.append(c)
         header.append(title)
         kinds.append(kind)
-        align.append("l" if kind == "text" else "r")
+        align.append("l" if kind in ("text", "cite", "finding") else "r")
         if c in cis:
             header.append(f"{round(100 * ci_level)}% CI")
             kinds.append("ci")
@@ -82,6 +82,12 @@ def prepare(df: pd.DataFrame, min_cell_size: int, ci_level: float = 0.95) -> Sho
             elif kind == "text":
                 text = "" if _nan(v) else str(v)
                 cells.append(text if c in VERBATIM else labels.label(text))
+            elif kind == "cite":  # citation keys of the bibliography, ";"-separated
+                keys = [k.strip() for k in str(v).split(";") if k.strip()]
+                cells.append("[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else "")
+            elif kind == "finding":  # a finding id, named as the catalog names it
+                spec = catalog.findings().get(str(v))
+                cells.append(spec.short if spec else labels.label(v))
             else:
                 cells.append(formatting.fmt(_number(v), kind))
             if c in cis:
@@ -121,7 +127,7 @@ def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list
     for j, h in enumerate(header):
         cells = max((len(r[j]) for r in rows), default=0)
         word = max(len(w) for w in h.split()) * 1.15 + 1
-        out.append(max(6, min(cells, 40), word))
+        out.append(max(6, min(cells, 40), word) if kinds[j] != "cite" else 8)
     return out
 
 
