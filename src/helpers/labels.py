@@ -78,6 +78,14 @@ VALUES: dict[str, str] = {
     "without": "Without team-based care",
     "all": "All",
     "all sites": "All sites",
+    # the switch study (helpers.switch)
+    "before_switch": "Before the switch (pre-trend model)",
+    "after_switch": "After the switch (imputation)",
+    "imputation_poisson": "Imputation (Poisson), RVU sites",
+    "twfe_rvu_sites": "Two-way fixed effects, RVU sites",
+    "twfe_all_sites": "Two-way fixed effects, all sites (previous)",
+    "site_bootstrap_t": "Site bootstrap SE, t(switching sites − 1)",
+    "cluster_t": "Site-clustered, t(G − 1)",
     # policy-model assumptions
     "gap_elasticity": "Exit elasticity to the productivity gap",
     "midpoint_months": "Months to half proficiency",
@@ -152,6 +160,19 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "comp_salary": ("Salary", "share"),
     "clinician_in_governance": ("Clinicians in governance", "share"),
     "admin_shadowing": ("Administrator shadowing", "share"),
+    # the switch study (helpers.switch)
+    "year_rel": ("Years since the switch", "count"),
+    "period": ("Estimate from", "text"),
+    "switch_sites": ("Switching sites", "count"),
+    "site_years": ("Site-years", "count"),
+    "expected_exits": ("Imputed exits on RVU production pay", "rate"),
+    "leads": ("Years before the switch tested", "text"),
+    "wald": ("Wald statistic", "number"),
+    "df": ("Degrees of freedom", "count"),
+    "replicates": ("Bootstrap replicates", "count"),
+    "failed": ("Failed replicates", "count"),
+    "estimator": ("Estimator", "text"),
+    "interval": ("Interval", "text"),
 }
 # An interval's two columns are shown as one "95% CI" column in the format of the estimate
 # column before them; these name the pairs.
