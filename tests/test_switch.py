@@ -328,7 +328,11 @@ def test_published_tables_and_figure_use_the_label_dictionary():
                 "ci_high",
             ]
     fig, ax = plt.subplots()
-    switch.plot_path(ax, res.path, res.twfe_path)
+    shown = res.path.astype(object)
+    shown.loc[0, ["rr", "ci_low", "ci_high", "clinicians"]] = "suppressed"  # as run.table does
+    switch.plot_path(ax, shown, res.twfe_path)
+    drawn = sum(len(c.lines[0].get_xdata()) for c in ax.containers)
+    assert drawn == len(res.path) - 1 + len(res.twfe_path)  # the suppressed row is not drawn
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "Imputation (this study)",

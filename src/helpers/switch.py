@@ -375,9 +375,10 @@ def _onehot(code: np.ndarray, n: int) -> np.ndarray:
     return (code[:, None] == np.arange(n)[None, :]).astype(float)
 
 
-def imputation_fit(cells: Cells, lags: tuple[int, int] = LAGS) -> Fit:
+def imputation_fit(cells: Cells, lags: tuple[int, int] = LAGS, se: bool = True) -> Fit:
     """One fit of the imputation estimator, with the path by years since the switch (1 to
-    ``lags[1]``, the last binned).
+    ``lags[1]``, the last binned), and with ``se`` the linearised standard errors (NaN
+    without; the bootstrap needs none).
 
     Post-switch rows (rel >= 1) whose site has no untreated row or whose year has no untreated
     row cannot be imputed and are left out. Standard errors of the log ratios come from their
@@ -413,26 +414,29 @@ def imputation_fit(cells: Cells, lags: tuple[int, int] = LAGS) -> Fit:
     observed, expected = y_post @ groups, mu0 @ groups
     with np.errstate(divide="ignore", invalid="ignore"):
         rr = observed / expected
-        # influence of each site on each log ratio
-        own = groups * (y_post[:, None] - rr[None, :] * mu0[:, None]) / observed[None, :]
-        grad = model.design([cells.site[post], cells.year[post]]).T @ (groups * mu0[:, None])
-        carried = (model.x @ model.solve(grad)) * (cells.y[u] - model.mu)[model.live, None]
-        carried /= expected[None, :]
-    g = cells.n_site
-    psi = _onehot(cells.site[post], g).T @ own - _onehot(cells.site[u][model.live], g).T @ carried
-    se = np.sqrt(cr1(g) * (psi**2).sum(axis=0))
-    fit = Fit(
+    se_all = np.full(len(rr), np.nan)
+    if se:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # influence of each site on each log ratio
+            own = groups * (y_post[:, None] - rr[None, :] * mu0[:, None]) / observed[None, :]
+            grad = model.design([cells.site[post], cells.year[post]]).T @ (groups * mu0[:, None])
+            carried = (model.x @ model.solve(grad)) * (cells.y[u] - model.mu)[model.live, None]
+            carried /= expected[None, :]
+        g = cells.n_site
+        psi = _onehot(cells.site[post], g).T @ own
+        psi -= _onehot(cells.site[u][model.live], g).T @ carried
+        se_all = np.sqrt(cr1(g) * (psi**2).sum(axis=0))
+    return Fit(
         float(rr[-1]),
-        float(se[-1]),
+        float(se_all[-1]),
         float(observed[-1]),
         float(expected[-1]),
         rr[:-1],
-        se[:-1],
+        se_all[:-1],
         observed[:-1],
         expected[:-1],
         imputed,
     )
-    return fit
 
 
 def pretrend_fit(cells: Cells, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
@@ -662,7 +666,7 @@ def imputation(
     failures = 0
     for r, (idx, site) in enumerate(bootstrap_rows(cells, reps, rng)):
         try:
-            f = imputation_fit(cells.take(idx, site), lags)
+            f = imputation_fit(cells.take(idx, site), lags, se=False)
         except FitFailure:
             failures += 1
             continue
@@ -804,10 +808,13 @@ def twfe(panel: pd.DataFrame) -> TwfeResult:
     )
 
 
-def event_study(panel: pd.DataFrame, lags: tuple[int, int] = LAGS) -> pd.DataFrame:
+def event_study(
+    panel: pd.DataFrame, lags: tuple[int, int] = LAGS, people: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The conventional (TWFE) event study: rate ratios by year relative to the switch (the
     year before is the reference, both ends binned), site and year fixed effects, log
-    clinician-years offset, SEs clustered by site with t(G-1) intervals."""
+    clinician-years offset, SEs clustered by site with t(G-1) intervals; with ``people``
+    (:func:`site_year_people`), the clinicians at switching sites in each year's site-years."""
     d = panel.copy()
     sites = d["site_id"].nunique()
     require_sites(sites, "two-way fixed-effects event study")
@@ -830,7 +837,12 @@ def event_study(panel: pd.DataFrame, lags: tuple[int, int] = LAGS) -> pd.DataFra
         rows.append(
             {"year_rel": k, "rr": np.exp(b), "ci_low": np.exp(low), "ci_high": np.exp(high)}
         )
-    return pd.DataFrame(rows).sort_values("year_rel").reset_index(drop=True)
+    out = pd.DataFrame(rows).sort_values("year_rel").reset_index(drop=True)
+    if people is not None:
+        out["clinicians"] = [
+            _people(d[(rel == k) & d["switch_year"].notna()], people) for k in out["year_rel"]
+        ]
+    return out
 
 
 # --- the study -----------------------------------------------------------------------------------
@@ -848,9 +860,10 @@ def switch_analysis(
     imputation estimate with its bootstrap, path and pre-trend test, and the conventional TWFE
     estimate and event study on the same site-years for comparison."""
     panel = switch_panel(pt, management, window)
-    res = imputation(panel, lags, reps, seed, people=site_year_people(pt))
+    people = site_year_people(pt)
+    res = imputation(panel, lags, reps, seed, people=people)
     res.twfe = twfe(panel)
-    res.twfe_path = event_study(panel, lags)
+    res.twfe_path = event_study(panel, lags, people)
     return res
 
 
@@ -963,14 +976,32 @@ def estimator_table(
     return pd.DataFrame(rows, columns=cols)
 
 
-def plot_path(ax, path: pd.DataFrame, twfe_path: pd.DataFrame | None = None) -> None:
+def plot_path(
+    ax, path: pd.DataFrame, twfe_path: pd.DataFrame | None = None, min_people: int = 0
+) -> None:
     """Rate ratios with intervals by years relative to the switch on a log axis: the years
     before from the pre-trend model, the years after from the imputation (the switch year is
-    left out); with ``twfe_path``, the conventional event study beside them."""
+    left out); with ``twfe_path``, the conventional event study beside them.
+
+    Rows without a number (a published table's suppressed rows) or about fewer than
+    ``min_people`` clinicians are not drawn."""
     from helpers.artefacts import MARKERS, PALETTE, plain_log_axis
     from helpers.labels import label
 
-    n_post = int(path["year_rel"].max())
+    def drawable(d: pd.DataFrame) -> pd.DataFrame:
+        d = d.copy()
+        for col in ("rr", "ci_low", "ci_high", "clinicians"):
+            if col in d:
+                d[col] = pd.to_numeric(d[col], errors="coerce")
+        keep = d["rr"].notna()
+        if "clinicians" in d:
+            keep &= d["clinicians"].fillna(0) >= min_people
+        return d[keep]
+
+    n_post = int(pd.to_numeric(path["year_rel"]).max())  # the last (binned) year
+    first = int(pd.to_numeric(path["year_rel"]).min())
+    path = drawable(path)
+    twfe_path = drawable(twfe_path) if twfe_path is not None else None
     series = [(path, 0.0, PALETTE[0], MARKERS[0], "Imputation (this study)")]
     if twfe_path is not None:
         series.append(
@@ -997,9 +1028,12 @@ def plot_path(ax, path: pd.DataFrame, twfe_path: pd.DataFrame | None = None) -> 
     ax.axvline(0, color="grey", ls=":", lw=1)
     lows = pd.concat([d["ci_low"] for d, *_ in series]).dropna()
     highs = pd.concat([d["ci_high"] for d, *_ in series]).dropna()
-    ax.set_ylim(min(lows.min(), 0.9) / 1.1, max(highs.max(), 1.1) * 1.1)
+    ax.set_ylim(
+        min(lows.min(), 0.9) / 1.1 if len(lows) else 0.5,
+        max(highs.max(), 1.1) * 1.1 if len(highs) else 2,
+    )
     plain_log_axis(ax, "y")
-    lo = int(min(d["year_rel"].min() for d, *_ in series))
+    lo = min([first, *(int(d["year_rel"].min()) for d, *_ in series if len(d))])
     ticks = list(range(lo, n_post + 1))
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{k}+" if k == n_post else str(k).replace("-", "\u2212") for k in ticks])
