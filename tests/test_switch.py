@@ -241,6 +241,8 @@ def test_bootstrap_draws_whole_sites_within_strata():
 
 
 def test_few_switching_sites_are_refused():
+    # a ValueError, which Analysis.guarded registers as an unavailable finding with the reason
+    assert issubclass(switch.TooFewSwitchSites, ValueError)
     panel, _ = simulate(n_switch=4, n_never=20, seed=1)
     with pytest.raises(switch.TooFewSwitchSites, match="4 switching site"):
         switch.imputation(panel, reps=9)
