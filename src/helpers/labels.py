@@ -101,6 +101,14 @@ VALUES: dict[str, str] = {
     "positions": "Clinician positions",
     "months": "Months modelled",
     "full_visits_per_month": "Visits a month at full productivity",
+    # the switch study (helpers.switch)
+    "before_switch": "Before the switch (pre-trend model)",
+    "after_switch": "After the switch (imputation)",
+    "imputation_poisson": "Imputation (Poisson), RVU sites",
+    "twfe_rvu_sites": "Two-way fixed effects, RVU sites",
+    "twfe_all_sites": "Two-way fixed effects, all sites (previous)",
+    "site_bootstrap_t": "Site bootstrap SE, t(switching sites − 1)",
+    "cluster_t": "Site-clustered, t(G − 1)",
     "start_capacity": "Productivity in month one",
     "midpoint_months": "Months to half proficiency",
     "learning_width_months": "Steepness of the learning curve (months)",
@@ -222,6 +230,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "share_clinician_in_governance": ("Clinicians in governance", "share"),
     "share_admin_shadowing": ("Administrator shadowing", "share"),
     "mean_protected_time_pct": ("Mean protected time (%)", "rate"),
+    # the switch study (helpers.switch)
+    "year_rel": ("Years since the switch", "count"),
+    "period": ("Estimate from", "text"),
+    "switch_sites": ("Switching sites", "count"),
+    "site_years": ("Site-years", "count"),
+    "expected_exits": ("Imputed exits on RVU production pay", "rate"),
+    "leads": ("Years before the switch tested", "text"),
+    "wald": ("Wald statistic", "number"),
+    "replicates": ("Bootstrap replicates", "count"),
+    "failed": ("Failed replicates", "count"),
+    "estimator": ("Estimator", "text"),
+    "interval": ("Interval", "text"),
 }
 # An interval's two columns are shown as one "95% CI" column in the format of the estimate
 # column before them; these name the pairs.

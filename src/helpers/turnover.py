@@ -1,8 +1,7 @@
 """Turnover: person-time with time-varying management and calendar year, exit rates, the Cox
 model of voluntary exit with site-clustered small-sample inference, its proportional-hazards
 test, dose-response, excess exits under RVU production pay, the linked survey cohort, cumulative
-incidence of voluntary exit, and the before/after comparison of sites that left RVU production
-pay."""
+incidence of voluntary exit. The sites that left RVU production pay: :mod:`helpers.switch`."""
 
 from __future__ import annotations
 
@@ -10,9 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
-from scipy import stats
 
 from helpers import survival
 from helpers.contract import CLINICIAN_ROLES
@@ -624,122 +620,3 @@ def clinicians_at_risk(spells: pd.DataFrame, times, closed: str = "left") -> np.
         on = (e <= t) & (t < x) if closed == "left" else (e < t) & (t <= x)
         out.append(len(np.unique(who[on])))
     return np.array(out, dtype=int)
-
-
-# --- sites that left RVU production pay ---------------------------------------------------------
-def switches(management: pd.DataFrame) -> pd.Series:
-    """Date each site moved from rvu_production to salary or salary_plus_quality."""
-    m = management.sort_values(["site_id", "effective_from"])
-    prev = m.groupby("site_id")["comp_model"].shift()
-    hit = m[(prev == "rvu_production") & m["comp_model"].isin(["salary", "salary_plus_quality"])]
-    return hit.groupby("site_id")["effective_from"].min()
-
-
-def site_years(pt: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
-    """Voluntary exits and clinician-years per site and calendar year."""
-    rows = []
-    for year in range(window[0].year, window[1].year + 1):
-        y0, y1 = pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
-        a = pt["p_start"].clip(lower=y0)
-        b = pt["p_end"].clip(upper=y1)
-        days = ((b - a).dt.days + 1).clip(lower=0)
-        ev = pt["event"] & (pt["p_end"] >= y0) & (pt["p_end"] <= y1)
-        df = pd.DataFrame(
-            {
-                "site_id": pt["site_id"],
-                "years": days / DAYS_PER_YEAR,
-                "exits": ev.astype(int),
-                "clinician_id": pt["clinician_id"],
-            }
-        )
-        df = df[df["years"] > 0]
-        g = (
-            df.groupby("site_id")
-            .agg(
-                exits=("exits", "sum"),
-                clinician_years=("years", "sum"),
-                clinicians=("clinician_id", "nunique"),
-            )
-            .reset_index()
-        )
-        g["year"] = year
-        rows.append(g)
-    return pd.concat(rows, ignore_index=True)
-
-
-@dataclass
-class SwitchResult:
-    irr: float
-    ci_low: float
-    ci_high: float
-    n_site_years: int
-    n_switch_sites: int
-    n_sites: int
-    clinicians: int
-    events: pd.DataFrame  # event-study coefficients
-
-
-def switch_analysis(
-    pt: pd.DataFrame,
-    management: pd.DataFrame,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    lags: tuple[int, int] = (-3, 4),
-) -> SwitchResult:
-    """Poisson model of site-year voluntary exits with site and year fixed effects and a
-    clinician-years offset; ``after`` = years after the switch year (the switch year itself,
-    with mixed exposure, is left out); SEs clustered by site."""
-    sy = site_years(pt, window)
-    sw = switches(management)
-    sy["switch_year"] = sy["site_id"].map(sw.dt.year)
-    sy["rel"] = sy["year"] - sy["switch_year"]
-    est = sy[sy["rel"] != 0].copy()
-    est["after"] = (est["rel"] > 0).astype(float)
-    fit = smf.glm(
-        "exits ~ after + C(site_id) + C(year)",
-        data=est,
-        family=sm.families.Poisson(),
-        offset=np.log(est["clinician_years"]),
-    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(est["site_id"])[0]})
-    b, se = fit.params["after"], fit.bse["after"]
-    z = stats.norm.ppf(0.975)
-    ev = event_study(sy, lags)
-    return SwitchResult(
-        float(np.exp(b)),
-        float(np.exp(b - z * se)),
-        float(np.exp(b + z * se)),
-        len(est),
-        int(sw.size),
-        est["site_id"].nunique(),
-        int(pt["clinician_id"].nunique()),
-        ev,
-    )
-
-
-def event_study(sy: pd.DataFrame, lags: tuple[int, int]) -> pd.DataFrame:
-    """Rate ratios by year relative to the switch (reference: the year before), ends binned."""
-    d = sy.copy()
-    rel = d["rel"].clip(lower=lags[0], upper=lags[1])
-    names = []
-    for k in range(lags[0], lags[1] + 1):
-        if k == -1:
-            continue
-        name = f"rel_m{-k}" if k < 0 else f"rel_p{k}"
-        d[name] = ((rel == k) & d["switch_year"].notna()).astype(float)
-        names.append((k, name))
-    formula = "exits ~ " + " + ".join(n for _, n in names) + " + C(site_id) + C(year)"
-    fit = smf.glm(
-        formula, data=d, family=sm.families.Poisson(), offset=np.log(d["clinician_years"])
-    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(d["site_id"])[0]})
-    z = stats.norm.ppf(0.975)
-    rows = [{"year_rel": -1, "rr": 1.0, "ci_low": 1.0, "ci_high": 1.0}]
-    for k, n in names:
-        b, se = fit.params[n], fit.bse[n]
-        rows.append(
-            {
-                "year_rel": k,
-                "rr": np.exp(b),
-                "ci_low": np.exp(b - z * se),
-                "ci_high": np.exp(b + z * se),
-            }
-        )
-    return pd.DataFrame(rows).sort_values("year_rel").reset_index(drop=True)

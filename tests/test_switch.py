@@ -1,0 +1,343 @@
+"""The switch study: the imputation estimator against simulated truth, a hand computation and
+pyfixest; the pre-trend test; the stratified site bootstrap; refusal with few switching sites."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from helpers import switch
+from helpers.inference import TooFewSites
+
+
+def simulate(
+    n_switch=12,
+    n_never=12,
+    years=8,
+    switch_years=None,
+    effect=lambda k: 0.6,
+    pre_trend=0.0,
+    base=0.1,
+    exposure=(10.0, 20.0),
+    seed=0,
+):
+    """Site-year exits ~ Poisson(clinician-years x base x site effect x year effect x switch
+    effect), switches staggered over the window.
+
+    ``effect(k)`` is the rate ratio k years after the switch (the switch year, k = 0, is given
+    half the first year's effect); ``pre_trend`` adds exp(pre_trend * (rel + 4)) to the last
+    three years before a switch. Returns the panel and the aggregated truth: expected
+    post-switch exits over their counterfactual, both from the true means.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_switch + n_never
+    if switch_years is None:
+        switch_years = np.linspace(1, years - 2, n_switch).round().astype(int)
+    alpha = rng.normal(0, 0.3, n)
+    gamma = rng.normal(0, 0.15, years)
+    rows = []
+    for i in range(n):
+        s = switch_years[i] if i < n_switch else None
+        for t in range(years):
+            e = rng.uniform(*exposure)
+            mu0 = e * base * np.exp(alpha[i] + gamma[t])
+            rel = np.nan if s is None else t - s
+            mult = 1.0
+            if rel >= 1:
+                mult = effect(rel)
+            elif rel == 0:
+                mult = 0.5 * (1 + effect(1))
+            elif -3 <= rel <= -1:
+                mult = np.exp(pre_trend * (rel + 4))
+            rows.append((f"S{i:02d}", 2010 + t, e, mu0, mult, rel, np.nan if s is None else s))
+    d = pd.DataFrame(
+        rows, columns=["site_id", "year", "clinician_years", "mu0", "mult", "rel", "switch_year"]
+    )
+    d["switch_year"] = d["switch_year"] + 2010
+    d["exits"] = rng.poisson(d["mu0"] * d["mult"])
+    d["clinicians"] = np.ceil(d["clinician_years"]).astype(int)
+    post = d["rel"] >= 1
+    truth = float((d.loc[post, "mu0"] * d.loc[post, "mult"]).sum() / d.loc[post, "mu0"].sum())
+    return d, truth
+
+
+def ramp(k):
+    """An effect that grows with time since the switch: 0.78, 0.61, 0.47, 0.37, ..."""
+    return float(np.exp(-0.25 * k))
+
+
+def test_twfe_is_biased_and_imputation_recovers_a_growing_effect():
+    # most sites switch, early and late; the effect deepens with time since the switch; large
+    # sites so that the bias of TWFE (about +0.2 on the log scale over 40 seeds) stands well
+    # clear of the noise (SD of the log estimate about 0.04)
+    panel, truth = simulate(
+        n_switch=16,
+        n_never=4,
+        years=10,
+        switch_years=np.linspace(2, 8, 16).round().astype(int),
+        effect=ramp,
+        exposure=(600, 900),
+        seed=0,
+    )
+    res = switch.imputation(panel, lags=(-3, 6), reps=199, seed=1)
+    conventional = switch.twfe(panel)
+    assert res.ci_low <= truth <= res.ci_high
+    assert abs(np.log(res.rr / truth)) < 0.1
+    # TWFE compares later switchers with sites already switched: pulled towards no effect
+    assert np.log(conventional.rr / truth) > 0.1
+    assert not conventional.ci_low <= truth <= conventional.ci_high
+    # the dynamic path follows the simulated ramp
+    after = res.path[res.path["period"] == "after_switch"].set_index("year_rel")
+    for k in (1, 2, 3):
+        assert abs(np.log(after.loc[k, "rr"] / ramp(k))) < 0.1
+    assert res.n_switch_sites == 16 and res.n_sites == 20
+
+
+def test_imputed_counterfactual_matches_a_hand_computation():
+    # sites A and B never switch, C switches in 2011 (left out) and is treated in 2012
+    panel = pd.DataFrame(
+        {
+            "site_id": list("AAABBBCCC"),
+            "year": [2010, 2011, 2012] * 3,
+            "exits": [4, 6, 5, 3, 2, 7, 5, 9, 2],
+            "clinician_years": [10.0, 12, 11, 8, 9, 10, 10, 11, 12],
+            "switch_year": [np.nan] * 6 + [2011] * 3,
+        }
+    )
+    panel["rel"] = panel["year"] - panel["switch_year"]
+    cells, rows = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells, lags=(-1, 1))
+    # untreated cells: A and B in all years, C in 2010 -> C's site effect from 2010 alone, so
+    # C's imputed 2012 exits = C's 2010 rate x 2012/2010 year ratio x exposure, with the year
+    # ratio from the A-B two-way model: A, B x 2010, 2011, 2012 with offsets
+    ab = panel[panel["site_id"] != "C"]
+    x = pd.get_dummies(ab[["site_id"]].astype(str)).astype(float)
+    x["y2011"], x["y2012"] = (ab["year"] == 2011) * 1.0, (ab["year"] == 2012) * 1.0
+    glm = sm.GLM(
+        ab["exits"], x, family=sm.families.Poisson(), offset=np.log(ab["clinician_years"])
+    ).fit()
+    ratio = np.exp(glm.params["y2012"])  # 2012 vs 2010
+    c = panel.set_index(["site_id", "year"])
+    expected = c.loc[("C", 2010), "exits"] / c.loc[("C", 2010), "clinician_years"]
+    expected *= ratio * c.loc[("C", 2012), "clinician_years"]
+    assert fit.expected == pytest.approx(expected, rel=1e-8)
+    assert fit.rr == pytest.approx(2 / expected, rel=1e-8)
+    # the untreated cells are fitted, the switch year is not in the estimation cells
+    assert len(rows) == 8 and not (rows["rel"] == 0).any()
+
+
+def test_imputation_matches_statsmodels_on_a_random_panel():
+    panel, _ = simulate(n_switch=6, n_never=5, years=6, seed=11)
+    cells, rows = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells)
+    untreated = rows[~(rows["rel"] >= 1)]
+    glm = sm.GLM.from_formula(
+        "exits ~ C(site_id) + C(year)",
+        data=untreated,
+        family=sm.families.Poisson(),
+        offset=np.log(untreated["clinician_years"]),
+    ).fit(tol=1e-12)
+    post = rows[rows["rel"] >= 1]
+    mu0 = glm.predict(post, offset=np.log(post["clinician_years"]))
+    assert fit.expected == pytest.approx(float(mu0.sum()), rel=1e-6)
+    assert fit.rr == pytest.approx(post["exits"].sum() / float(mu0.sum()), rel=1e-6)
+
+
+def test_fixed_effects_poisson_agrees_with_pyfixest():
+    pf = pytest.importorskip("pyfixest")
+    panel, _ = simulate(n_switch=8, n_never=8, years=8, pre_trend=0.3, seed=5)
+    cells, rows = switch.cells_from_panel(panel)
+    untreated = rows[~(rows["rel"] >= 1)].copy()
+    lead = np.where(untreated["rel"].between(-3, -1), -untreated["rel"], 0).astype(int)
+    for k in (1, 2, 3):
+        untreated[f"lead{k}"] = (lead == k).astype(float)
+    untreated["log_cy"] = np.log(untreated["clinician_years"])
+    ref = pf.fepois(
+        "exits ~ lead1 + lead2 + lead3 | site_id + year",
+        data=untreated,
+        offset="log_cy",
+        vcov={"CRV1": "site_id"},
+        ssc=pf.ssc(k_adj=False, G_adj=True),  # G/(G-1) only, as helpers.inference.cr1
+        fixef_rm="none",  # keep a site with one untreated year (it counts as a cluster)
+        iwls_tol=1e-12,
+    )
+    rr, cov = switch.pretrend_fit(cells, 3)  # order -3, -2, -1
+    names = ["lead3", "lead2", "lead1"]
+    np.testing.assert_allclose(rr, np.exp(ref.coef()[names].to_numpy()), rtol=1e-6)
+    np.testing.assert_allclose(cov, ref._vcov[np.ix_([2, 1, 0], [2, 1, 0])], rtol=1e-5)
+
+
+def test_standard_error_is_the_derivative_in_site_weights():
+    # the linearised SE of log rr = sqrt(G/(G-1) sum_g psi_g^2), psi_g the derivative of log rr
+    # in the weight of site g (the infinitesimal jackknife), here by finite differences of a
+    # weighted statsmodels fit
+    panel, _ = simulate(n_switch=5, n_never=5, years=6, exposure=(30, 40), seed=8)
+    cells, rows = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells)
+    untreated, post = rows[~(rows["rel"] >= 1)], rows[rows["rel"] >= 1]
+
+    def log_rr(weights):
+        w = untreated["site_id"].map(weights)
+        glm = sm.GLM.from_formula(
+            "exits ~ C(site_id) + C(year)",
+            data=untreated,
+            family=sm.families.Poisson(),
+            offset=np.log(untreated["clinician_years"]),
+            var_weights=w,
+        ).fit(tol=1e-13)
+        mu0 = glm.predict(post, offset=np.log(post["clinician_years"]))
+        wp = post["site_id"].map(weights)
+        return np.log((wp * post["exits"]).sum() / (wp * mu0).sum())
+
+    sites = sorted(rows["site_id"].unique())
+    base, h = log_rr(dict.fromkeys(sites, 1.0)), 1e-5
+    psi = [(log_rr({**dict.fromkeys(sites, 1.0), s: 1 + h}) - base) / h for s in sites]
+    g = len(sites)
+    assert fit.se == pytest.approx(np.sqrt(g / (g - 1) * np.sum(np.square(psi))), rel=1e-3)
+    assert base == pytest.approx(np.log(fit.rr), rel=1e-8)
+
+
+def test_fe_poisson_gives_a_site_without_exits_a_zero_factor():
+    y = np.array([0.0, 0.0, 3.0, 5.0, 2.0, 4.0])
+    e = np.ones(6) * 10
+    site, year = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 0, 1, 0, 1])
+    fit = switch.fe_poisson(y, e, [site, year], [3, 2])
+    assert fit.factors[0][0] == 0 and fit.mu[0] == 0 and fit.mu[1] == 0
+    assert fit.mu[2:].sum() == pytest.approx(y[2:].sum())  # Poisson fits the total
+
+
+def test_pretrend_test_rejects_a_pretrend_and_not_its_absence():
+    # five seeds, the same panels with and without exits rising in the 3 years before a switch
+    kw = {"n_switch": 12, "n_never": 8, "years": 9, "exposure": (40, 60)}
+    p_flat, p_trend = [], []
+    for seed in range(1, 6):
+        for pre_trend, out in ((0.0, p_flat), (0.5, p_trend)):
+            cells, _ = switch.cells_from_panel(simulate(**kw, pre_trend=pre_trend, seed=seed)[0])
+            test = switch.pretrend_test(cells, 3, reps=99, seed=seed)
+            assert test.df == 3 and test.replicates + test.failures == 99
+            out.append(test.p_value)
+    assert max(p_trend) < 0.05  # every simulated pre-trend is found
+    assert sum(p < 0.05 for p in p_flat) <= 1  # at most one false alarm in five
+
+
+def test_bootstrap_draws_whole_sites_within_strata():
+    panel, _ = simulate(n_switch=7, n_never=9, years=7, seed=2)
+    cells, _ = switch.cells_from_panel(panel)
+    switching, others = switch.strata(cells)
+    assert len(switching) == 7 and len(others) == 9
+    rng = np.random.default_rng(0)
+    for idx, site in switch.bootstrap_rows(cells, 20, rng):
+        drawn = []
+        for new in np.unique(site):
+            rows = idx[site == new]
+            orig = np.unique(cells.site[rows])
+            assert len(orig) == 1  # one drawn site is one original site ...
+            assert set(rows) == set(np.flatnonzero(cells.site == orig[0]))  # ... all its rows
+            drawn.append(orig[0])
+        drawn = np.array(drawn)
+        assert np.isin(drawn, switching).sum() == 7  # as many switching sites as the data
+        assert np.isin(drawn, others).sum() == 9
+    assert len(set(drawn)) < len(drawn)  # with replacement: some site drawn twice
+
+
+def test_few_switching_sites_are_refused():
+    # a ValueError, which Analysis.guarded registers as an unavailable finding with the reason
+    assert issubclass(switch.TooFewSwitchSites, ValueError)
+    panel, _ = simulate(n_switch=4, n_never=20, seed=1)
+    with pytest.raises(switch.TooFewSwitchSites, match="4 switching site"):
+        switch.imputation(panel, reps=9)
+    # enough switching sites but too few sites in all
+    panel, _ = simulate(n_switch=6, n_never=2, seed=1)
+    with pytest.raises(TooFewSites):
+        switch.imputation(panel, reps=9)
+
+
+def test_switching_site_without_a_year_before_is_left_out():
+    panel, _ = simulate(n_switch=7, n_never=8, seed=4)
+    early = panel["site_id"] == "S00"
+    panel.loc[early, "switch_year"] = 2010  # switched in the window's first year
+    panel.loc[early, "rel"] = panel.loc[early, "year"] - 2010
+    res = switch.imputation(panel, reps=19)
+    assert res.n_switch_sites == 6 and res.n_sites == 14
+    assert "cannot be imputed" in res.notes[0]
+
+
+def test_pay_paths_censor_other_moves():
+    m = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B", "B", "C", "D"],
+            "effective_from": pd.to_datetime(
+                [
+                    "2010-01-01",
+                    "2019-03-01",
+                    "2022-01-01",
+                    "2010-01-01",
+                    "2020-06-01",
+                    "2010-01-01",
+                    "2010-01-01",
+                ]
+            ),
+            "effective_to": pd.to_datetime(
+                ["2019-02-28", "2021-12-31", None, "2020-05-31", None, None, None]
+            ),
+            "comp_model": [
+                "rvu_production",
+                "salary",
+                "hybrid",
+                "rvu_production",
+                "hybrid",
+                "rvu_production",
+                "salary",
+            ],
+        }
+    )
+    window = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
+    p = switch.pay_paths(m, window)
+    assert p.loc["A", "switch"] == pd.Timestamp("2019-03-01")
+    assert p.loc["A", "censor"] == pd.Timestamp("2022-01-01")  # left salary later
+    assert pd.isna(p.loc["B", "switch"]) and p.loc["B", "censor"] == pd.Timestamp("2020-06-01")
+    assert pd.isna(p.loc["C", "switch"]) and pd.isna(p.loc["C", "censor"])
+    assert p.loc["D", "pay_at_start"] == "salary"
+
+
+def test_published_tables_and_figure_use_the_label_dictionary():
+    import matplotlib.pyplot as plt
+
+    from helpers import labels
+
+    panel, _ = simulate(n_switch=8, n_never=8, seed=6)
+    res = switch.imputation(panel, reps=29)
+    res.twfe, res.twfe_path = switch.twfe(panel), switch.event_study(panel)
+    tables = [
+        switch.path_table(res),
+        switch.pretrend_table(res),
+        switch.estimator_table(res, res.twfe, 100),
+    ]
+    for table in tables:
+        for col in table.columns:
+            if any(col in pair for pair in labels.CI_PAIRS):
+                continue
+            labels.column(col)  # raises for a column without a label
+            if labels.column(col)[1] == "text" and col != "leads":
+                assert set(table[col]) <= set(labels.VALUES), col
+    # intervals sit right after their estimate
+    for table in tables:
+        cols = list(table.columns)
+        if "ci_low" in cols:
+            assert cols[cols.index("ci_low") - 1 : cols.index("ci_low") + 2] == [
+                "rr",
+                "ci_low",
+                "ci_high",
+            ]
+    fig, ax = plt.subplots()
+    shown = res.path.astype(object)
+    shown.loc[0, ["rr", "ci_low", "ci_high", "clinicians"]] = "suppressed"  # as run.table does
+    switch.plot_path(ax, shown, res.twfe_path)
+    drawn = sum(len(c.lines[0].get_xdata()) for c in ax.containers)
+    assert drawn == len(res.path) - 1 + len(res.twfe_path)  # the suppressed row is not drawn
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Imputation (this study)",
+        "Two-way fixed effects (conventional)",
+    ]
+    plt.close(fig)
