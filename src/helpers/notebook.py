@@ -57,14 +57,23 @@ class Analysis:
         self.source = SourceLine(self.data.name, self.data.synthetic)
         self._seq = 0
         self._narrative: list[str] = []
+        self.saved: list[str] = []  # ids of the figures and tables saved so far
 
     @property
     def synthetic(self) -> bool:
         return self.data.synthetic
 
-    def _next(self) -> int:
+    def _next(self, exhibit_id: str) -> int:
         self._seq += 1
+        self.saved.append(exhibit_id)
         return self._seq
+
+    def ref(self, *exhibit_ids: str) -> str:
+        """ " (@fig-a; @tbl-b)": a parenthetical reference to the exhibits of this run that were
+        saved, or an empty string, so that narrative never points at an exhibit that a small
+        or incomplete data set did not produce."""
+        ids = [i for i in exhibit_ids if i in self.saved]
+        return f" ({'; '.join('@' + i for i in ids)})" if ids else ""
 
     def figure(
         self,
@@ -112,7 +121,7 @@ class Analysis:
             source=self.source,
             n=n,
             notebook=self.name,
-            seq=self._next(),
+            seq=self._next(fig_id),
             placement=placement,
         )
 
@@ -168,7 +177,7 @@ class Analysis:
             columns=columns,
             n=n,
             notebook=self.name,
-            seq=self._next(),
+            seq=self._next(tbl_id),
             placement=placement,
             notes=notes,
         )

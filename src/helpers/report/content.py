@@ -448,6 +448,15 @@ def _findings_paragraph(sec: Section, rv: RunView) -> str:
     return "\n".join(lines)
 
 
+def _unprinted_refs(text: str, unprinted: set[str]) -> str:
+    """References to tables replaced by a sentence (mostly suppressed) point to their CSV."""
+    for tid in unprinted:
+        text = text.replace(
+            f"@{tid}", f"`tables/{tid}.csv` (not printed: most rows describe too few people)"
+        )
+    return text
+
+
 def analysis_sections(rv: RunView) -> tuple[str, str]:
     """The body sections (one per notebook) and the appendix."""
     body, appendix = [], []
@@ -457,16 +466,23 @@ def analysis_sections(rv: RunView) -> tuple[str, str]:
         app_figs = [m for m in sec.figures if m not in main_figs]
         app_tbls = [m for m in sec.tables if m not in main_tbls]
         tbl_blocks = [table_block(rv, m, MAX_BODY_ROWS) for m in main_tbls]
-        printed = [m["id"] for m, (_, ok) in zip(main_tbls, tbl_blocks, strict=True) if ok]
+        app_blocks = [table_block(rv, m, MAX_APPENDIX_ROWS) for m in app_tbls]
+        printed = {
+            m["id"]
+            for m, (_, ok) in zip(main_tbls + app_tbls, tbl_blocks + app_blocks, strict=True)
+            if ok
+        }
+        unprinted = {m["id"] for m in sec.tables} - printed
         parts = [f"# {sec.title} {{#{sec.id}}}\n"]
         if sec.question:
             parts.append(f"*{sec.question}*\n")
         if sec.narrative:
-            parts.append(sec.narrative.strip() + "\n")
+            parts.append(_unprinted_refs(sec.narrative, unprinted).strip() + "\n")
         else:
             if sec.findings:
                 parts.append(_findings_paragraph(sec, rv) + "\n")
-            shown = printed + [m["id"] for m in main_figs]
+            shown = [m["id"] for m in main_tbls if m["id"] in printed]
+            shown += [m["id"] for m in main_figs]
             if shown:
                 parts.append("Exhibits: " + ", ".join(f"@{i}" for i in shown) + ".\n")
         if not sec.findings and not sec.figures and not sec.tables:
@@ -475,12 +491,12 @@ def analysis_sections(rv: RunView) -> tuple[str, str]:
         parts += [block for block, _ in tbl_blocks]
         body.append("\n".join(parts))
         if app_figs or app_tbls:
-            app_blocks = [table_block(rv, m, MAX_APPENDIX_ROWS) for m in app_tbls]
-            shown = [m["id"] for m, (_, ok) in zip(app_tbls, app_blocks, strict=True) if ok]
-            shown += [m["id"] for m in app_figs]
             app = [f"## {sec.title} {{#{sec.id}-appendix}}\n"]
-            if shown:
-                app.append("Exhibits: " + ", ".join(f"@{i}" for i in shown) + ".\n")
+            if not sec.narrative:
+                shown = [m["id"] for m in app_tbls if m["id"] in printed]
+                shown += [m["id"] for m in app_figs]
+                if shown:
+                    app.append("Exhibits: " + ", ".join(f"@{i}" for i in shown) + ".\n")
             app += [figure_markdown(m) for m in app_figs]
             app += [block for block, _ in app_blocks]
             appendix.append("\n".join(app))
