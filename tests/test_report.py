@@ -64,8 +64,11 @@ def test_every_claim_tests_declared_findings_in_a_stated_direction():
 
 
 def test_quote_states_interval_people_and_sites_or_why_not():
-    assert quote(HR) == "1.62 (95% CI 1.30\u20132.02; 1,405 clinicians at 50 sites)"
+    assert quote(HR) == "1.62 (95% CI 1.30\u20132.02)"
+    assert quote(HR, n=True) == "1.62 (95% CI 1.30\u20132.02; 1,405 clinicians at 50 sites)"
+    assert quote(HR, inside=True) == "1.62; 95% CI 1.30\u20132.02"
     assert quote({**HR, "suppressed": True}, 11) == "not shown (fewer than 11 people or events)"
+    assert quote({**HR, "suppressed": True}, 11, inside=True).startswith("not shown: fewer")
     assert quote({**HR, "available": False, "note": "no survey"}) == "not available (no survey)"
     money = {**HR, "unit": "USD per year", "estimate": 27.6e6, "ci_low": 20.0e6,
              "ci_high": 35.9e6, "n_sites": None}  # fmt: skip

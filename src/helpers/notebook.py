@@ -212,13 +212,15 @@ class Analysis:
         null = null_value(f.unit)
         return above if f.ci_low > null else below if f.ci_high < null else neither
 
-    def quote(self, finding_id: str) -> str:
-        """A registered finding as text: "1.62 (95% CI 1.30–2.02; 1,405 clinicians at 50
-        sites)", or why it is not shown."""
+    def quote(self, finding_id: str, n: bool = False, inside: bool = False, unit: str = "") -> str:
+        """A registered finding as text: "1.62 (95% CI 1.30–2.02)", or why it is not shown;
+        ``n=True`` adds what it rests on ("1,405 clinicians at 50 sites"), ``inside=True``
+        gives the form for use inside parentheses ("1.62; 95% CI 1.30–2.02"), ``unit`` follows the
+        estimate."""
         from helpers.report.content import quote
 
         f = self.findings.findings.get(finding_id)
-        return quote(asdict(f) if f else None, self.min_cell_size)
+        return quote(asdict(f) if f else None, self.min_cell_size, n=n, inside=inside, unit=unit)
 
     def suppressed(self, df: pd.DataFrame, people: str) -> pd.DataFrame:
         """``df`` as it may be shown: rows about fewer than ``min_cell_size`` people (column

@@ -140,27 +140,44 @@ def notebook_heading(path: Path) -> tuple[str, str]:
 
 
 # -- quoting findings -----------------------------------------------------------------------
-def quote(f: dict[str, Any] | None, min_cell_size: int = MIN_CELL_SIZE) -> str:
-    """A finding as it is quoted in text: "1.62 (95% CI 1.30–2.02; 1,405 clinicians at 50
-    sites)", or why it is not shown."""
+def quote(
+    f: dict[str, Any] | None,
+    min_cell_size: int = MIN_CELL_SIZE,
+    n: bool = False,
+    inside: bool = False,
+    unit: str = "",
+) -> str:
+    """A finding as it is quoted in text: "1.62 (95% CI 1.30–2.02)", or why it is not shown.
+
+    ``n`` adds what it rests on ("1,405 clinicians at 50 sites"); ``inside`` gives the form
+    for use inside parentheses: "1.62; 95% CI 1.30–2.02"; ``unit`` follows the estimate
+    ("11.1 percentage points (95% CI 6.9–15.4)").
+    """
     if f is None:
-        return "not available (the analysis did not run)"
-    if not f.get("available", True):
-        return f"not available ({f.get('note') or 'input not provided'})"
-    if f.get("suppressed"):
-        return f"not shown (fewer than {min_cell_size} people or events)"
+        why = "the analysis did not run"
+    elif not f.get("available", True):
+        why = f.get("note") or "input not provided"
+    elif f.get("suppressed"):
+        why = f"fewer than {min_cell_size} people or events"
+    else:
+        why = ""
+    if why:
+        shown = "not available" if f is None or not f.get("available", True) else "not shown"
+        return f"{shown}: {why}" if inside else f"{shown} ({why})"
     kind = formatting.unit_kind(f.get("unit", ""))
-    est = formatting.fmt(f["estimate"], kind)
+    est = formatting.fmt(f["estimate"], kind) + (f" {unit}" if unit else "")
     parts = []
     if f.get("ci_low") is not None and f.get("ci_high") is not None:
         level = round(100 * (f.get("ci_level") or 0.95))
         parts.append(f"{level}% CI {formatting.interval(f['ci_low'], f['ci_high'], kind)}")
-    if f.get("n") is not None:
-        n = f"{f['n']:,} {f.get('n_unit') or ''}".strip()
+    if n and f.get("n") is not None:
+        rests = f"{f['n']:,} {f.get('n_unit') or ''}".strip()
         if f.get("n_sites"):
-            n += f" at {f['n_sites']:,} sites"
-        parts.append(n)
-    return f"{est} ({'; '.join(parts)})" if parts else est
+            rests += f" at {f['n_sites']:,} sites"
+        parts.append(rests)
+    if not parts:
+        return est
+    return f"{est}; {'; '.join(parts)}" if inside else f"{est} ({'; '.join(parts)})"
 
 
 def _unit_words(f: dict[str, Any]) -> str:
@@ -191,7 +208,7 @@ def keypoints(rv: RunView) -> str:
     hr = f.get("turnover.hr_rvu_production")
     if _shown(hr):
         verdict, _ = catalog.verdict(hr, "above")
-        ratio = "hazard ratio " + quote(hr, rv.min_cell_size).replace(" (", "; ", 1)[:-1]
+        ratio = "hazard ratio " + quote(hr, rv.min_cell_size, n=True, inside=True)
         if verdict == catalog.VERDICTS[2]:
             text = (
                 "Voluntary exits under RVU production pay did not differ clearly from those "

@@ -51,6 +51,7 @@ def typst_header(synthetic: bool) -> str:
     return (
         "#set page(\n" + mark + '  numbering: "1",\n)\n'
         "#show figure.where(kind: table): set text(size: 8.5pt)\n"
+        "#show figure.where(kind: image): set figure(placement: auto)\n"
         "#show table: set par(justify: false)\n"
         '#show table.cell.where(y: 0): set text(weight: "bold")\n'
         "#set table(stroke: (x, y) => if y == 0 { (top: 0.8pt, bottom: 0.5pt) }, inset: 4pt)\n"
