@@ -81,7 +81,7 @@ DESCRIPTIONS = {
     "team-based care, role, setting; no site or year terms) fitted to the respondents targets: "
     "that model fitted to each respondent's P(burned out | answered), marginal over the site "
     "effect; differs from or_rvu_production through the site effect (non-collapsibility) and "
-    "the calendar shock",
+    "the calendar shock; null if the pay term is not identified (too few sites)",
     "burnout.share_mediated": "natural indirect / total effect of rvu_production vs salary on "
     "P(high intent), risk differences: NIE = E[Y(rvu, M(rvu))] - E[Y(rvu, M(salary))], "
     "TE = E[Y(rvu, M(rvu))] - E[Y(salary, M(salary))], standardized like risk_* (respondents' "
@@ -323,8 +323,10 @@ def turnover_estimands(world: demo.World, occupancy: pd.DataFrame, hidden: pd.Da
     }
 
 
-def _analysis_design(hidden: pd.DataFrame) -> np.ndarray:
-    """The contract's burnout model: pay (reference salary), team-based care, role, setting."""
+def _analysis_design(hidden: pd.DataFrame) -> np.ndarray | None:
+    """The contract's burnout model: pay (reference salary), team-based care, role, setting;
+    columns that add nothing (constant, or collinear on few sites) are left out. None when the
+    rvu_production term is not identified."""
     cols = [np.ones(len(hidden))]
     for level in ("rvu_production", "salary_plus_quality", "hybrid"):
         cols.append((hidden["_comp"] == level).to_numpy(float))
@@ -333,9 +335,13 @@ def _analysis_design(hidden: pd.DataFrame) -> np.ndarray:
         cols.append((hidden["role"] == role).to_numpy(float))
     for setting in ("psychiatry", "behavioral_health", "specialty"):
         cols.append((hidden["_setting"] == setting).to_numpy(float))
-    x = np.column_stack(cols)
-    keep = [0, 1] + [j for j in range(2, x.shape[1]) if x[:, j].std() > 0]
-    return x[:, keep]
+    keep: list[np.ndarray] = []
+    for j, col in enumerate(cols):
+        if np.linalg.matrix_rank(np.column_stack([*keep, col])) > len(keep):
+            keep.append(col)
+        elif j == 1:
+            return None
+    return np.column_stack(keep)
 
 
 def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.DataFrame):
@@ -366,9 +372,13 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
     p_site = _expit(lp[:, None] + sd * NODES) if sd > 0 else _expit(lp)[:, None]
     w = WEIGHTS if sd > 0 else np.ones(1)
     p_answered = (p_site * r1) @ w / ((p_site * r1 + (1 - p_site) * r0) @ w)
-    with warnings.catch_warnings():  # a correctly specified model fits the risks exactly
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        fit = sm.GLM(p_answered, _analysis_design(hidden), family=sm.families.Binomial()).fit()
+    design = _analysis_design(hidden)
+    model_target = None
+    if design is not None:
+        with warnings.catch_warnings():  # a correctly specified model fits the risks exactly
+            warnings.simplefilter("ignore", PerfectSeparationWarning)
+            fit = sm.GLM(p_answered, design, family=sm.families.Binomial()).fit()
+        model_target = _r(np.exp(fit.params[1]))
 
     by_year = {}
     for year, g in population.groupby("year"):
@@ -384,7 +394,7 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
         "risk_salary": _r(p_salary.mean()),
         "rr_rvu_production": _r(p_rvu.mean() / p_salary.mean()),
         "rd_rvu_production": _r(p_rvu.mean() - p_salary.mean()),
-        "or_rvu_production_model_target": _r(np.exp(fit.params[1])),
+        "or_rvu_production_model_target": model_target,
         "share_mediated": None if share is None else _r(share, 4),
         "prevalence_population": _r(state.mean(), 4),
         "prevalence_respondents_expected": _r(
