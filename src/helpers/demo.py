@@ -250,8 +250,9 @@ class Realism:
             10-20; 0: every site has 8-20.
         response_burned_out: probability that a burned-out clinician answers a survey.
         response_not_burned_out: probability that any other clinician answers.
-        hr_burnout: voluntary-exit hazard ratio, burned out vs not, in each burnout period;
-            1: exits do not depend on burnout.
+        hr_burnout: voluntary-exit hazard ratio, burned out vs not, in each burnout period
+            (about 2 in Shanafelt et al. 2017 and Hamidi et al. 2018); 1: exits do not depend
+            on burnout.
         rvu_effect: False sets every effect of RVU production pay to none: exit hazard ratio,
             burnout odds ratio, direct effect on intent to leave (and so the effect of a switch
             away from it). Not a realism option: :meth:`none` keeps it.
