@@ -1,22 +1,29 @@
 """The demonstration organisation: a simulated health system with documented effects.
 
-``python -m helpers.demo --out data/demo [--seed N] [--scale S]`` writes the seven tables of
-the data contract, ``dataset.yaml`` (``synthetic: true``) and ``truth.json`` (every simulated
-effect, which the tests check the analyses recover). The same seed and scale give
-byte-identical files; ``--scale`` scales the number of sites (and with them every table).
+``python -m helpers.demo --out data/demo [--seed N] [--scale S] [--realism default|none]``
+(plus one flag per option of :class:`Realism`, see ``--help``) writes the seven tables of the
+data contract, ``dataset.yaml`` (``synthetic: true``) and ``truth.json``: every simulation
+parameter and the true value of every estimand the analyses target, computed on the generated
+data by :mod:`helpers.demo_truth`. The same seed, scale and options give byte-identical files;
+``--scale`` scales the number of sites (and with them every table).
 
 Exits are simulated month by month from a Weibull hazard on tenure times the hazard ratios of
-the contract's Cox model covariates, with the management regime in effect that month; there
-is no frailty, so the contract's models are correctly specified. Burnout follows the
-contract's logistic model exactly. ``data/README.md`` describes every effect.
+the management regime in effect that month, and every clinician is burned out or not in each
+12-month period from 15 October. By default the world has what real data have (calendar
+shocks, practices adopted around them, pay switches whose effect grows with time, site
+frailty, small sites, burnout-related non-response, exits that depend on burnout: see
+:class:`Realism`); ``--realism none`` turns all of that off, and the contract's models are then
+correctly specified. ``data/README.md`` describes every effect.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +40,27 @@ MONTHS = pd.date_range(SIM_START, "2024-12-01", freq="MS")  # simulation months
 ACCESS_MONTHS = pd.date_range(WINDOW[0], "2024-12-01", freq="MS")
 ENCOUNTER_SPAN = (pd.Timestamp("2023-01-01"), WINDOW[1])
 TIME_MONTHS = pd.date_range("2024-01-01", "2024-06-01", freq="MS")
+SURVEY_YEARS = range(2017, 2025)
+# Burnout periods run from 15 October to 14 October; a simulation month belongs to the period
+# that holds its 15th. Period k starts in year FIRST_PERIOD + k (period 0: January-September
+# 2008, which starts with the simulation).
+PERIOD_OF_MONTH = np.where(MONTHS.month >= 10, MONTHS.year, MONTHS.year - 1)
+FIRST_PERIOD = int(PERIOD_OF_MONTH[0])
+PERIOD_OF_MONTH = PERIOD_OF_MONTH - FIRST_PERIOD
+PERIOD_START_MONTH = np.array(
+    [int(np.argmax(PERIOD_OF_MONTH == k)) for k in range(PERIOD_OF_MONTH[-1] + 1)]
+)
+FIRST_WINDOW_MONTH = int(np.argmax(MONTHS >= WINDOW[0]))
+WINDOW_YEARS = ((WINDOW[1] - WINDOW[0]).days + 1) / 365.25
+SWITCH_SPAN = ("2018-01-01", "2023-12-01")
+ADOPTION_SPAN = {
+    "concentrated": ("2019-01-01", "2023-12-01"),
+    "uniform": ("2010-01-01", "2024-06-01"),
+}
+CLINICIAN_POSTS = {"small": (4, 9), "large": (10, 20), "any": (8, 20)}  # inclusive ranges
+# The Weibull baseline is divided by 1 + 0.4 (hr_burnout - 1), so that with about 40% of
+# clinicians burned out voluntary exits stay near 8-10 per 100 clinician-years.
+BURNOUT_REFERENCE_PREVALENCE = 0.4
 
 SITES_PER_SETTING = {"primary_care": 24, "psychiatry": 8, "behavioral_health": 8, "specialty": 10}
 REGIONS = ("North", "South", "East", "West")
@@ -81,7 +109,6 @@ TRUTH: dict = {
         "hr_role": {"physician": 1.0, "advanced_practice": 1.2, "behavioral_health": 1.3},
         "hr_setting": {"primary_care": 1.0, "psychiatry": 1.1, "behavioral_health": 1.2,
                        "specialty": 0.9},
-        "irr_after_switch": 0.625,
         "baseline": {"form": "voluntary hazard per year h0(t) = (k/lam) (t/lam)^(k-1), "
                              "t = tenure in years", "k": 0.8, "lam": 14.0},
         "other_exit_hazards_per_year": {"involuntary": 0.015, "retirement": 0.01, "other": 0.005},
@@ -109,7 +136,7 @@ TRUTH: dict = {
                        "specialty": 0.85},
         "intercept": -0.45,
         "intent_intercept": -2.0, "intent_or_burnout": 3.0, "intent_or_rvu_direct": 1.2,
-        "response_probability": 0.6, "anonymous_share": 0.2, "item_missing_share": 0.03,
+        "anonymous_share": 0.2, "item_missing_share": 0.03,
     },
     "time": {
         "production_line_share_without_tbc": 0.50, "production_line_share_with_tbc": 0.36,
@@ -125,16 +152,21 @@ TRUTH: dict = {
         "encounters_per_fte_weekday": 0.8,
     },
 }  # fmt: skip
-DESCRIPTIONS = {
-    "turnover.hr_*": "voluntary exit hazard ratios; reference salary, physician, primary care, "
-    "practice absent; regime in effect in the month (time-varying)",
-    "turnover.irr_after_switch": "expected voluntary-exit rate ratio after an rvu_production -> "
-    "salary/salary_plus_quality switch (only pay changes) = 1/hr_rvu_production",
-    "turnover.baseline": "Weibull baseline hazard on tenure; lam set so voluntary exits are about "
-    "8-10 per 100 clinician-years",
+DESCRIPTIONS = {  # the simulation parameters; helpers.demo_truth.DESCRIPTIONS: the estimands
+    "realism": "the options the world was generated with (helpers.demo.Realism; data/README.md)",
+    "turnover.hr_*": "simulation parameters: direct voluntary-exit hazard ratios (not through "
+    "burnout), given the site frailty and calendar shock; reference salary, physician, primary "
+    "care, practice absent; regime in effect in the month (time-varying). What a Cox model "
+    "without burnout targets is turnover.hr_*_total",
+    "turnover.hr_burnout": "simulation parameter: voluntary-exit hazard ratio, burned out vs not, "
+    "in each burnout period (15 October to 14 October; a month belongs to the period holding its "
+    "15th); 1 when exits do not depend on burnout",
+    "turnover.baseline": "Weibull baseline hazard on tenure of a clinician not burned out, times "
+    "burnout_scale = 1 / (1 + 0.4 (hr_burnout - 1)), so voluntary exits stay about 8-12 per 100 "
+    "clinician-years whatever hr_burnout",
     "turnover.other_exit_hazards_per_year": "competing constant hazards of the other exit reasons",
     "turnover.support_staff_exit_hazards_per_year": "nurses and medical assistants: constant "
-    "hazards, no covariates",
+    "hazards, no covariates, no frailty, no calendar shock",
     "turnover.vacancy_months_mean": "a departure leaves the post empty for a geometric number of "
     "months (>= 1) with this mean",
     "turnover.rehire_probability": "chance that a post is filled by a former voluntary/other "
@@ -144,14 +176,19 @@ DESCRIPTIONS = {
     "access.visits_per_budgeted_fte_per_vacant_fte": "visits = round(budgeted FTE x (site + "
     "month effect - 15 x vacant FTE + noise)); so visits/budgeted FTE falls 15 per vacant FTE",
     "access.clipped_at_zero": "how many simulated waits were below 0 and written as 0",
-    "burnout.or_*": "odds ratios of burned out (burnout >= 3), logistic with intercept; "
-    "reference salary, no team-based care, physician, primary care",
+    "burnout.or_*": "simulation parameters: conditional odds ratios of burned out (burnout >= 3) "
+    "given the site effect and calendar shock, logistic with intercept, regime at the start of "
+    "the burnout period (the survey date); reference salary, no team-based care, physician, "
+    "primary care",
+    "burnout.intercept": "intercept of the logistic model of burned out (physician, primary "
+    "care, salary, no team-based care, site effect 0, no shock)",
+    "burnout.anonymous_share": "share of responses written without clinician_id",
+    "burnout.item_missing_share": "share of each 1-5 item (ehr_time_at_home to values_alignment) "
+    "left empty",
     "burnout.intent_*": "high intent to leave (>= 4) ~ logistic(intent_intercept + "
     "log(intent_or_burnout) x burned_out + log(intent_or_rvu_direct) x rvu_production)",
-    "burnout.share_mediated": "natural indirect / total effect of rvu_production vs salary on "
-    "P(high intent), risk differences: NIE = E[Y(rvu, M(rvu))] - E[Y(rvu, M(salary))], "
-    "TE = E[Y(rvu, M(rvu))] - E[Y(salary, M(salary))], over the survey rows' role, setting "
-    "and team-based care; Monte Carlo with 1e6 draws (seed 0), exact P(Y | M)",
+    "burnout.response_probability": "probability that a clinician in post on a survey date "
+    "answers, by burnout state in the period that opens that day",
     "burnout.items": "1-5 items = clip(round(base + N(0, 0.8))): ehr_time_at_home 2.8 + 0.8 B - "
     "0.5 T; trust 3.3 - 0.8 B + 0.5 S + 0.3 G; control 3.2 - 0.9 B + 0.4 T; teamwork 3.4 - "
     "0.5 B + 0.6 T; values 3.2 - 0.7 B + 0.4 G + 0.2 S (B burned out, T team-based care, "
@@ -181,6 +218,120 @@ def _comp_effects(prefix: str, block: dict) -> dict:
         "salary_plus_quality": block[f"{prefix}_salary_plus_quality"],
         "hybrid": block[f"{prefix}_hybrid"],
     }
+
+
+# --- options ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Realism:
+    """What real data have and the contract's models leave out. The defaults are realistic;
+    :meth:`none` turns every option off (the contract's models are then correctly specified).
+
+    Attributes:
+        calendar_shocks: multiply the voluntary-exit hazard of each month by
+            ``exit_hazard_shock`` of its calendar year and the burnout odds of each period by
+            ``burnout_odds_shock`` of the year it starts (so of that year's survey); years not
+            listed: 1. Off: no calendar effects.
+        exit_hazard_shock: (year, multiplier of the voluntary-exit hazard) pairs.
+        burnout_odds_shock: (year, multiplier of the odds of burned out) pairs.
+        adoption: when sites adopt team-based care, clinicians in governance and administrator
+            shadowing: ``"concentrated"`` in 2019-2023 (so practice person-time overlaps the
+            shock years and an analysis without calendar terms is biased), ``"uniform"`` in
+            any month of 2010-01 to 2024-06.
+        switch_ramp_years: the rate ratio of voluntary exits after a switch from RVU production
+            pay, relative to staying on it, moves from 1 at the switch to its full value
+            (hr of the new pay / hr_rvu_production) linearly on the log scale over this many
+            years; 0: the full effect from the switch.
+        site_frailty_sd: SD of the log of each site's lognormal multiplier of the voluntary-exit
+            hazard (median 1).
+        site_burnout_sd: SD of each site's normal random effect on the logit of burned out.
+        small_site_share: this share of sites (rounded) has 4-9 clinician posts and the others
+            10-20; 0: every site has 8-20.
+        response_burned_out: probability that a burned-out clinician answers a survey.
+        response_not_burned_out: probability that any other clinician answers.
+        hr_burnout: voluntary-exit hazard ratio, burned out vs not, in each burnout period
+            (about 2 in Shanafelt et al. 2017 and Hamidi et al. 2018); 1: exits do not depend
+            on burnout.
+        rvu_effect: False sets every effect of RVU production pay to none: exit hazard ratio,
+            burnout odds ratio, direct effect on intent to leave (and so the effect of a switch
+            away from it). Not a realism option: :meth:`none` keeps it.
+    """
+
+    calendar_shocks: bool = True
+    exit_hazard_shock: tuple[tuple[int, float], ...] = ((2021, 1.4), (2022, 1.5))
+    burnout_odds_shock: tuple[tuple[int, float], ...] = ((2021, 1.5), (2022, 1.4))
+    adoption: str = "concentrated"
+    switch_ramp_years: float = 2.0
+    site_frailty_sd: float = 0.25
+    site_burnout_sd: float = 0.3
+    small_site_share: float = 0.25
+    response_burned_out: float = 0.45
+    response_not_burned_out: float = 0.62
+    hr_burnout: float = 2.0
+    rvu_effect: bool = True
+
+    def __post_init__(self) -> None:
+        if self.adoption not in ADOPTION_SPAN:
+            raise ValueError(f"adoption must be one of {sorted(ADOPTION_SPAN)}")
+        for name in ("switch_ramp_years", "site_frailty_sd", "site_burnout_sd"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        for name in ("small_site_share", "response_burned_out", "response_not_burned_out"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if self.hr_burnout <= 0:
+            raise ValueError("hr_burnout must be > 0")
+
+    @classmethod
+    def none(cls, **changes) -> Realism:
+        """Every option off: no calendar effects, practices adopted uniformly in 2010-2024,
+        switches with their full effect at once, no frailty, 8-20 clinician posts per site,
+        response probability 0.6 for everyone, exits independent of burnout."""
+        off = dict(
+            calendar_shocks=False,
+            adoption="uniform",
+            switch_ramp_years=0.0,
+            site_frailty_sd=0.0,
+            site_burnout_sd=0.0,
+            small_site_share=0.0,
+            response_burned_out=0.6,
+            response_not_burned_out=0.6,
+            hr_burnout=1.0,
+        )
+        return cls(**{**off, **changes})
+
+    def shock(self, which: str, years: np.ndarray) -> np.ndarray:
+        """Log multiplier of ``which`` ("exit" or "burnout") for each year."""
+        table = dict(self.exit_hazard_shock if which == "exit" else self.burnout_odds_shock)
+        if not self.calendar_shocks:
+            table = {}
+        return np.log(np.array([table.get(int(y), 1.0) for y in years], dtype=float))
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for key in ("exit_hazard_shock", "burnout_odds_shock"):
+            d[key] = {str(y): v for y, v in d[key]}
+        return d
+
+
+def parameters(realism: Realism) -> dict:
+    """The simulation parameters (a copy of TRUTH) under these options."""
+    p = copy.deepcopy(TRUTH)
+    t, b = p["turnover"], p["burnout"]
+    t["hr_burnout"] = realism.hr_burnout
+    t["baseline"]["burnout_scale"] = 1 / (
+        1 + BURNOUT_REFERENCE_PREVALENCE * (realism.hr_burnout - 1)
+    )
+    b["response_probability"] = {
+        "burned_out": realism.response_burned_out,
+        "not_burned_out": realism.response_not_burned_out,
+    }
+    if not realism.rvu_effect:
+        t["hr_rvu_production"] = 1.0
+        b["or_rvu_production"] = 1.0
+        b["intent_or_rvu_direct"] = 1.0
+    return p
 
 
 # --- sites and management -------------------------------------------------------------------
@@ -224,10 +375,13 @@ def _month_between(rng: np.random.Generator, first: str, last: str, taken: set) 
     return choices[int(rng.integers(len(choices)))]
 
 
-def make_management(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFrame:
+def make_management(
+    rng: np.random.Generator, sites: pd.DataFrame, realism: Realism
+) -> pd.DataFrame:
     """One row per regime. Half the sites start on RVU production pay; 55% of those switch to
     salary (2/3) or salary plus quality (1/3) in 2018-2023, changing pay only; practices are
-    adopted on other dates (with team-based care, support staff rises by 0.8 per clinician)."""
+    adopted on other dates, in 2019-2023 or 2010-2024 (``realism.adoption``; with team-based
+    care, support staff rises by 0.8 per clinician)."""
     n = len(sites)
     n_rvu = n // 2
     comps = ["rvu_production"] * n_rvu + list(
@@ -236,6 +390,7 @@ def make_management(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFra
     comps = list(rng.permutation(comps))
     rvu_sites = [i for i, c in enumerate(comps) if c == "rvu_production"]
     switchers = set(rng.choice(rvu_sites, round(0.55 * n_rvu), replace=False).tolist())
+    adoption = ADOPTION_SPAN[realism.adoption]
     rows = []
     for i, site_id in enumerate(sites["site_id"]):
         state = {
@@ -249,7 +404,7 @@ def make_management(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFra
         changes: dict[pd.Timestamp, dict] = {}
         if i in switchers:
             new = rng.choice(["salary", "salary_plus_quality"], p=[2 / 3, 1 / 3])
-            changes[_month_between(rng, "2018-01-01", "2023-12-01", set())] = pay_fields(rng, new)
+            changes[_month_between(rng, *SWITCH_SPAN, set())] = pay_fields(rng, new)
         for key, p in (
             ("team_based_care", 0.35),
             ("clinician_in_governance", 0.25),
@@ -260,7 +415,7 @@ def make_management(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFra
                 if key == "team_based_care":
                     extra["support_staff_per_clinician"] = state["support_staff_per_clinician"]
                     extra["support_staff_per_clinician"] += 0.8
-                changes[_month_between(rng, "2010-01-01", "2024-06-01", set(changes))] = extra
+                changes[_month_between(rng, *adoption, set(changes))] = extra
         start = SIM_START
         for when in sorted(changes):
             rows.append({"site_id": site_id, "effective_from": start, **state})
@@ -280,15 +435,31 @@ def regime_on(management: pd.DataFrame, site_ids: np.ndarray, day: pd.Timestamp)
     return rows.set_index("site_id").loc[np.asarray(site_ids)].reset_index()
 
 
+def switch_dates(management: pd.DataFrame) -> pd.Series:
+    """Date each site moved from rvu_production to salary or salary_plus_quality."""
+    m = management.sort_values(["site_id", "effective_from"])
+    prev = m.groupby("site_id")["comp_model"].shift()
+    hit = m[(prev == "rvu_production") & m["comp_model"].isin(["salary", "salary_plus_quality"])]
+    return hit.groupby("site_id")["effective_from"].min()
+
+
 # --- staff ------------------------------------------------------------------------------------
 
 
-def make_posts(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFrame:
-    """8-20 clinician posts per site (roles by setting) and about as many support-staff posts."""
+def make_posts(rng: np.random.Generator, sites: pd.DataFrame, realism: Realism) -> pd.DataFrame:
+    """Clinician posts per site (roles by setting): 8-20, or with small sites 4-9 at a share
+    ``realism.small_site_share`` of sites and 10-20 elsewhere; about as many support-staff
+    posts."""
+    small: set[int] = set()
+    if realism.small_site_share > 0:
+        k = round(realism.small_site_share * len(sites))
+        small = set(rng.choice(len(sites), k, replace=False).tolist())
     rows = []
     for i, setting in enumerate(sites["setting"]):
         mix = ROLE_MIX[setting]
-        n = int(rng.integers(8, 21))
+        size = "any" if realism.small_site_share == 0 else "small" if i in small else "large"
+        lo, hi = CLINICIAN_POSTS[size]
+        n = int(rng.integers(lo, hi + 1))
         for role in rng.choice(list(mix), n, p=list(mix.values())):
             rows.append((i, role, float(rng.choice(POST_FTE)), True))
         for role in rng.choice(["nurse", "medical_assistant"], round(n * rng.uniform(0.8, 1.4))):
@@ -296,65 +467,194 @@ def make_posts(rng: np.random.Generator, sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["site", "role", "fte", "clinical"])
 
 
-def voluntary_log_hr(role, setting, comp, tbc, gov, shadow) -> np.ndarray:
-    """Log hazard ratio of voluntary exit for arrays of the Cox model's covariates."""
-    t = TRUTH["turnover"]
+def voluntary_log_hr(params: dict, role, setting, comp_log_hr, tbc, gov, shadow) -> np.ndarray:
+    """Log hazard ratio of voluntary exit for arrays of the Cox model's covariates (the pay
+    model as its log hazard ratio, which a switch's ramp may put between two levels)."""
+    t = params["turnover"]
     return (
-        _log_hr(t["hr_role"], role)
-        + _log_hr(t["hr_setting"], setting)
-        + _log_hr(_comp_effects("hr", t), comp)
+        _log_hr(t["hr_role"], role)[:, None]
+        + _log_hr(t["hr_setting"], setting)[:, None]
+        + comp_log_hr
         + np.log(t["hr_team_based_care"]) * tbc
         + np.log(t["hr_clinician_in_governance"]) * gov
         + np.log(t["hr_admin_shadowing"]) * shadow
     )
 
 
-def monthly_log_hr(posts: pd.DataFrame, sites: pd.DataFrame, management: pd.DataFrame):
-    """Log hazard ratio per (post, simulation month), from the regime on the 15th."""
-    out = np.zeros((len(posts), len(MONTHS)))
-    clinical = posts["clinical"].to_numpy()
-    site_ids = sites["site_id"].to_numpy()[posts["site"]]
-    setting = sites["setting"].to_numpy()[posts["site"]]
-    for m, month in enumerate(MONTHS):
-        reg = regime_on(management, site_ids[clinical], month + pd.Timedelta(days=14))
-        out[clinical, m] = voluntary_log_hr(
-            posts["role"].to_numpy()[clinical],
-            setting[clinical],
-            reg["comp_model"].to_numpy(),
-            reg["team_based_care"].to_numpy(float),
-            reg["clinician_in_governance"].to_numpy(float),
-            reg["admin_shadowing"].to_numpy(float),
-        )
-    return out
+@dataclass
+class Calendar:
+    """The management of every site in every simulation month (the row in effect on the 15th);
+    ``ramp`` is the share of a pay switch's effect reached (1 where no switch is under way)."""
+
+    comp: np.ndarray  # (sites, months) pay model
+    tbc: np.ndarray  # (sites, months) 0/1
+    gov: np.ndarray
+    shadow: np.ndarray
+    ramp: np.ndarray  # (sites, months) in [0, 1]
+    switch_year: np.ndarray  # (sites,) calendar year of the switch, NaN if none
+
+
+def site_calendar(management: pd.DataFrame, sites: pd.DataFrame, ramp_years: float) -> Calendar:
+    ids = list(sites["site_id"])
+    days = MONTHS + pd.Timedelta(days=14)
+    shape = (len(ids), len(MONTHS))
+    comp = np.empty(shape, dtype=object)
+    flags = {k: np.zeros(shape) for k in ("team_based_care", "clinician_in_governance",
+                                          "admin_shadowing")}  # fmt: skip
+    end = management["effective_to"].fillna(pd.Timestamp.max)
+    for row, to in zip(management.itertuples(), end, strict=True):
+        s = ids.index(row.site_id)
+        on = np.asarray((days >= row.effective_from) & (days <= to))
+        comp[s, on] = row.comp_model
+        for k, arr in flags.items():
+            arr[s, on] = float(getattr(row, k))
+    ramp = np.ones(shape)
+    switch_year = np.full(len(ids), np.nan)
+    for site_id, when in switch_dates(management).items():
+        s = ids.index(site_id)
+        switch_year[s] = when.year
+        after = np.asarray(days >= when)
+        if ramp_years > 0:
+            years = np.asarray((days[after] - when).days) / 365.25
+            ramp[s, after] = np.minimum(years / ramp_years, 1.0)
+    return Calendar(
+        comp, flags["team_based_care"], flags["clinician_in_governance"],
+        flags["admin_shadowing"], ramp, switch_year,
+    )  # fmt: skip
+
+
+@dataclass
+class World:
+    """What the exits and burnout of the occupant of a post depend on.
+
+    ``log_hr`` (posts x months) is the voluntary-exit log hazard ratio of a clinician who is not
+    burned out: covariates, pay (with the ramp after a switch), site frailty, calendar shock and
+    the baseline's burnout scale; ``log_hr_pay`` is its pay part. ``logit`` (posts x burnout
+    periods) is the linear predictor of burned out with the regime at the period's start, the
+    site effect and the calendar shock; ``logit_pay`` and ``logit_tbc`` are its pay and
+    team-based care parts. Support-staff rows are 0.
+    """
+
+    params: dict
+    realism: Realism
+    sites: pd.DataFrame
+    posts: pd.DataFrame
+    cal: Calendar
+    site: np.ndarray  # (posts,) site index
+    setting: np.ndarray  # (posts,)
+    exit_frailty: np.ndarray  # (sites,) log multiplier of the voluntary-exit hazard
+    burnout_frailty: np.ndarray  # (sites,) effect on the logit of burned out
+    log_hr: np.ndarray
+    log_hr_pay: np.ndarray
+    logit: np.ndarray
+    logit_pay: np.ndarray
+    logit_tbc: np.ndarray
+
+
+def build_world(
+    rng: np.random.Generator,
+    params: dict,
+    realism: Realism,
+    sites: pd.DataFrame,
+    management: pd.DataFrame,
+    posts: pd.DataFrame,
+) -> World:
+    """Draw the site effects and tabulate hazards and burnout logits (``rng``: frailty)."""
+    t, b = params["turnover"], params["burnout"]
+    cal = site_calendar(management, sites, realism.switch_ramp_years)
+    z_exit, z_burnout = rng.standard_normal(len(sites)), rng.standard_normal(len(sites))
+    exit_frailty = realism.site_frailty_sd * z_exit
+    burnout_frailty = realism.site_burnout_sd * z_burnout
+    site = posts["site"].to_numpy()
+    setting = sites["setting"].to_numpy()[site]
+    clin = np.flatnonzero(posts["clinical"].to_numpy())
+    role = posts["role"].to_numpy()[clin]
+    s = site[clin]
+
+    hr = _comp_effects("hr", t)
+    pay = np.log(np.vectorize(hr.get, otypes=[float])(cal.comp))
+    pay = pay + (1 - cal.ramp) * (np.log(hr["rvu_production"]) - pay)  # 0 where ramp is 1
+    log_hr = np.zeros((len(posts), len(MONTHS)))
+    log_hr_pay = np.zeros_like(log_hr)
+    log_hr_pay[clin] = pay[s]
+    log_hr[clin] = (
+        voluntary_log_hr(params, role, setting[clin], pay[s], cal.tbc[s], cal.gov[s], cal.shadow[s])
+        + exit_frailty[s][:, None]
+        + realism.shock("exit", MONTHS.year)[None, :]
+        + np.log(t["baseline"]["burnout_scale"])
+    )
+
+    start = PERIOD_START_MONTH
+    odds = _comp_effects("or", b)
+    n_periods = len(start)
+    logit_pay = np.zeros((len(posts), n_periods))
+    logit_tbc = np.zeros_like(logit_pay)
+    logit = np.zeros_like(logit_pay)
+    logit_pay[clin] = np.log(np.vectorize(odds.get, otypes=[float])(cal.comp[:, start]))[s]
+    logit_tbc[clin] = np.log(b["or_team_based_care"]) * cal.tbc[:, start][s]
+    logit[clin] = (
+        b["intercept"]
+        + logit_pay[clin]
+        + logit_tbc[clin]
+        + _log_hr(b["or_role"], role)[:, None]
+        + _log_hr(b["or_setting"], setting[clin])[:, None]
+        + burnout_frailty[s][:, None]
+        + realism.shock("burnout", FIRST_PERIOD + np.arange(n_periods))[None, :]
+    )
+    return World(
+        params, realism, sites, posts, cal, site, setting, exit_frailty, burnout_frailty,
+        log_hr, log_hr_pay, logit, logit_pay, logit_tbc,
+    )  # fmt: skip
+
+
+@dataclass
+class History:
+    """What the simulation drew beyond the tables: the burnout state of every clinician spell
+    in every period it was in post (``states[(spell, period)]``), and the clinician-months of
+    the analysis window (``occupancy``: post, month index, tenure at the start and end of the
+    month's person-time in years, burned out, spell)."""
+
+    states: dict[tuple[int, int], bool]
+    occupancy: pd.DataFrame
 
 
 def simulate_spells(
-    rng: np.random.Generator, posts: pd.DataFrame, log_hr: np.ndarray
-) -> pd.DataFrame:
+    rng: np.random.Generator, burnout_rng: np.random.Generator, world: World
+) -> tuple[pd.DataFrame, History]:
     """Employment spells, month by month from 2008-01 to 2024-12.
 
-    Posts are first filled during 2008. In each month an occupant leaves with probability
-    1 - exp(-dH), dH the cumulative hazard over the month (Weibull on tenure for voluntary exits
-    of clinicians, constants otherwise), the reason in proportion to its share of dH, on a day
-    uniform in the month. The post is refilled a geometric number of months later.
+    Posts are first filled during 2008. A clinician's burnout state is drawn at hire and again
+    for everyone in post in each October (the period from 15 October), from the burnout
+    logistic model of the period (``burnout_rng``). In each month an occupant leaves with
+    probability 1 - exp(-dH), dH the cumulative hazard over the month (Weibull on tenure times
+    exp(log_hr), times hr_burnout if burned out, for voluntary exits of clinicians; constants
+    otherwise), the reason in proportion to its share of dH, on a day uniform in the month. The
+    post is refilled a geometric number of months later.
     """
-    t = TRUTH["turnover"]
+    t = world.params["turnover"]
+    posts = world.posts
     k, lam = t["baseline"]["k"], t["baseline"]["lam"]
+    hr_burnout = t["hr_burnout"]
+    p_burned = _logistic(world.logit)
     reasons = np.array(["voluntary", "involuntary", "retirement", "other"])
     other_clin = np.array([0.0, *t["other_exit_hazards_per_year"].values()])
     support = np.array(list(t["support_staff_exit_hazards_per_year"].values()))
     clinical, role = posts["clinical"].to_numpy(), posts["role"].to_numpy()
     n = len(posts)
     person = np.full(n, -1)
+    spell = np.full(n, -1)
+    burned = np.zeros(n, dtype=bool)
     hire = np.zeros(n, dtype="datetime64[D]")
     refill = rng.integers(0, 12, n)  # month index at which a vacant post is filled
     former: dict[str, list[int]] = {}
     next_id = {True: 0, False: 0}
     ids: dict[int, str] = {}
-    spells = []
+    spells, states, occupancy = [], {}, []
+    n_spells = 0
     for m, month in enumerate(MONTHS):
         start = np.datetime64(month.date())
         end = np.datetime64((month + pd.offsets.MonthEnd(0)).date())
+        hired = []
         for p in np.flatnonzero((person < 0) & (refill == m)):
             pool = former.get(role[p], [])
             if pool and rng.random() < t["rehire_probability"]:
@@ -365,13 +665,28 @@ def simulate_spells(
                 ids[person[p]] = f"{prefix}{next_id[bool(clinical[p])] + 1:05d}"
                 next_id[bool(clinical[p])] += 1
             hire[p] = start + int(rng.integers(0, 14))
+            spell[p] = n_spells
+            n_spells += 1
+            hired.append(p)
+        period = PERIOD_OF_MONTH[m]
+        draw = np.flatnonzero(person >= 0) if month.month == 10 else np.array(hired, dtype=int)
+        draw = draw[clinical[draw]]
+        burned[draw] = burnout_rng.random(len(draw)) < p_burned[draw, period]
+        for j in draw:
+            states[(int(spell[j]), int(period))] = bool(burned[j])
         occ = np.flatnonzero(person >= 0)
         t0 = np.maximum((start - hire[occ]).astype(float), 0) / 365.25
         t1 = (end + 1 - hire[occ]).astype(float) / 365.25
         years = t1 - t0
         dh = np.where(clinical[occ, None], other_clin, support) * years[:, None]
-        weibull = ((t1 / lam) ** k - (t0 / lam) ** k) * np.exp(log_hr[occ, m])
+        weibull = ((t1 / lam) ** k - (t0 / lam) ** k) * np.exp(world.log_hr[occ, m])
+        weibull = weibull * np.where(burned[occ], hr_burnout, 1.0)
         dh[:, 0] = np.where(clinical[occ], weibull, dh[:, 0])
+        if m >= FIRST_WINDOW_MONTH:
+            c = clinical[occ]
+            occupancy.append(
+                [occ[c], np.full(c.sum(), m), t0[c], t1[c], burned[occ[c]], spell[occ[c]]]
+            )
         total = dh.sum(axis=1)
         leaves = rng.random(len(occ)) < 1 - np.exp(-total)
         u = rng.random(len(occ))
@@ -380,20 +695,26 @@ def simulate_spells(
             reason = reasons[np.searchsorted(np.cumsum(dh[j]) / total[j], u[j])]
             first = max(hire[p], start)
             exit_day = first + int(rng.integers(0, (end - first).astype(int) + 1))
-            spells.append((ids[person[p]], p, hire[p], exit_day, reason))
+            spells.append((ids[person[p]], p, hire[p], exit_day, reason, spell[p]))
             if reason in ("voluntary", "other"):
                 former.setdefault(role[p], []).append(person[p])
             person[p] = -1
             refill[p] = m + rng.geometric(1 / t["vacancy_months_mean"])
     for p in np.flatnonzero(person >= 0):
-        spells.append((ids[person[p]], p, hire[p], np.datetime64("NaT"), None))
-    return pd.DataFrame(
-        spells, columns=["clinician_id", "post", "hire_date", "exit_date", "reason"]
+        spells.append((ids[person[p]], p, hire[p], np.datetime64("NaT"), None, spell[p]))
+    cols = ["post", "month", "t0", "t1", "burned", "spell"]
+    occupancy = pd.DataFrame(
+        {c: np.concatenate([o[j] for o in occupancy]) for j, c in enumerate(cols)}
     )
+    df = pd.DataFrame(
+        spells, columns=["clinician_id", "post", "hire_date", "exit_date", "reason", "spell"]
+    )
+    return df, History(states, occupancy)
 
 
 def make_clinicians(spells: pd.DataFrame, posts: pd.DataFrame, sites: pd.DataFrame):
-    """The clinicians table (every spell, support staff included) in contract columns."""
+    """The clinicians table (every spell, support staff included) in contract columns, plus
+    the hidden ``_post`` and ``_spell`` of each row."""
     post = posts.loc[spells["post"]].reset_index(drop=True)
     setting = sites["setting"].to_numpy()[post["site"]]
     df = pd.DataFrame(
@@ -406,6 +727,8 @@ def make_clinicians(spells: pd.DataFrame, posts: pd.DataFrame, sites: pd.DataFra
             "hire_date": pd.to_datetime(spells["hire_date"]),
             "exit_date": pd.to_datetime(spells["exit_date"]),
             "exit_reason": spells["reason"],
+            "_post": spells["post"],
+            "_spell": spells["spell"],
         }
     )
     return df.sort_values(["clinician_id", "hire_date"], kind="stable").reset_index(drop=True)
@@ -485,9 +808,10 @@ def make_access(
 # --- survey -----------------------------------------------------------------------------------
 
 
-def burnout_logit(comp, tbc, role, setting) -> np.ndarray:
-    """Linear predictor of burned out (burnout >= 3): the contract's logistic model."""
-    b = TRUTH["burnout"]
+def burnout_logit(params: dict, comp, tbc, role, setting) -> np.ndarray:
+    """Linear predictor of burned out (burnout >= 3) in the contract's logistic model, without
+    the site effect and calendar shock."""
+    b = params["burnout"]
     return (
         b["intercept"]
         + _log_hr(_comp_effects("or", b), comp)
@@ -497,9 +821,9 @@ def burnout_logit(comp, tbc, role, setting) -> np.ndarray:
     )
 
 
-def intent_probability(burned, rvu) -> np.ndarray:
+def intent_probability(params: dict, burned, rvu) -> np.ndarray:
     """P(high intent to leave) given burned out and RVU production pay (0/1 arrays)."""
-    b = TRUTH["burnout"]
+    b = params["burnout"]
     lp = (
         b["intent_intercept"]
         + np.log(b["intent_or_burnout"]) * np.asarray(burned, float)
@@ -512,25 +836,33 @@ def _item(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
     return np.clip(np.round(base + rng.normal(0, 0.8, len(base))), 1, 5).astype(int)
 
 
-def make_survey(rng, clin: pd.DataFrame, management: pd.DataFrame, sites: pd.DataFrame):
-    """October surveys 2017-2024 of clinicians in post on the 15th; returns the table and the
-    hidden covariates (comp model, team-based care, setting) of each row for the truth."""
-    b = TRUTH["burnout"]
-    setting = sites.set_index("site_id")["setting"]
-    parts = []
-    for year in range(2017, 2025):
+def make_survey(rng, clin: pd.DataFrame, management: pd.DataFrame, world: World, states: dict):
+    """October surveys 2017-2024 of clinicians in post on the 15th, each reporting the burnout
+    state of the period that opens that day; a clinician answers with a probability that
+    depends on that state. Returns the table, the hidden covariates of each row (for the
+    truth) and the burnout state of everyone in post on the survey dates."""
+    b = world.params["burnout"]
+    response = b["response_probability"]
+    setting = world.sites.set_index("site_id")["setting"]
+    parts, population = [], []
+    for year in SURVEY_YEARS:
         day = pd.Timestamp(f"{year}-10-15")
+        period = year - FIRST_PERIOD
         act = active_on(clin, day)
-        act = act[rng.random(len(act)) < b["response_probability"]].reset_index(drop=True)
+        state = np.array([states[(s, period)] for s in act["_spell"]], dtype=bool)
+        population.append(pd.DataFrame({"year": year, "post": act["_post"], "burned": state}))
+        answers = rng.random(len(act)) < np.where(
+            state, response["burned_out"], response["not_burned_out"]
+        )
+        act, burned = act[answers].reset_index(drop=True), state[answers]
         reg = regime_on(management, act["site_id"], day)
         n = len(act)
         tbc = reg["team_based_care"].to_numpy(float)
         gov = reg["clinician_in_governance"].to_numpy(float)
         shadow = reg["admin_shadowing"].to_numpy(float)
         st = setting.loc[act["site_id"]].to_numpy()
-        burned = rng.random(n) < _logistic(burnout_logit(reg["comp_model"], tbc, act["role"], st))
         rvu = (reg["comp_model"] == "rvu_production").to_numpy()
-        high = rng.random(n) < intent_probability(burned, rvu)
+        high = rng.random(n) < intent_probability(world.params, burned, rvu)
         parts.append(
             pd.DataFrame(
                 {
@@ -554,6 +886,10 @@ def make_survey(rng, clin: pd.DataFrame, management: pd.DataFrame, sites: pd.Dat
                     "_comp": reg["comp_model"].to_numpy(),
                     "_tbc": tbc,
                     "_setting": st,
+                    "_post": act["_post"],
+                    "_period": period,
+                    "_burned": burned,
+                    "_hire": act["hire_date"],
                 }
             )
         )
@@ -562,23 +898,9 @@ def make_survey(rng, clin: pd.DataFrame, management: pd.DataFrame, sites: pd.Dat
     for col in SPECS["survey"].column_names[7:]:
         survey[col] = pd.array(survey[col], dtype="Int64")
         survey[col] = survey[col].mask(rng.random(len(survey)) < b["item_missing_share"])
-    hidden = survey[["role", "_comp", "_tbc", "_setting"]]
-    return survey[list(SPECS["survey"].column_names)], hidden
-
-
-def share_mediated(hidden: pd.DataFrame, draws: int = 1_000_000, seed: int = 0) -> float:
-    """Natural indirect / total effect of rvu_production vs salary on P(high intent), by Monte
-    Carlo over the survey rows' role, setting and team-based care (see DESCRIPTIONS)."""
-    rng = np.random.default_rng(seed)
-    rows = hidden.iloc[rng.integers(0, len(hidden), draws)]
-    base = dict(tbc=rows["_tbc"], role=rows["role"], setting=rows["_setting"])
-    u = rng.random(draws)  # common random numbers for the two mediator draws
-    m_rvu = u < _logistic(burnout_logit(np.full(draws, "rvu_production"), **base))
-    m_salary = u < _logistic(burnout_logit(np.full(draws, "salary"), **base))
-    y_rvu_rvu = intent_probability(m_rvu, 1).mean()
-    y_rvu_salary = intent_probability(m_salary, 1).mean()
-    y_salary_salary = intent_probability(m_salary, 0).mean()
-    return float((y_rvu_rvu - y_rvu_salary) / (y_rvu_rvu - y_salary_salary))
+    hidden = survey[["site_id", "clinician_id", "role", "_comp", "_tbc", "_setting", "_post",
+                     "_period", "_burned", "_hire"]]  # fmt: skip
+    return survey[list(SPECS["survey"].column_names)], hidden, pd.concat(population)
 
 
 # --- time allocation --------------------------------------------------------------------------
@@ -706,20 +1028,30 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     out.to_csv(path, index=False, lineterminator="\n")
 
 
-def generate(out: Path | str, seed: int = 20261123, scale: float = 1.0) -> dict:
-    """Write the demonstration organisation into ``out`` (atomically) and return the truth."""
+def generate(
+    out: Path | str, seed: int = 20261123, scale: float = 1.0, realism: Realism | None = None
+) -> dict:
+    """Write the demonstration organisation into ``out`` (atomically) and return the truth.
+    ``realism`` defaults to :class:`Realism` () (realistic); ``Realism.none()`` turns it off."""
+    from helpers import demo_truth  # imports this module
+
+    realism = Realism() if realism is None else realism
+    params = parameters(realism)
     out = Path(out)
-    parts = ("sites", "management", "posts", "spells", "access", "survey", "time", "encounters")
-    rngs = dict(
-        zip(parts, map(np.random.default_rng, np.random.SeedSequence(seed).spawn(8)), strict=True)
-    )
+    parts = ("sites", "management", "posts", "spells", "access", "survey", "time", "encounters",
+             "frailty", "burnout")  # fmt: skip
+    seeds = np.random.SeedSequence(seed).spawn(len(parts))
+    rngs = dict(zip(parts, map(np.random.default_rng, seeds), strict=True))
     sites = make_sites(rngs["sites"], scale)
-    management = make_management(rngs["management"], sites)
-    posts = make_posts(rngs["posts"], sites)
-    spells = simulate_spells(rngs["spells"], posts, monthly_log_hr(posts, sites, management))
+    management = make_management(rngs["management"], sites, realism)
+    posts = make_posts(rngs["posts"], sites, realism)
+    world = build_world(rngs["frailty"], params, realism, sites, management, posts)
+    spells, history = simulate_spells(rngs["spells"], rngs["burnout"], world)
     clin = make_clinicians(spells, posts, sites)
     access, clipped = make_access(rngs["access"], sites, posts, filled_fte(clin, sites))
-    survey, hidden = make_survey(rngs["survey"], clin, management, sites)
+    survey, hidden, population = make_survey(
+        rngs["survey"], clin, management, world, history.states
+    )
     time_alloc, after_hours = make_time_allocation(rngs["time"], clin, management)
     tables = {"sites": sites, "management": management, "clinicians": clin, "access": access,
               "survey": survey, "time_allocation": time_alloc}  # fmt: skip
@@ -731,16 +1063,18 @@ def generate(out: Path | str, seed: int = 20261123, scale: float = 1.0) -> dict:
         write_csv(df[list(SPECS[name].column_names)], tmp / f"{name}.csv")
     n_enc = write_encounters(rngs["encounters"], clin, sites, tmp / "encounters.parquet")
 
-    truth = copy.deepcopy(TRUTH)
+    truth = copy.deepcopy(params)
+    for block, values in demo_truth.estimands(world, history, hidden, population).items():
+        truth[block].update(values)
     truth["access"]["clipped_at_zero"] = clipped
-    truth["burnout"]["share_mediated"] = round(share_mediated(hidden), 4)
     truth["time"]["after_hours_minutes_per_clinician_month"] = round(after_hours, 1)
     truth = {
         "seed": seed,
         "scale": scale,
         "window": {"start": str(WINDOW[0].date()), "end": str(WINDOW[1].date())},
+        "realism": realism.as_dict(),
         **truth,
-        "descriptions": DESCRIPTIONS,
+        "descriptions": {**DESCRIPTIONS, **demo_truth.DESCRIPTIONS},
         "sizes": {**{k: len(v) for k, v in tables.items()}, "encounters": n_enc},
     }
     (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
@@ -763,15 +1097,105 @@ def _replace(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def realism_from_args(args: argparse.Namespace) -> Realism:
+    """The options of the command line: ``--realism`` picks the base, each flag overrides."""
+    base = Realism() if args.realism == "default" else Realism.none()
+    given = {
+        "calendar_shocks": args.calendar_shocks,
+        "adoption": args.adoption,
+        "switch_ramp_years": args.switch_ramp_years,
+        "site_frailty_sd": args.site_frailty,
+        "site_burnout_sd": args.site_burnout_sd,
+        "small_site_share": args.small_site_share,
+        "hr_burnout": args.hr_burnout,
+        "rvu_effect": args.rvu_effect,
+    }
+    if args.response is not None:
+        given["response_burned_out"], given["response_not_burned_out"] = args.response
+    return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.demo", description=__doc__.split("\n")[0]
     )
+    d = Realism()
     parser.add_argument("--out", default="data/demo")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--scale", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    truth = generate(args.out, args.seed, args.scale)
+    parser.add_argument(
+        "--realism",
+        choices=["default", "none"],
+        default="default",
+        help="default: every option below at its realistic default; none: every option off "
+        "(the contract's models correctly specified). The flags below override either.",
+    )
+    opt = parser.add_argument_group("realism options")
+    opt.add_argument(
+        "--calendar-shocks",
+        action=argparse.BooleanOptionalAction,
+        help="yearly multipliers of the voluntary-exit hazard "
+        f"({dict(d.exit_hazard_shock)}) and burnout odds ({dict(d.burnout_odds_shock)})",
+    )
+    opt.add_argument(
+        "--adoption",
+        choices=sorted(ADOPTION_SPAN),
+        help="when practices are adopted: concentrated in 2019-2023 (default) or uniform in "
+        "2010-2024",
+    )
+    opt.add_argument(
+        "--switch-ramp-years",
+        type=float,
+        metavar="YEARS",
+        help="years over which the effect of leaving RVU production pay grows to its full value "
+        f"(default {d.switch_ramp_years:g}; 0: at once)",
+    )
+    opt.add_argument(
+        "--site-frailty",
+        type=float,
+        metavar="SD",
+        help=f"SD of the log site multiplier of the voluntary-exit hazard (default "
+        f"{d.site_frailty_sd:g})",
+    )
+    opt.add_argument(
+        "--site-burnout-sd",
+        type=float,
+        metavar="SD",
+        help=f"SD of the site effect on the logit of burned out (default {d.site_burnout_sd:g})",
+    )
+    opt.add_argument(
+        "--small-site-share",
+        type=float,
+        metavar="SHARE",
+        help=f"share of sites with 4-9 clinician posts (default {d.small_site_share:g}; 0: "
+        "every site 8-20)",
+    )
+    opt.add_argument(
+        "--response",
+        type=float,
+        nargs=2,
+        metavar=("BURNED_OUT", "NOT_BURNED_OUT"),
+        help="survey response probabilities (default "
+        f"{d.response_burned_out:g} {d.response_not_burned_out:g})",
+    )
+    opt.add_argument(
+        "--hr-burnout",
+        type=float,
+        metavar="HR",
+        help=f"voluntary-exit hazard ratio, burned out vs not (default {d.hr_burnout:g}; 1: "
+        "exits independent of burnout)",
+    )
+    opt.add_argument(
+        "--rvu-effect",
+        action=argparse.BooleanOptionalAction,
+        help="--no-rvu-effect sets every effect of RVU production pay to none",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    truth = generate(args.out, args.seed, args.scale, realism_from_args(args))
     print(f"Wrote {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in truth["sizes"].items()))
     return 0
 
