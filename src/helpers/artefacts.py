@@ -212,12 +212,14 @@ def save_table(
     seq: int = 0,
     placement: str = "body",
     notes: str | None = None,
+    show: list[str] | None = None,
 ) -> pd.DataFrame:
     """Write ``tables/<tbl_id>.csv`` after the small-cell rule, plus ``<tbl_id>.json`` metadata.
 
     ``people`` names the head-count column that decides suppression; pass ``None`` only for
     tables that describe no group of people (parameters, published reference numbers).
-    ``notes`` (abbreviations, reference groups) is printed under the table in the report.
+    ``notes`` (abbreviations, reference groups) is printed under the table in the report;
+    ``show`` lists the columns the report prints (the CSV keeps them all).
     Returns the published (suppressed) frame.
     """
     if not tbl_id.startswith("tbl-"):
@@ -240,6 +242,7 @@ def save_table(
             "seq": seq,
             "placement": placement,
             "notes": notes,
+            "show": show,
         },
     )
     return pub

@@ -136,6 +136,7 @@ class Analysis:
         n: str | None = None,
         placement: str = "body",
         notes: str | None = None,
+        show: list[str] | None = None,
     ) -> pd.DataFrame:
         """Save a table for the report after the small-cell rule, and return what may be shown.
 
@@ -160,6 +161,9 @@ class Analysis:
             appendix anyway.
         notes
             Abbreviations and reference groups, printed under the table.
+        show
+            The columns the report prints, when the table has more than fit the page (the CSV
+            keeps every column; an interval comes with its estimate).
 
         Returns
         -------
@@ -180,6 +184,7 @@ class Analysis:
             seq=self._next(tbl_id),
             placement=placement,
             notes=notes,
+            show=show,
         )
 
     def narrative(self, text: str) -> None:

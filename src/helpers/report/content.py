@@ -424,7 +424,7 @@ def table_block(rv: RunView, m: dict[str, Any], limit: int) -> tuple[str, bool]:
     """A table's Markdown and whether it was printed (a mostly suppressed table is replaced by
     a sentence)."""
     df = tables.read(rv.out / "tables" / f"{m['id']}.csv")
-    shown = tables.prepare(df, rv.min_cell_size)
+    shown = tables.prepare(df, rv.min_cell_size, show=m.get("show"))
     if tables.mostly_suppressed(shown):
         return (
             f"[{shown.suppressed_rows} of {shown.total_rows} rows of the table "

@@ -52,8 +52,41 @@ def _is_suppressed(v: object) -> bool:
     return isinstance(v, str) and v.strip() == SUPPRESSED
 
 
-def prepare(df: pd.DataFrame, min_cell_size: int, ci_level: float = 0.95) -> Shown:
-    """Format a published table (as written by ``artefacts.save_table``)."""
+def prepare(
+    df: pd.DataFrame,
+    min_cell_size: int,
+    ci_level: float = 0.95,
+    show: list[str] | None = None,
+) -> Shown:
+    """Format a published table (as written by ``artefacts.save_table``).
+
+    ``show`` lists the columns the report prints (default: all; intervals come with their
+    estimate). A numeric column with the same value in every row of a table of several rows is
+    not printed as a column but stated once in the notes, so that tables fit the page.
+    """
+    ci_cols = {c for pair in labels.CI_PAIRS for c in pair}
+    if show:
+        keep, cols = [], list(df.columns)
+        for i, c in enumerate(cols):
+            if c in show:
+                keep.append(c)
+                pair = tuple(cols[i + 1 : i + 3])
+                if pair in labels.CI_PAIRS:
+                    keep += list(pair)
+        df = df[keep]
+    constant = {}
+    if len(df) > 1:
+        for c in df.columns:
+            if c in ci_cols:
+                continue
+            values = df[c].dropna().unique()
+            if (
+                labels.column(c)[1] in ("count", "number", "rate")
+                and len(values) == 1
+                and not _is_suppressed(values[0])
+            ):
+                constant[c] = values[0]
+        df = df.drop(columns=list(constant))
     columns = list(df.columns)
     cis = _ci_columns(columns)
     skip = {c for pair in cis.values() for c in pair}
@@ -98,7 +131,10 @@ def prepare(df: pd.DataFrame, min_cell_size: int, ci_level: float = 0.95) -> Sho
                     cells.append(formatting.interval(_number(low), _number(high), kind))
         suppressed += row_suppressed
         rows.append(cells)
-    notes = []
+    notes = [
+        f"{labels.column(c)[0]}: {formatting.fmt(_number(v), labels.column(c)[1])} in every row."
+        for c, v in constant.items()
+    ]
     if suppressed:
         notes.append(
             f"\u2014 Not shown: fewer than {min_cell_size} people "
