@@ -10,6 +10,7 @@ it was and the command exits non-zero.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -187,6 +188,17 @@ class Runner:
         except (RunError, params.ParameterError) as exc:
             self.say(f"error: {exc}\nNothing was run; {self.out_dir} is unchanged.")
             return 2
+        try:
+            lock = OutputLock(self.out_dir)
+        except RunError as exc:
+            self.say(f"error: {exc}\nNothing was run; {self.out_dir} is unchanged.")
+            return 2
+        try:
+            return self._run(runs)
+        finally:
+            lock.release()
+
+    def _run(self, runs: list[NotebookRun]) -> int:
         self.say(f"Validating {self.data_dir} …")
         try:
             dataset = open_dataset(self.data_dir)
@@ -220,7 +232,7 @@ class Runner:
                         shutil.rmtree(r.result_dir, ignore_errors=True)
                 self.say(
                     f"\n{len(failed)} notebook(s) failed; {self.out_dir} is unchanged. "
-                    f"Partial work: {build}"
+                    f"Partial work: {build} (remove it with: rm -rf '{build}')"
                 )
                 return 1
             self.assemble(build, runs, dataset)
@@ -234,7 +246,10 @@ class Runner:
             publish(build, self.out_dir)
         except KeyboardInterrupt:
             self.stop_children(pool)
-            self.say(f"\nInterrupted; {self.out_dir} is unchanged. Partial work: {build}")
+            self.say(
+                f"\nInterrupted; {self.out_dir} is unchanged. Partial work: {build} "
+                f"(remove it with: rm -rf '{build}')"
+            )
             return 130
         except Exception as exc:
             self.stop_children(pool)
@@ -242,7 +257,10 @@ class Runner:
 
             if not isinstance(exc, RunError | ReportError):
                 traceback.print_exc(file=self.log)
-            self.say(f"\nerror: {exc}\n{self.out_dir} is unchanged. Partial work: {build}")
+            self.say(
+                f"\nerror: {exc}\n{self.out_dir} is unchanged. Partial work: {build} "
+                f"(remove it with: rm -rf '{build}')"
+            )
             return 1
         self.say(f"Done: {self.out_dir}")
         return 0
@@ -297,6 +315,42 @@ class Runner:
         (build / "manifest.json").write_text(
             json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
         )
+
+
+class OutputLock:
+    """One run at a time writes an output folder: an exclusive lock on ``.<OUT>.lock`` beside
+    it, which a second run finds held and then refuses, naming the run that holds it."""
+
+    def __init__(self, out: Path) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.path = out.parent / f".{out.name}.lock"
+        while True:
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode(errors="replace").strip() or "another run"
+                os.close(fd)
+                raise RunError(
+                    f"{out} is being written by {holder}; wait for that run to finish, or "
+                    "choose another OUT"
+                ) from None
+            try:  # the holder before us may have removed the file: lock the current one
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.ftruncate(fd, 0)
+        os.write(fd, f"run of process {os.getpid()} started {started}".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
 
 def _link_or_copy(src: str, dst: str) -> str:

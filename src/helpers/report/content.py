@@ -393,7 +393,8 @@ def context_table(rv: RunView) -> str:
         ),
         (
             "Replacement cost per physician departure",
-            "the assumption used here (@sec-cost)",
+            "the assumption used here"
+            + (" (@sec-cost)" if any(sec.name == "cost" for sec in rv.sections) else ""),
             f"{formatting.usd(sh['replacement_cost_usd'][0])} to "
             f"{formatting.usd(sh['replacement_cost_usd'][1])} "
             + _cite([sh["cite"], ref["ama_steps_forward"]["cite"]]),
