@@ -16,7 +16,7 @@ print("# conda env create -f environment.yml && conda activate clinician-workfor
 print("# Generated from requirements.lock by tools/environment_yml.py; do not edit by hand.")
 print("name: clinician-workforce")
 print("channels:\n  - conda-forge")
-print("dependencies:\n  - python=3.11\n  - pip\n  - quarto\n  - pip:")
+print("dependencies:\n  - python=3.11\n  - pip\n  - quarto>=1.10\n  - pip:")
 for pin in pins:
     print(f"      - {pin}")
 print("      - -e .")
