@@ -105,8 +105,15 @@ def test_suppression_mask_boundary():
         ([6, 7, 30, 100], None, [1, 1, 0, 0]),
         # two small rows below 11 together: the next smallest joins them
         ([3, 4, 30, 20], None, [1, 1, 0, 1]),
+        # exactly 11 together is enough, 10 is not
+        ([5, 6, 30, 100], None, [1, 1, 0, 0]),
+        ([4, 6, 30, 100], None, [1, 1, 1, 0]),
+        ([100, 100, 30, 200], [5, 6, 50, 60], [1, 1, 0, 0]),
+        ([100, 100, 30, 200], [4, 6, 50, 60], [1, 1, 1, 0]),
         # ties by people: fewer events first, then the earlier row
         ([5, 30, 30, 30], [0, 20, 15, 15], [1, 0, 1, 0]),
+        # one row suppressed for its events: the row with the fewest people joins it
+        ([100, 30, 40, 200], [5, 20, 12, 100], [1, 1, 0, 0]),
         # people enough but events short: the row with the fewest events joins
         ([5, 200, 300, 400], [0, 3, 60, 50], [1, 1, 0, 1]),
         # nothing small: nothing suppressed
