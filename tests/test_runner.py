@@ -204,6 +204,66 @@ def test_publish_replaces_folder(tmp_path):
     assert not build.exists()
 
 
+def test_publish_into_a_new_folder(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "new.txt").write_text("new")
+    publish(build, tmp_path / "sub" / "out")
+    assert (tmp_path / "sub" / "out" / "new.txt").read_text() == "new"
+
+
+def _folders(tmp_path: Path) -> tuple[Path, Path]:
+    out, build = tmp_path / "out", tmp_path / "build"
+    (out / "tables").mkdir(parents=True)
+    (out / "findings.json").write_text('{"findings": [1]}\n')
+    (out / "tables" / "tbl-a.csv").write_bytes(b"a,b\r\n1,\xff\n")
+    os.symlink("findings.json", out / "link")
+    (build / "tables").mkdir(parents=True)
+    (build / "findings.json").write_text('{"findings": [2]}\n')
+    return out, build
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_publish_failing_midway_restores_out_byte_for_byte(tmp_path, monkeypatch, error):
+    out, build = _folders(tmp_path)
+    before, new = tree_digest(out), tree_digest(build)
+    monkeypatch.setattr("helpers.runner._exchange", lambda a, b: False)  # no atomic swap
+    rename = Path.rename
+
+    def failing(self, target):
+        if self == build:
+            raise error
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(type(error)):
+        publish(build, out)
+    assert tree_digest(out) == before
+    assert os.readlink(out / "link") == "findings.json"
+    assert tree_digest(build) == new  # the new folder is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "out"]
+
+
+def test_publish_swaps_the_folders_without_a_moment_without_out(tmp_path, monkeypatch):
+    from helpers.runner import _exchange
+
+    out, build = _folders(tmp_path)
+    new = tree_digest(build)
+    probe_a, probe_b = tmp_path / "pa", tmp_path / "pb"
+    probe_a.mkdir()
+    probe_b.mkdir()
+    if not _exchange(probe_a, probe_b):
+        pytest.skip("no atomic exchange of names on this system")
+
+    def refuse(*args):
+        raise AssertionError("out was moved aside")
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    publish(build, out)
+    assert tree_digest(out) == new
+    assert not build.exists()
+
+
 def test_describe_failure_without_notebook(tmp_path):
     msg = describe_failure(tmp_path / "missing.ipynb", "a\nb\nNoSuchKernel: helpers\n")
     assert "NoSuchKernel" in msg
@@ -286,6 +346,60 @@ def test_a_render_failure_leaves_out_unchanged(setup, monkeypatch):
     assert "Traceback" not in log
     partial = re.search(r"Partial work: (\S+)", log).group(1)
     assert (Path(partial) / "findings.json").exists()
+
+
+GUARDED = """
+import numpy as np
+from helpers import inference
+from helpers.notebook import Analysis
+run = Analysis("{name}", data_dir, out_dir, min_cell_size)
+
+
+def failing(error):
+    def fit():
+        raise error
+    return fit
+
+
+{calls}
+run.findings.add("{name}.after", "reached the end", 1.0, unit="rows", n=100, n_unit="rows",
+                 method="count", design="descriptive")
+"""
+MODEL_ERRORS = {
+    "TooFewSites": "inference.TooFewSites('Cox model: 4 site(s)')",
+    "ValueError": "ValueError('no variation in the exposure')",
+    "LinAlgError": "np.linalg.LinAlgError('Singular matrix')",
+}
+
+
+def test_a_guarded_model_error_is_unavailable_and_a_bug_fails_the_run(setup):
+    make, nbs, out, tmp = setup
+    for nb in nbs.glob("*.ipynb"):
+        nb.unlink()
+    calls = "\n".join(
+        f"run.guarded({{'models.{k}': 'Hazard ratio'}}, 500, failing({v}))"
+        for k, v in MODEL_ERRORS.items()
+    )
+    write_notebook(nbs, "01_models", GUARDED.format(name="models", calls=calls))
+    bug = "run.guarded({'bug.hr': 'Hazard ratio'}, 500, lambda: len(None))"
+    write_notebook(nbs, "02_bug", GUARDED.format(name="bug", calls=bug))
+    out.mkdir()
+    (out / "findings.json").write_text('{"findings": []}\n')
+    before = tree_digest(out)
+    # Both notebooks run side by side: the bug fails the run, OUT is untouched ...
+    assert make(jobs=2).run() == 1
+    assert tree_digest(out) == before
+    log = log_text(tmp)
+    assert "02_bug.ipynb failed: cell 3" in log and "TypeError" in log
+    assert "01_models.ipynb failed" not in log
+    # ... while the model errors were registered as unavailable and the notebook went on
+    # (its result, kept in the cache for the next run).
+    (result,) = tmp.glob("cache/runs/01_models/*/findings/models.json")
+    found = {f["id"]: f for f in json.loads(result.read_text())}
+    for name in MODEL_ERRORS:
+        assert found[f"models.{name}"]["available"] is False
+        assert name in found[f"models.{name}"]["note"]
+    assert found["models.after"]["estimate"] == 1.0
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from matplotlib import ticker  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from helpers import __version__  # noqa: E402
+from helpers.cells import factor_of, too_few  # noqa: E402
 
 DEMO_MARK = "Demonstration data — simulated, not for citation"
 SUPPRESSED = "suppressed"
@@ -171,29 +172,140 @@ def plain_log_axis(ax: plt.Axes, which: str = "y", ticks: tuple[float, ...] | No
     axis.set_minor_locator(ticker.NullLocator())
 
 
-def suppress_small(
-    df: pd.DataFrame, people: str, min_cell_size: int, columns: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Blank every value about a row that describes fewer than ``min_cell_size`` people.
+COMPLEMENTARY = ("auto", "rows", "terms", None)
 
-    ``people`` names the column with the head count behind each row; that column and the
-    ``columns`` (default: all numeric columns) become ``"suppressed"`` in small rows.
+
+def _counts(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A count column as floats; a missing or non-numeric count is 0 (too few)."""
+    return pd.to_numeric(df[col], errors="coerce").fillna(0).to_numpy(float)
+
+
+def suppression(
+    df: pd.DataFrame,
+    people: str,
+    min_cell_size: int,
+    events: str | None = None,
+    complementary: str | None = "auto",
+) -> tuple[pd.Series, pd.Series]:
+    """Which rows of a table are suppressed, and in which rows only the counts are blanked.
+
+    **Primary suppression.** A row is suppressed when it is about fewer than
+    ``min_cell_size`` people (column ``people``) or, with ``events``, rests on fewer than
+    ``min_cell_size`` events (exits, burned-out responses): :func:`helpers.cells.too_few`.
+
+    **Complementary (secondary) suppression**, so that no suppressed count can be recovered
+    by subtracting the published rows from a total published elsewhere (a finding's ``n`` or
+    ``n_events``, an overall row, another table of the same counts):
+
+    - ``"rows"``: the rows are the groups of one breakdown (roles, pay models, sites, years).
+      While the suppressed rows together describe fewer than ``min_cell_size`` people (or
+      events), or only one row is suppressed, the unsuppressed row with the fewest people
+      (when people are short or one row is suppressed; else the fewest events; ties: fewer
+      of the other count, then the earlier row) is suppressed too. A total can then reveal
+      only the sum of at least two suppressed rows, itself at least ``min_cell_size``.
+    - ``"terms"``: the rows are model terms (column ``term``); a term of a categorical
+      factor compares its level with the reference level, so each row's head count is the
+      smaller of the two. When a term of a factor is suppressed, the head and event counts
+      of the factor's other terms are blanked (their estimates stay): with the factor's
+      counts from a breakdown table and a total they would reveal the suppressed level.
+    - ``"auto"`` (default): ``"terms"`` when the table has a ``term`` column, else ``"rows"``.
+    - ``None``: primary suppression only (rows about the same people, e.g. several measures
+      of one group, where no sum of rows is a total).
+
+    Returns
+    -------
+    tuple of pandas.Series
+        Rows suppressed entirely, and rows whose counts only are blanked.
+    """
+    if complementary not in COMPLEMENTARY:
+        raise ValueError(f"complementary must be one of {COMPLEMENTARY}, not {complementary!r}")
+    if complementary == "auto":
+        complementary = "terms" if "term" in df.columns else "rows"
+    p = _counts(df, people)
+    e = _counts(df, events) if events is not None else None
+    small = np.array(
+        [too_few(pi, min_cell_size, None if e is None else e[i]) for i, pi in enumerate(p)],
+        dtype=bool,
+    )
+    counts = np.zeros(len(df), dtype=bool)
+    if complementary == "rows":
+        small = _complementary_rows(small, p, e, min_cell_size)
+    elif complementary == "terms":
+        if "term" not in df.columns:
+            raise ValueError("complementary='terms' needs a 'term' column")
+        factor = np.array([factor_of(str(t)) for t in df["term"]], dtype=object)
+        hit = {f for f, s in zip(factor, small, strict=True) if s and f is not None}
+        counts = np.isin(factor, list(hit)) & ~small if hit else counts
+    return pd.Series(small, index=df.index), pd.Series(counts, index=df.index)
+
+
+def _complementary_rows(
+    small: np.ndarray, p: np.ndarray, e: np.ndarray | None, min_cell_size: int
+) -> np.ndarray:
+    """Add rows to ``small`` by the ``"rows"`` rule of :func:`suppression`."""
+    out = small.copy()
+    order = np.arange(len(out))
+    while out.any() and not out.all():
+        if out.sum() == 1 or p[out].sum() < min_cell_size:
+            first, second = p, (e if e is not None else np.zeros_like(p))
+        elif e is not None and e[out].sum() < min_cell_size:
+            first, second = e, p
+        else:
+            break
+        cand = np.flatnonzero(~out)
+        pick = cand[np.lexsort((order[cand], second[cand], first[cand]))[0]]
+        out[pick] = True
+    return out
+
+
+def suppress_small(
+    df: pd.DataFrame,
+    people: str,
+    min_cell_size: int,
+    columns: Iterable[str] | None = None,
+    events: str | None = None,
+    complementary: str | None = "auto",
+) -> pd.DataFrame:
+    """Blank every value about a row that describes fewer than ``min_cell_size`` people (or
+    rests on fewer than ``min_cell_size`` events), and what would reveal it (the
+    complementary rule of :func:`suppression`).
+
+    ``people`` names the column with the head count behind each row and ``events`` the
+    column with its events (exits, burned-out responses), if it counts any; those columns
+    and the ``columns`` (default: every numeric column but the first, which names the row's
+    group: a year, a term) become ``"suppressed"`` in suppressed rows; in rows whose counts
+    only are blanked, the ``people`` and ``events`` columns.
     """
     out = df.copy()
-    small = out[people].fillna(0).astype(float) < min_cell_size
-    if not small.any():
+    rows, counts = suppression(df, people, min_cell_size, events, complementary)
+    if not rows.any() and not counts.any():
         return out
     cols = (
         list(columns)
         if columns is not None
-        else [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]
+        else [c for c in out.columns[1:] if pd.api.types.is_numeric_dtype(out[c])]
     )
-    if people not in cols:
-        cols.append(people)
+    count_cols = [c for c in (people, events) if c is not None]
+    cols += [c for c in count_cols if c not in cols]
     for c in cols:
         out[c] = out[c].astype(object)
-        out.loc[small, c] = SUPPRESSED
+        out.loc[rows, c] = SUPPRESSED
+    for c in count_cols:
+        out.loc[counts, c] = SUPPRESSED
     return out
+
+
+def drawable(
+    df: pd.DataFrame,
+    people: str,
+    min_cell_size: int,
+    events: str | None = None,
+    complementary: str | None = "auto",
+) -> pd.DataFrame:
+    """The rows of ``df`` a figure may draw: those the table writer would publish (the same
+    rule as :func:`suppression`; a row whose counts only are blanked is drawn)."""
+    rows, _ = suppression(df, people, min_cell_size, events, complementary)
+    return df[~rows.to_numpy()]
 
 
 def save_table(
@@ -212,12 +324,19 @@ def save_table(
     seq: int = 0,
     placement: str = "body",
     notes: str | None = None,
+    events: str | None = None,
+    complementary: str | None = "auto",
     show: list[str] | None = None,
 ) -> pd.DataFrame:
     """Write ``tables/<tbl_id>.csv`` after the small-cell rule, plus ``<tbl_id>.json`` metadata.
 
     ``people`` names the head-count column that decides suppression; pass ``None`` only for
     tables that describe no group of people (parameters, published reference numbers).
+    ``events`` names the column of events (exits, burned-out responses) when the rows count
+    any: a row resting on fewer than ``min_cell_size`` events is suppressed too.
+    ``complementary`` chooses the secondary suppression that keeps suppressed counts from
+    being recovered from totals (see :func:`suppression`: ``"rows"`` for a breakdown by
+    group, ``"terms"`` for model terms, the default ``"auto"`` picks by a ``term`` column).
     ``notes`` (abbreviations, reference groups) is printed under the table in the report;
     ``show`` lists the columns the report prints (the CSV keeps them all).
     Returns the published (suppressed) frame.
@@ -226,10 +345,24 @@ def save_table(
         raise ValueError(f"table ids start with 'tbl-': {tbl_id!r}")
     folder = Path(out_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    pub = suppress_small(df, people, min_cell_size, columns) if people else df.copy()
+    if people is None and events is not None:
+        raise ValueError(f"{tbl_id}: events= needs people= (the head count of each row)")
+    pub = (
+        suppress_small(df, people, min_cell_size, columns, events, complementary)
+        if people
+        else df.copy()
+    )
     for c in pub.columns:
         if pd.api.types.is_float_dtype(pub[c]):
             pub[c] = pub[c].map(lambda v: np.nan if pd.isna(v) else round(float(v), float_digits))
+        elif pub[c].dtype == object:  # a float column with suppressed cells
+            pub[c] = pub[c].map(
+                lambda v: (
+                    round(float(v), float_digits)
+                    if isinstance(v, float | np.floating) and not np.isnan(v)
+                    else v
+                )
+            )
     pub.to_csv(folder / f"{tbl_id}.csv", index=False, lineterminator="\n")
     _write_meta(
         folder / f"{tbl_id}.json",

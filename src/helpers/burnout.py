@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.special import expit
 
 from helpers import inference
+from helpers.cells import factor_of
 from helpers.contract import CLINICIAN_ROLES
 from helpers.evalue import e_value
 from helpers.rates import wilson_ci
@@ -110,16 +111,6 @@ def prevalence_table(r: pd.DataFrame, by: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def publishable(
-    df: pd.DataFrame, min_cell_size: int, events: str = "burned_out", count: str = "people"
-) -> pd.DataFrame:
-    """``df`` with the head count blanked in rows with fewer than ``min_cell_size`` events, so
-    that the table writer (which suppresses by head count) suppresses those rows too."""
-    out = df.copy()
-    out[count] = out[count].astype("Int64").mask(out[events].astype(float) < min_cell_size)
-    return out
 
 
 # -- design ---------------------------------------------------------------------------------------
@@ -370,29 +361,31 @@ def logistic(
     return LogisticFit(list(xd.columns), beta, cov, x, y, codes, influence, r.index)
 
 
-def _family(term: str) -> str | None:
-    for prefix in ("comp_", "role_", "setting_", "year_"):
-        if term.startswith(prefix):
-            return prefix
-    return None
+def comparison_sides(x: pd.DataFrame, term: str) -> tuple[pd.Series, pd.Series]:
+    """The responses on each side of the comparison a 0/1 design column makes: a level of a
+    categorical factor (pay model, role, setting, survey year: :func:`helpers.cells.factor_of`)
+    against the factor's reference level (the rows where every indicator of the factor is 0),
+    a practice against none."""
+    factor = factor_of(term)
+    same = [c for c in x.columns if factor is not None and factor_of(c) == factor] or [term]
+    return x[term] != 0, (x[same] == 0).all(axis=1)
 
 
 def odds_ratio_table(r: pd.DataFrame, fit: LogisticFit) -> pd.DataFrame:
     """Adjusted odds ratios of every model term but the intercept and survey years, with
-    t(G-1) intervals and P values, and ``people``: the distinct-people lower bound of the
+    t(G-1) intervals and P values; ``people``: the distinct-people lower bound of the
     smaller side of the term's comparison (its group vs the reference group, or with vs
-    without a practice)."""
+    without a practice: :func:`comparison_sides`) and ``events``: the responses with the
+    outcome on the side with fewer."""
     r = r.loc[fit.index]
     x = pd.DataFrame(fit.x, columns=fit.columns, index=r.index)
+    y = pd.Series(fit.y, index=r.index)
     se = np.sqrt(np.diag(fit.cov))
     rows = []
     for j, term in enumerate(fit.columns):
         if term == "const" or term.startswith("year_") or term.endswith("_per"):
             continue
-        fam = _family(term)
-        same = [c for c in fit.columns if fam and c.startswith(fam)] or [term]
-        side1 = x[term] != 0
-        side0 = (x[same] == 0).all(axis=1)
+        sides = comparison_sides(x, term)
         low, high = inference.t_interval(fit.beta[j], se[j], fit.n_sites)
         rows.append(
             {
@@ -401,7 +394,8 @@ def odds_ratio_table(r: pd.DataFrame, fit: LogisticFit) -> pd.DataFrame:
                 "ci_low": float(np.exp(low)),
                 "ci_high": float(np.exp(high)),
                 "p": inference.t_p_value(fit.beta[j], se[j], fit.n_sites),
-                "people": min(people(r[side1]), people(r[side0])),
+                "people": min(people(r[s]) for s in sides),
+                "events": min(int(y[s].sum()) for s in sides),
             }
         )
     return pd.DataFrame(rows)

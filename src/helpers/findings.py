@@ -10,11 +10,10 @@ from pathlib import Path
 from statsmodels.stats.multitest import multipletests
 
 from helpers import catalog
+from helpers.cells import MIN_CELL_SIZE, too_few
 from helpers.evalue import RATIO_UNITS, e_values
 
 FINDINGS_DIR = "findings"
-# The smallest group a published number may describe: a run may raise it, never lower it.
-MIN_CELL_SIZE = 11
 
 
 @dataclass
@@ -130,9 +129,7 @@ class Registry:
         ...         method="Cox model ...", events=495, n_sites=50)  # doctest: +SKIP
         """
         people = n if people is None else people
-        too_few = people is None or int(people) < self.min_cell_size
-        too_few = too_few or (events is not None and int(events) < self.min_cell_size)
-        suppressed = about_people and too_few
+        suppressed = about_people and too_few(people, self.min_cell_size, events)
         spec = catalog.findings().get(id)
         design = design or (spec.design if spec else "")
         if design not in catalog.DESIGNS:

@@ -14,7 +14,8 @@ import pandas as pd
 from patsy import PatsyError
 
 from helpers import paths
-from helpers.artefacts import SourceLine, save_figure, save_table, suppress_small
+from helpers.artefacts import SourceLine, drawable, save_figure, save_table, suppress_small
+from helpers.cells import too_few
 from helpers.data import Dataset, open_dataset
 from helpers.findings import MIN_CELL_SIZE, Registry
 
@@ -132,10 +133,12 @@ class Analysis:
         *,
         caption: str,
         people: str | None,
+        events: str | None = None,
         columns: list[str] | None = None,
         n: str | None = None,
         placement: str = "body",
         notes: str | None = None,
+        complementary: str | None = "auto",
         show: list[str] | None = None,
     ) -> pd.DataFrame:
         """Save a table for the report after the small-cell rule, and return what may be shown.
@@ -152,6 +155,9 @@ class Analysis:
             The column with the number of distinct people behind each row: rows about fewer
             than ``min_cell_size`` are blanked. ``None`` only for tables about no group of
             people (parameters, published numbers).
+        events
+            The column with the events behind each row when the rows count events (exits,
+            burned-out responses): rows with fewer than ``min_cell_size`` are blanked too.
         columns
             The columns blanked in a small row (default: every numeric column).
         n
@@ -161,6 +167,13 @@ class Analysis:
             appendix anyway.
         notes
             Abbreviations and reference groups, printed under the table.
+        complementary
+            Secondary suppression, so that no blanked count follows from a total by
+            subtraction: ``"rows"`` (a breakdown by group: at least two rows and
+            ``min_cell_size`` people and events blanked together), ``"terms"`` (model terms:
+            a factor with a blanked term shows no counts for its other terms), ``"auto"``
+            (``"terms"`` when there is a ``term`` column) or ``None``; see
+            :func:`helpers.artefacts.suppression`.
         show
             The columns the report prints, when the table has more than fit the page (the CSV
             keeps every column; an interval comes with its estimate).
@@ -184,6 +197,8 @@ class Analysis:
             seq=self._next(tbl_id),
             placement=placement,
             notes=notes,
+            events=events,
+            complementary=complementary,
             show=show,
         )
 
@@ -227,20 +242,53 @@ class Analysis:
         f = self.findings.findings.get(finding_id)
         return quote(asdict(f) if f else None, self.min_cell_size, n=n, inside=inside, unit=unit)
 
-    def suppressed(self, df: pd.DataFrame, people: str) -> pd.DataFrame:
-        """``df`` as it may be shown: rows about fewer than ``min_cell_size`` people (column
-        ``people``) blanked, for a display that is not also saved as a table."""
-        return suppress_small(df, people, self.min_cell_size)
+    def suppressed(
+        self,
+        df: pd.DataFrame,
+        people: str,
+        events: str | None = None,
+        complementary: str | None = "auto",
+    ) -> pd.DataFrame:
+        """``df`` as it may be shown, for a display that is not also saved as a table: the
+        table writer's rule (rows about fewer than ``min_cell_size`` people in column
+        ``people``, or events in ``events``, blanked, with complementary suppression)."""
+        return suppress_small(
+            df, people, self.min_cell_size, events=events, complementary=complementary
+        )
+
+    def drawable(
+        self,
+        df: pd.DataFrame,
+        people: str,
+        events: str | None = None,
+        complementary: str | None = "auto",
+    ) -> pd.DataFrame:
+        """The rows of ``df`` (one per group) a figure may draw: those a table of ``df`` would
+        publish, by the same rule as :meth:`suppressed`.
+
+        Examples
+        --------
+        >>> shown = run.drawable(by_year, "people", events="burned_out")  # doctest: +SKIP
+        >>> ax.plot(shown["year"], shown["share"])  # doctest: +SKIP
+        """
+        return drawable(df, people, self.min_cell_size, events, complementary)
+
+    def shown(self, people: float | None, events: float | None = None) -> bool:
+        """Whether one number about ``people`` people (resting on ``events`` events) may be
+        published, drawn or quoted in the notebook's text."""
+        return not too_few(people, self.min_cell_size, events)
 
     def guarded(self, findings: dict[str, str], people: int, fit: Callable[[], T]) -> T | None:
         """Fit a model only when it is publishable and estimable.
 
         With fewer than ``min_cell_size`` people, each finding in ``findings`` (id -> label) is
         registered as suppressed and nothing is fitted; when the data cannot support the
-        model (no variation, a missing reference group), each is registered as unavailable
-        with the reason. Otherwise returns what ``fit`` returns.
+        model (no variation, a missing reference group, too few sites: one of
+        :data:`MODEL_ERRORS`), each is registered as unavailable with the reason. Any other
+        exception (``TypeError``, ``AttributeError``, ``NameError``: a bug) is raised, so that
+        the notebook, and the run, fail. Otherwise returns what ``fit`` returns.
         """
-        if people < self.min_cell_size:
+        if too_few(people, self.min_cell_size):
             for fid, label in findings.items():
                 self.findings.add(
                     fid, label, None, unit="", n=None, n_unit="", method="", people=people

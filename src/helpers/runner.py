@@ -387,18 +387,59 @@ def describe_failure(executed: Path, output: str) -> str:
 
 
 def publish(build: Path, out: Path) -> None:
-    """Replace ``out`` by ``build``: the old folder is moved aside first and removed after."""
+    """Replace ``out`` by ``build`` so that ``out`` is at every moment either the old folder
+    or the new one, whole.
+
+    Where the system can (Linux ``renameat2`` with ``RENAME_EXCHANGE``), the two folders
+    swap names in one atomic step and the old one, now at ``build``, is removed. Elsewhere
+    the old folder is moved aside, ``build`` renamed to ``out``, and the old one removed;
+    if that second rename fails, or the run is interrupted there, the old folder is put back
+    before the error is raised.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and _exchange(build, out):
+        shutil.rmtree(build, ignore_errors=True)
+        return
     old = out.parent / f".{out.name}-old-{os.getpid()}"
+    shutil.rmtree(old, ignore_errors=True)
     if out.exists():
         out.rename(old)
     try:
         build.rename(out)
-    except OSError:
-        if old.exists():
+    except BaseException:
+        if old.exists() and not out.exists():
             old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names of two existing paths atomically; ``False`` when the system cannot
+    (not Linux, an old C library or kernel, a file system without the flag)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
+    renameat2.restype = ctypes.c_int
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return done == 0
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import survival
+from helpers.cells import factor_of
 from helpers.contract import CLINICIAN_ROLES
 from helpers.inference import MIN_SITES, require_sites, t_interval, t_p_value
 from helpers.rates import poisson_rate_ci
@@ -286,8 +287,9 @@ def summarise(
     """Published table (hazard ratio, t(G-1) interval and P value from the CR1 sandwich,
     clinicians and sites behind each term) and the coefficients with three standard errors.
 
-    ``sites`` of a term: the sites on the smaller side of an indicator (a comparison of
-    exposed and unexposed sites rests on no more sites than the smaller group), or with
+    ``clinicians`` and ``sites`` of a term: those on the smaller side of its comparison (a
+    level of a factor vs the factor's reference level, a practice vs none:
+    :func:`comparison_sides`; a comparison rests on no more than the smaller group), or with
     ``within_site`` the sites where the term changes (the only ones a site-stratified model
     learns it from). With fewer than ``MIN_SITES`` of them the site-clustered interval of that
     term is not to be trusted, whatever the total number of sites."""
@@ -325,35 +327,55 @@ def within_site_variation(x: pd.DataFrame, site: pd.Series) -> pd.Series:
     return sd.max() > 0
 
 
+def comparison_sides(x: pd.DataFrame, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows on each side of the comparison a design column makes, or ``None`` for a dose
+    (not an indicator).
+
+    An indicator of a categorical factor (pay model, role, setting, calendar period:
+    :func:`helpers.cells.factor_of`) compares its level with the factor's reference level,
+    the rows where every indicator of that factor is 0; a binary practice compares the rows
+    with it and those without.
+    """
+    v = x[term].to_numpy()
+    if not np.isin(v, (0.0, 1.0)).all():
+        return None
+    factor = factor_of(term)
+    same = [c for c in x.columns if factor is not None and factor_of(c) == factor] or [term]
+    reference = (x[same].to_numpy() == 0).all(axis=1)
+    return v > 0, reference
+
+
 def sites_per_term(x: pd.DataFrame, site: pd.Series, within_site: bool = False) -> list[int]:
-    """Sites behind each term (see :func:`summarise`)."""
+    """Sites behind each term (see :func:`summarise`): for an indicator, the sites on the
+    smaller side of its comparison (:func:`comparison_sides`); for a dose, every site."""
     site = site.to_numpy()
     if within_site:
         varies = x.groupby(site).std().fillna(0.0) > 0
         return [int(varies[t].sum()) for t in x.columns]
     out = []
     for t in x.columns:
-        v = x[t].to_numpy()
-        if np.isin(v, (0.0, 1.0)).all():
-            out.append(int(min(len(set(site[v > 0])), len(set(site[v == 0])))))
-        else:
+        sides = comparison_sides(x, t)
+        if sides is None:
             out.append(int(len(set(site))))
+        else:
+            out.append(int(min(len(set(site[s])) for s in sides)))
     return out
 
 
 def people_per_term(x: pd.DataFrame, clinician: pd.Series) -> list[int]:
-    """For each indicator of the design, the clinicians on its smaller side: a hazard ratio
-    compares those with the indicator and those without, so it describes no more people than
-    the smaller of the two groups (what the small-cell rule must count). A dose term (not an
-    indicator) describes everyone in the model."""
+    """For each indicator of the design, the clinicians on the smaller side of its
+    comparison: a hazard ratio compares the level of a factor with the reference level (a
+    practice: those with it and those without), so it describes no more people than the
+    smaller of the two groups (what the small-cell rule must count); see
+    :func:`comparison_sides`. A dose term (not an indicator) describes everyone in the model."""
     who = clinician.to_numpy()
     out = []
     for t in x.columns:
-        v = x[t].to_numpy()
-        if np.isin(v, (0.0, 1.0)).all():
-            out.append(int(min(len(set(who[v > 0])), len(set(who[v == 0])))))
-        else:
+        sides = comparison_sides(x, t)
+        if sides is None:
             out.append(int(len(set(who))))
+        else:
+            out.append(int(min(len(set(who[s])) for s in sides)))
     return out
 
 
