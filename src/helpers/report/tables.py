@@ -137,8 +137,9 @@ def prepare(
     ]
     if suppressed:
         notes.append(
-            f"\u2014 Not shown: fewer than {min_cell_size} people "
-            f"({suppressed} of {len(rows)} rows)."
+            f"\u2014 Not shown ({suppressed} of {len(rows)} rows): fewer than {min_cell_size} "
+            "people or events, or withheld so that another such row cannot be worked out from "
+            "the totals."
         )
     return Shown(header, rows, align, _weights(header, rows, kinds), suppressed, len(rows), notes)
 
