@@ -145,7 +145,10 @@ def test_tables_use_words_house_formats_and_one_interval_column():
     assert shown.rows[0] == ["RVU production pay", "602", "120", "1,543", "7.8", "6.5\u20139.3"]
     assert shown.rows[2][1:] == ["\u2014"] * 5
     assert shown.align == ["l", "r", "r", "r", "r", "r"]
-    assert shown.suppressed_rows == 1 and "(1 of 3 rows): fewer than 11 people or events" in shown.notes[0]
+    assert (
+        shown.suppressed_rows == 1
+        and "(1 of 3 rows): fewer than 11 people or events" in shown.notes[0]
+    )
     assert not tables.mostly_suppressed(shown)
     md = tables.markdown(shown, "Rates", "tbl-x")
     assert md.splitlines()[1].startswith("|:") and md.rstrip().endswith(": Rates {#tbl-x}")

@@ -439,3 +439,28 @@ def test_incidence_curves_stop_where_few_remain_at_risk():
     n5 = g.loc[(g["entry"] <= 5) & (g["exit"] > 5), "clinician_id"].nunique()
     row = at_risk[(at_risk["group"] == "salary") & (at_risk["tenure_years"] == 5)]
     assert row["at_risk"].item() == n5
+
+
+def test_a_level_without_exits_is_left_out_so_the_model_still_converges():
+    from helpers import turnover
+
+    rng = np.random.default_rng(5)
+    n = 400
+    pt = pd.DataFrame(
+        {
+            "comp_model": rng.choice(["salary", "rvu_production"], n),
+            "team_based_care": rng.integers(0, 2, n).astype(bool),
+            "clinician_in_governance": rng.integers(0, 2, n).astype(bool),
+            "admin_shadowing": rng.integers(0, 2, n).astype(bool),
+            "role": np.where(np.arange(n) < 6, "behavioral_health", "physician"),
+            "setting": "primary_care",
+            "year": 2020,
+            "event": rng.random(n) < 0.3,
+        }
+    )
+    pt.loc[pt["role"] == "behavioral_health", "event"] = False
+    x = turnover.design(pt, calendar=False)
+    assert "role_behavioral_health" not in x.columns
+    assert {"comp_rvu_production", "team_based_care"} <= set(x.columns)
+    pt.loc[0, "event"] = True  # one exit: the level stays
+    assert "role_behavioral_health" in turnover.design(pt, calendar=False).columns

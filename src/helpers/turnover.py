@@ -203,7 +203,14 @@ def design(pt: pd.DataFrame, extra: str | None = None, calendar: bool = True) ->
     if extra is not None:
         col, per = DOSES[extra]
         x[extra] = pt[col].astype(float) / per
-    return x.loc[:, x.std() > 0]
+    x = x.loc[:, x.std() > 0]
+    # An indicator with no voluntary exit on one side has an infinite log hazard ratio and
+    # stops the whole model from converging (a small organization may have a role with no
+    # exit): such a term is left out, which pools its level with the reference.
+    event = pt["event"].astype(bool).to_numpy()
+    binary = [c for c in x.columns if c != extra and set(x[c].unique()) <= {0.0, 1.0}]
+    empty = [c for c in binary if not event[x[c] == 1].any() or not event[x[c] == 0].any()]
+    return x.drop(columns=empty)
 
 
 @dataclass
