@@ -1,6 +1,7 @@
-"""The data-quality report that ``make validate`` writes beside its console summary: per
-table rows, date range and missingness, the contract violations, and warnings that are not
-errors but that an analyst should look at."""
+"""The data-quality report that ``make validate`` writes beside its console summary: the
+contract violations, warnings that are not errors but that an analyst should look at, per
+table rows, date range and missingness, and every rule of the contract that was checked
+(generated from :mod:`helpers.data.contract`, with the rules some row broke marked)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,53 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.contract import CLINICIAN_ROLES, SPECS
+from helpers.data.contract import CLINICIAN_ROLES, SPECS
+from helpers.data.result import ValidationResult
+from helpers.data.store import with_dtypes
 from helpers.findings import MIN_CELL_SIZE
-from helpers.validate import ValidationResult
 
 SHORT_SPELL_DAYS = 90
 FEW_RESPONSES = MIN_CELL_SIZE  # fewer than this cannot be published
 
 
 def load_typed(folder: Path) -> dict[str, pd.DataFrame]:
-    """Typed tables written by the validator (small tables only)."""
+    """Typed tables written by the validator (all but the large ones).
+
+    Parameters
+    ----------
+    folder
+        Where :func:`helpers.data.checks.validate_folder` wrote them.
+
+    Returns
+    -------
+    dict
+        Table name -> frame with the contract's dtypes.
+    """
     return {
-        p.stem: pd.read_parquet(p)
+        p.stem: with_dtypes(pd.read_parquet(p), SPECS[p.stem])
         for p in sorted(folder.glob("*.parquet"))
-        if p.stem in SPECS and p.stem != "encounters"
+        if p.stem in SPECS and not SPECS[p.stem].large
     }
 
 
 def warnings(t: dict[str, pd.DataFrame]) -> list[str]:
-    """Things that pass the contract but deserve a look."""
+    """Things that pass the contract but deserve a look.
+
+    Parameters
+    ----------
+    t
+        Typed tables (:func:`load_typed`).
+
+    Returns
+    -------
+    list of str
+        One sentence per warning.
+
+    Examples
+    --------
+    >>> warnings({})
+    []
+    """
     out: list[str] = []
     if "sites" in t and "access" in t:
         missing = sorted(set(t["sites"]["site_id"]) - set(t["access"]["site_id"]))
@@ -87,8 +116,39 @@ def _table_summary(name: str, df: pd.DataFrame) -> str:
     )
 
 
+def _rules(result: ValidationResult) -> str:
+    """Every check of the contract per table, marked when some row broke it."""
+    broken = {(v.table, v.column, v.rule) for v in result.errors}
+    out = []
+    for name, spec in SPECS.items():
+        items = "".join(
+            f"<tr><td><code>{html.escape(chk.rule)}</code></td><td>{html.escape(chk.column)}"
+            f"</td><td>{html.escape(chk.message)}</td><td>"
+            f"{'broken' if (name, chk.column, chk.message) in broken else ''}</td></tr>"
+            for chk in spec.checks()
+        )
+        out.append(
+            f"<h3>{name}</h3><table><tr><th>rule</th><th>column</th><th>message</th>"
+            f"<th></th></tr>{items}</table>"
+        )
+    return "".join(out)
+
+
 def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> str:
-    """One self-contained HTML page."""
+    """The data-quality report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    result
+        What validation found.
+    tables
+        The typed tables (:func:`load_typed`).
+
+    Returns
+    -------
+    str
+        The page.
+    """
     status = (
         "<p class='ok'>Valid: the data meet the contract.</p>"
         if result.ok
@@ -131,5 +191,5 @@ def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> st
         f"<h1>Data quality: {html.escape(str(result.folder))}</h1>{status}"
         f"<h2>Violations</h2>{errors}<h2>Warnings</h2>{warn}"
         f"<h2>Ignored extra columns</h2><ul>{extra or '<li>none</li>'}</ul>"
-        f"<h2>Tables</h2>{body}</body></html>\n"
+        f"<h2>Tables</h2>{body}<h2>Rules checked</h2>{_rules(result)}</body></html>\n"
     )

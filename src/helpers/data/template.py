@@ -1,7 +1,8 @@
-"""The analyst's data template: one Excel workbook (a README sheet with the data dictionary,
-then one sheet per table) and the same tables as header-only CSV files.
+"""The analyst's data template, generated from the contract: one Excel workbook (a README
+sheet with the data dictionary, then one sheet per table with drop-down lists and date
+formats) and the same tables as header-only CSV files.
 
-``python -m helpers.template --out data/template``
+``python -m helpers.data.template --out data/template`` (``make template``)
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from helpers.contract import SPECS
-from helpers.dictionary import TABLE_MEANING, rows
+from helpers.data.contract import OPTIONAL_TABLES, REQUIRED_TABLES, SPECS, Table
+from helpers.data.docs import DICTIONARY_COLUMNS, rows
 
 BOOLEAN_CHOICES = ("yes", "no")
 FORMATS = {"date": "yyyy-mm-dd", "month": "yyyy-mm"}
@@ -25,35 +26,34 @@ HEADER = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")
 
 
-def _readme(wb: Workbook) -> None:
+def _readme(wb: Workbook, specs: dict[str, Table]) -> None:
     ws = wb.active
     ws.title = "README"
     ws.append(["Data template: fill one sheet per table (or save each sheet as NAME.csv)."])
     ws.append(
         [
-            "Required tables: sites, management, clinicians, access. Optional: survey, "
-            "time_allocation, encounters (delete an optional sheet you do not have)."
+            f"Required tables: {', '.join(REQUIRED_TABLES)}. Optional: "
+            f"{', '.join(OPTIONAL_TABLES)} (delete an optional sheet you do not have)."
         ]
     )
     ws.append(["Check the filled workbook with: make validate DATA=<folder with data.xlsx>"])
     ws.append([])
-    for table, meaning in TABLE_MEANING.items():
-        ws.append([table, meaning])
+    for table, spec in specs.items():
+        ws.append([table, spec.meaning])
     ws.append([])
-    head = ["table", "column", "meaning", "type", "rules", "example"]
+    head = list(DICTIONARY_COLUMNS)
     ws.append(head)
     for cell in ws[ws.max_row]:
         cell.font, cell.fill = HEADER, HEADER_FILL
-    for row in rows():
+    for row in rows(specs):
         ws.append([row[k] for k in head])
-    for col, width in zip("ABCDEF", (16, 28, 70, 22, 50, 22), strict=True):
+    for col, width in zip("ABCDEFG", (16, 28, 70, 22, 50, 22, 18), strict=True):
         ws.column_dimensions[col].width = width
     ws["A1"].font = Font(bold=True, size=13)
 
 
-def _table_sheet(wb: Workbook, table: str) -> None:
-    ws = wb.create_sheet(table)
-    spec = SPECS[table]
+def _table_sheet(wb: Workbook, spec: Table) -> None:
+    ws = wb.create_sheet(spec.name)
     ws.append(list(spec.column_names))
     ws.freeze_panes = "A2"
     for i, col in enumerate(spec.columns, start=1):
@@ -82,19 +82,39 @@ def _table_sheet(wb: Workbook, table: str) -> None:
                 ws.cell(row=r, column=i).number_format = FORMATS[col.type]
 
 
-def write(out: Path) -> list[Path]:
-    """Write ``data.xlsx`` and one header-only CSV per table into ``out``."""
+def write(out: Path, specs: dict[str, Table] | None = None) -> list[Path]:
+    """Write the template: ``data.xlsx`` and one header-only CSV per table.
+
+    Parameters
+    ----------
+    out
+        The folder to write into (created if needed).
+    specs
+        The tables (default: the contract's).
+
+    Returns
+    -------
+    list of Path
+        The files written: the workbook first, then ``csv/<table>.csv``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in write(Path(tempfile.mkdtemp()))][:2]
+    ['data.xlsx', 'sites.csv']
+    """
+    specs = specs or SPECS
     out.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
-    _readme(wb)
-    for table in SPECS:
-        _table_sheet(wb, table)
+    _readme(wb, specs)
+    for spec in specs.values():
+        _table_sheet(wb, spec)
     book = out / "data.xlsx"
     wb.save(book)
     written = [book]
     csv_dir = out / "csv"
     csv_dir.mkdir(exist_ok=True)
-    for table, spec in SPECS.items():
+    for table, spec in specs.items():
         path = csv_dir / f"{table}.csv"
         path.write_text(",".join(spec.column_names) + "\n", encoding="utf-8")
         written.append(path)
@@ -102,7 +122,8 @@ def write(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m helpers.template", description=__doc__)
+    """``python -m helpers.data.template --out FOLDER``."""
+    ap = argparse.ArgumentParser(prog="python -m helpers.data.template", description=__doc__)
     ap.add_argument("--out", default="data/template")
     args = ap.parse_args(argv)
     for path in write(Path(args.out)):
