@@ -30,7 +30,6 @@ SUFFIXES = (".csv", ".parquet", ".xlsx")
 WORKBOOK = "data.xlsx"
 COLUMNS_FILE = "columns.yaml"
 EXCEL_BATCH = 50_000  # rows of a sheet converted to text at a time
-SMALL_CSV = 64 << 20  # bytes: smaller CSV files are parsed by one thread
 R = FOLDER_RULES
 
 
@@ -415,9 +414,10 @@ def stage(
     view
         The name of the view to create.
     parallel
-        Whether DuckDB may read a CSV file with several threads (default: for large files;
-        it cannot when a quoted cell holds a line break: see
-        :func:`is_parallel_csv_error`).
+        Whether DuckDB may read a CSV file with several threads (default: yes; it cannot
+        when a quoted cell holds a line break: see :func:`is_parallel_csv_error`). Read by
+        one thread, DuckDB drops a last row whose quote is never closed: the file is then
+        first read through by Python's strict CSV reader.
     """
     position = {target: names.index(orig) for orig, target in chosen.items()}
     spec = SPECS[source.table]
@@ -425,9 +425,11 @@ def stage(
     cols = ", ".join(f"c{i} AS {c}" for i, c in zip(order, spec.column_names, strict=True))
     path = lit(str(source.path))
     if source.kind == "csv":
+        if not parallel:
+            _strict_csv(source.path)
         types = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names)))
         if parallel is None:
-            parallel = source.path.stat().st_size > SMALL_CSV
+            parallel = True
         src = (
             f"read_csv({path}, header = true, auto_detect = false, delim = ',', quote = '\"', "
             f"escape = '\"', null_padding = true, parallel = {str(parallel).lower()}, "
@@ -450,6 +452,14 @@ def stage(
         cols = ", ".join(f"c{k} AS {c}" for k, c in enumerate(spec.column_names))
         sql = f"SELECT _r, {cols} FROM {view}_xl"
     con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+
+
+def _strict_csv(path: Path) -> None:
+    """Read a CSV file through with Python's strict reader: raises :class:`csv.Error` where
+    a quoted cell is never closed."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for _ in csv.reader(fh, strict=True):
+            pass
 
 
 def is_parallel_csv_error(exc: Exception) -> bool:
