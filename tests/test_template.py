@@ -6,8 +6,8 @@ import io
 from openpyxl import load_workbook
 
 from helpers.contract import SPECS
-from helpers.runner import Runner
 from helpers.data.template import write
+from helpers.runner import Runner
 from helpers.validate import validate_folder
 from tests.conftest import VALID
 

@@ -75,14 +75,18 @@ def encounters(e: ir.Table, fee: ir.Table) -> ir.Table:
 def per_clinician_expr(enc: ir.Table) -> ir.Table:
     """Per clinician and site: encounters, minutes, uncredited minutes, work RVUs, and how
     many RVUs came from the schedule or had unknown codes (``enc``: :func:`encounters`)."""
-    return enc.group_by(["clinician_id", "site_id"]).aggregate(
-        encounters=enc.count(),
-        minutes_total=exact_sum(enc.minutes_total),
-        minutes_uncredited=exact_sum(enc.minutes_uncredited),
-        work_rvu=exact_sum(enc.work_rvu),
-        rvu_from_schedule=enc.rvu_from_schedule.cast("int64").sum(),
-        unknown_codes=enc.unknown_codes.sum(),
-    ).order_by(["clinician_id", "site_id"])
+    return (
+        enc.group_by(["clinician_id", "site_id"])
+        .aggregate(
+            encounters=enc.count(),
+            minutes_total=exact_sum(enc.minutes_total),
+            minutes_uncredited=exact_sum(enc.minutes_uncredited),
+            work_rvu=exact_sum(enc.work_rvu),
+            rvu_from_schedule=enc.rvu_from_schedule.cast("int64").sum(),
+            unknown_codes=enc.unknown_codes.sum(),
+        )
+        .order_by(["clinician_id", "site_id"])
+    )
 
 
 def by_visit_type_expr(enc: ir.Table) -> ir.Table:

@@ -774,7 +774,12 @@ SPECS: dict[str, Table] = {
                     min=0,
                 ),
                 Column(
-                    "budgeted_clinician_fte", "number", "Budgeted clinician FTE", "8.0", "FTE", min=0
+                    "budgeted_clinician_fte",
+                    "number",
+                    "Budgeted clinician FTE",
+                    "8.0",
+                    "FTE",
+                    min=0,
                 ),
                 Column(
                     "filled_clinician_fte",
@@ -812,7 +817,9 @@ SPECS: dict[str, Table] = {
                     "2",
                     True,
                 ),
-                _score("ehr_time_at_home", "Mini-Z EHR time at home, 1 minimal to 5 excessive", "4"),
+                _score(
+                    "ehr_time_at_home", "Mini-Z EHR time at home, 1 minimal to 5 excessive", "4"
+                ),
                 _score("trust_in_leadership", "Trust in leadership, 1-5", "3"),
                 _score("control_over_workload", "Control over workload, 1-5", "2"),
                 _score("teamwork", "Teamwork, 1-5", "4"),

@@ -48,6 +48,10 @@ def rule_text(spec: Table, col: Column) -> str:
         parts.append(("> " if col.min_exclusive else ">= ") + f"{col.min:g}")
     if col.max is not None:
         parts.append(f"<= {col.max:g}")
+    if col.is_date:
+        parts.append(
+            "may lie in the future" if spec.future_allowed(col.name) else "not in the future"
+        )
     for key in spec.unique:
         if col.name in key:
             parts.append(

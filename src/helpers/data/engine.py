@@ -31,7 +31,9 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(work_dir: Path | None = None, database: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    work_dir: Path | None = None, database: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with bounded memory that spills to ``work_dir``.
 
     Parameters
@@ -59,8 +61,10 @@ def connect(work_dir: Path | None = None, database: Path | None = None) -> duckd
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:  # inside Jupyter, DuckDB refuses this without ipywidgets
         pass
-    # Parquet statistics leave NaN out, and the optimiser then folds isnan() to false.
-    con.execute("SET disabled_optimizers = 'statistics_propagation'")
+    # Parquet statistics leave NaN out, and the optimiser then folds isnan() to false. The
+    # rewriting of IN lists takes longer to plan than the checks of a small table take to run
+    # (every check of a text cell has a few short IN lists).
+    con.execute("SET disabled_optimizers = 'statistics_propagation,in_clause'")
     if work_dir is not None:
         con.execute(f"SET temp_directory = {lit(str(work_dir))}")
     return con

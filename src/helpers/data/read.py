@@ -437,8 +437,11 @@ def stage(
         )
         sql = f"SELECT row_number() OVER () + 1 AS _r, {cols} FROM {src}"
     elif source.kind == "parquet":
-        picked = ", ".join(f"{_quote(names[i])} AS {c}" for i, c in zip(order, spec.column_names))
-        sql = f"SELECT file_row_number + 2 AS _r, {picked} FROM read_parquet({path}, file_row_number = true)"
+        picked = ", ".join(
+            f"{_quote(names[i])} AS {c}" for i, c in zip(order, spec.column_names, strict=True)
+        )
+        src = f"read_parquet({path}, file_row_number = true)"
+        sql = f"SELECT file_row_number + 2 AS _r, {picked} FROM {src}"
     else:
         reader = pa.RecordBatchReader.from_batches(
             pa.schema([("_r", pa.int64())] + [(f"c{i}", pa.string()) for i in range(len(order))]),

@@ -347,9 +347,7 @@ class Dataset:
         return con
 
 
-def open_store(
-    data_dir: str | Path, validate: Callable[[Path, Path], ValidationResult]
-) -> Dataset:
+def open_store(data_dir: str | Path, validate: Callable[[Path, Path], ValidationResult]) -> Dataset:
     """Validate (once) and open a data folder.
 
     Parameters
