@@ -85,7 +85,8 @@ def text(x: ir.Value) -> ir.StringValue:
     """
     t = x.type()
     if t.is_string():
-        return ibis.ifelse(_space_at_an_end(x), x.re_replace(STRIP, ""), x).nullif("")
+        # An empty cell starts with "no character" (code 0): it is cleaned too.
+        return ibis.ifelse(_space_at_an_end(x), x.re_replace(STRIP, "").nullif(""), x)
     if t.is_floating():
         whole = (x == x.floor()) & (x.abs() < 1e38)
         return ibis.cases(
@@ -105,6 +106,18 @@ def _space_at_an_end(x: ir.StringValue) -> ir.BooleanValue:
     last character's code, cheaper than a regular expression on every cell."""
     first, last = x.ascii_str(), x.right(1).ascii_str()
     return (first <= 32) | (last <= 32) | first.isin(WIDE_SPACE) | last.isin(WIDE_SPACE)
+
+
+def _maybe_empty(x: ir.Value) -> ir.BooleanValue:
+    """False for a cell that is certainly not empty (cheap: the code of its first
+    character); see :func:`clean` for the exact test."""
+    t = x.type()
+    if t.is_string():
+        first = x.ascii_str()
+        return x.isnull() | (first <= 32) | first.isin(WIDE_SPACE)
+    if t.is_floating():
+        return x.isnull() | x.isnan()
+    return x.isnull()
 
 
 def clean(x: ir.Value) -> ir.Value:
@@ -212,16 +225,17 @@ def typed(spec: Table, raw: ir.Table) -> ir.Table:
     [2]
     """
     names = spec.column_names
-    cleaned = raw.select("_r", **{c: clean(raw[c]) for c in names})
+    maybe, empty = _maybe_empty(raw[names[0]]), clean(raw[names[0]]).isnull()
+    for c in names[1:]:
+        maybe, empty = maybe & _maybe_empty(raw[c]), empty & clean(raw[c]).isnull()
+    # A cheap test first: cleaning every cell twice (filter and values) costs.
+    kept = raw.filter(~maybe | ~empty)
+    cleaned = kept.select("_r", **{c: clean(kept[c]) for c in names})
     parsed = cleaned.select(
         "_r",
         **{c.name: parse(c, cleaned[c.name]) for c in spec.columns},
         **{f"_m_{c}": cleaned[c].isnull() for c in names},
     )
-    every = parsed[f"_m_{names[0]}"]
-    for c in names[1:]:
-        every = every & parsed[f"_m_{c}"]
-    parsed = parsed.filter(~every)
     done = parsed.select(
         "_r",
         *(f"_m_{c}" for c in names),
@@ -411,7 +425,7 @@ def run_checks(
     broken : list of (Check, count, first rows)
     """
     count, firsts = checks_sql(table, others, today)
-    got = con.execute(count).fetchone()
+    (got,) = con.execute(count).fetchall()
     broken = []
     for i, (chk, sql) in enumerate(firsts):
         n = int(got[1 + i] or 0)
@@ -512,8 +526,10 @@ class _Folder:
                 described = self.con.execute(f"DESCRIBE {raw_name}").fetchall()
                 sql = typed_sql(spec.name, tuple((row[0], row[1]) for row in described))
                 path = lit(str(store))
-                self.con.execute(f"COPY ({sql}) TO {path} (FORMAT parquet)")
-                self.con.execute(f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({path})")
+                self.con.execute(f"COPY ({sql}) TO {path} (FORMAT parquet)").fetchall()
+                self.con.execute(
+                    f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({path})"
+                ).fetchall()
                 return True
             except Exception as exc:  # DuckDB, pyarrow and openpyxl fail in many ways
                 if parallel is None and is_parallel_csv_error(exc):

@@ -33,7 +33,9 @@ def load_typed(folder: Path) -> dict[str, pd.DataFrame]:
         Table name -> frame with the contract's dtypes.
     """
     return {
-        p.stem: with_dtypes(pd.read_parquet(p), SPECS[p.stem])
+        p.stem: with_dtypes(
+            pd.read_parquet(p, columns=list(SPECS[p.stem].column_names)), SPECS[p.stem]
+        )
         for p in sorted(folder.glob("*.parquet"))
         if p.stem in SPECS and not SPECS[p.stem].large
     }

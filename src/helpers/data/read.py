@@ -449,12 +449,12 @@ def stage(
         )
         con.register(f"{view}_arrow", reader)
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {view}_xl AS SELECT * FROM {view}_arrow")
+            con.execute(f"CREATE OR REPLACE TABLE {view}_xl AS FROM {view}_arrow").fetchall()
         finally:
             con.unregister(f"{view}_arrow")
         cols = ", ".join(f"c{k} AS {c}" for k, c in enumerate(spec.column_names))
         sql = f"SELECT _r, {cols} FROM {view}_xl"
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}").fetchall()
 
 
 def _strict_csv(path: Path) -> None:

@@ -270,6 +270,10 @@ class Dataset:
     def parquet(self, table: str) -> Path:
         """The stored Parquet file of a table (for engines that read it where it lies).
 
+        Besides the contract's columns it holds ``_r`` (the row the value was read from, as
+        the checks counted it) and the checks' flags (``_bad_*``, ``_miss_*``, all false in
+        a valid store): read the contract's columns by name.
+
         Parameters
         ----------
         table
@@ -310,8 +314,9 @@ class Dataset:
         --------
         >>> # clinicians = run.data.table("clinicians")
         """
-        df = pd.read_parquet(self.parquet(table), columns=columns)
-        return with_dtypes(df, SPECS[table])
+        spec = SPECS[table]
+        df = pd.read_parquet(self.parquet(table), columns=columns or list(spec.column_names))
+        return with_dtypes(df, spec)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per provided table.
@@ -320,14 +325,22 @@ class Dataset:
         -------
         duckdb.DuckDBPyConnection
         """
-        from helpers.data.engine import connect, lit
+        from helpers.data.engine import connect
 
         con = connect()
-        for table in SPECS:
-            if self.has(table):
-                path = lit(str(self.parquet(table)))
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
+        for sql in self._views():
+            con.execute(sql)
         return con
+
+    def _views(self) -> list[str]:
+        from helpers.data.engine import lit
+
+        return [
+            f"CREATE VIEW {table} AS SELECT {', '.join(spec.column_names)} "
+            f"FROM read_parquet({lit(str(self.parquet(table)))})"
+            for table, spec in SPECS.items()
+            if self.has(table)
+        ]
 
     def ibis(self) -> ibis.backends.duckdb.Backend:
         """An Ibis backend with one table per provided table (as :meth:`connect`).
@@ -337,13 +350,11 @@ class Dataset:
         ibis.backends.duckdb.Backend
             ``.table(name)`` is the stored table as an Ibis expression.
         """
-        from helpers.data.engine import backend, lit
+        from helpers.data.engine import backend
 
         con = backend()
-        for table in SPECS:
-            if self.has(table):
-                path = lit(str(self.parquet(table)))
-                con.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
+        for sql in self._views():
+            con.con.execute(sql)
         return con
 
 
