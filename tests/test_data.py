@@ -2,6 +2,7 @@
 
 import ast
 import datetime as dt
+import doctest
 import importlib
 import importlib.util
 import pkgutil
@@ -243,3 +244,27 @@ def test_adding_a_column_is_one_declaration(tmp_path):
     assert found["sites.opened.date"].tolist() == [3]
     assert found["sites.opened.not_future"].tolist() == [4]
     assert con.execute(t.opened).dt.strftime("%Y-%m-%d").tolist()[0] == "2011-04-01"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "helpers.data",
+        "helpers.data.contract",
+        "helpers.data.result",
+        "helpers.data.engine",
+        "helpers.data.read",
+        "helpers.data.checks",
+        "helpers.data.store",
+        "helpers.data.docs",
+        "helpers.data.template",
+        "helpers.data.quality",
+        "helpers.data.cli",
+        "helpers.encounters",
+        "helpers.validate",
+    ],
+)
+def test_the_examples_in_the_docstrings_run(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    found = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert found.failed == 0

@@ -26,6 +26,16 @@ def exact_sum(x: ir.NumericValue) -> ir.FloatingValue:
     Engines add floats in whatever order their threads meet the rows, so a plain sum can
     differ in the last bits from one run to the next; a sum of DECIMAL(38, 9) is exact.
 
+    Parameters
+    ----------
+    x
+        A numeric column.
+
+    Returns
+    -------
+    ibis.expr.types.FloatingValue
+        The sum, as float64.
+
     Examples
     --------
     >>> t = ibis.memtable({"x": [0.1, 0.2]})
@@ -50,6 +60,16 @@ def encounters(e: ir.Table, fee: ir.Table) -> ir.Table:
     Returns
     -------
     ibis.expr.types.Table
+
+    Examples
+    --------
+    >>> e = ibis.memtable({"clinician_id": ["C1"], "site_id": ["S1"], "cpt_codes": ["99213"],
+    ...     "minutes_total": [20.0], "minutes_uncredited": [2.0], "work_rvu": [None]},
+    ...     schema={"clinician_id": "string", "site_id": "string", "cpt_codes": "string",
+    ...     "minutes_total": "float64", "minutes_uncredited": "float64", "work_rvu": "float64"})
+    >>> fee = ibis.memtable({"code": ["99213"], "work_rvu": [1.3]})
+    >>> ibis.duckdb.connect().execute(encounters(e, fee))["work_rvu"].tolist()
+    [1.3]
     """
     combos = e.filter(e.work_rvu.isnull()).select("cpt_codes").distinct()
     codes = combos.select("cpt_codes", code=combos.cpt_codes.split(";").unnest().strip())
@@ -74,7 +94,22 @@ def encounters(e: ir.Table, fee: ir.Table) -> ir.Table:
 
 def per_clinician_expr(enc: ir.Table) -> ir.Table:
     """Per clinician and site: encounters, minutes, uncredited minutes, work RVUs, and how
-    many RVUs came from the schedule or had unknown codes (``enc``: :func:`encounters`)."""
+    many RVUs came from the schedule or had unknown codes.
+
+    Parameters
+    ----------
+    enc
+        Encounters as :func:`encounters` returns them.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        One row per (clinician_id, site_id), in that order.
+
+    Examples
+    --------
+    >>> # con.execute(per_clinician_expr(encounters(e, fee)))
+    """
     return (
         enc.group_by(["clinician_id", "site_id"])
         .aggregate(
@@ -91,7 +126,22 @@ def per_clinician_expr(enc: ir.Table) -> ir.Table:
 
 def by_visit_type_expr(enc: ir.Table) -> ir.Table:
     """Per visit type: encounters, clinicians, minutes per work RVU, uncredited share and
-    mean work RVUs (``enc``: :func:`encounters`)."""
+    mean work RVUs.
+
+    Parameters
+    ----------
+    enc
+        Encounters as :func:`encounters` returns them.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        One row per visit type, the most frequent first.
+
+    Examples
+    --------
+    >>> # con.execute(by_visit_type_expr(encounters(e, fee)))
+    """
     rvu = exact_sum(enc.work_rvu)
     return (
         enc.group_by("visit_type")
@@ -132,6 +182,10 @@ def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per (clinician_id, site_id), in that order.
+
+    Examples
+    --------
+    >>> # pc = per_clinician(run.data.parquet("encounters"), fee_schedule())
     """
     return _run(path, fee, per_clinician_expr)
 
@@ -149,5 +203,9 @@ def by_visit_type(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per visit type, the most frequent first.
+
+    Examples
+    --------
+    >>> # vt = by_visit_type(run.data.parquet("encounters"), fee_schedule())
     """
     return _run(path, fee, by_visit_type_expr)

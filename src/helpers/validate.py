@@ -22,14 +22,44 @@ __all__ = [
 
 
 def validate_folder(*args, **kwargs) -> ValidationResult:
-    """See :func:`helpers.data.checks.validate_folder`."""
+    """Check a data folder (:func:`helpers.data.checks.validate_folder`).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        ``folder``, ``dest`` and ``today`` as there.
+
+    Returns
+    -------
+    ValidationResult
+
+    Examples
+    --------
+    >>> validate_folder("no/such/folder").ok
+    False
+    """
     from helpers.data.checks import validate_folder as check
 
     return check(*args, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """See :func:`helpers.data.cli.main`."""
+    """``python -m helpers.validate DATA_DIR [--html REPORT]`` (:func:`helpers.data.cli.main`).
+
+    Parameters
+    ----------
+    argv
+        The arguments (default: the command line).
+
+    Returns
+    -------
+    int
+        0 when the folder meets the contract, 2 otherwise.
+
+    Examples
+    --------
+    >>> # main(["data/demo"])
+    """
     from helpers.data.cli import main as cli
 
     return cli(argv)

@@ -77,6 +77,16 @@ BIG = 2.0**63  # integers beyond this are not whole numbers of the store
 def text(x: ir.Value) -> ir.StringValue:
     """The cell as trimmed text, NULL when empty; a whole float prints without ``.0``.
 
+    Parameters
+    ----------
+    x
+        A staged cell of any type.
+
+    Returns
+    -------
+    ibis.expr.types.StringValue
+        Trimmed as Python's ``str.strip()`` trims (every Unicode white space).
+
     Examples
     --------
     >>> import ibis
@@ -121,8 +131,24 @@ def _maybe_empty(x: ir.Value) -> ir.BooleanValue:
 
 
 def clean(x: ir.Value) -> ir.Value:
-    """A staged cell ready to be read: text trimmed and NULL when empty, NaN as NULL; other
-    stored types as they are."""
+    """A staged cell ready to be read.
+
+    Parameters
+    ----------
+    x
+        A staged cell (text for CSV and Excel, any stored type for Parquet).
+
+    Returns
+    -------
+    ibis.expr.types.Value
+        Text trimmed and NULL when empty, NaN as NULL; other stored types as they are.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(clean(ibis.literal(" \t")).isnull())
+    True
+    """
     t = x.type()
     if t.is_string():
         return text(x)
@@ -132,9 +158,31 @@ def clean(x: ir.Value) -> ir.Value:
 
 
 def parse(col: Column, x: ir.Value) -> ir.Value:
-    """The first reading of a clean cell (:func:`clean`) as the column's type: text that
-    looks like a number, a date or a boolean is cast; :func:`finish` then checks the
-    result. NULL when the cell holds nothing of the type."""
+    """The first reading of a clean cell (:func:`clean`) as the column's type.
+
+    Parameters
+    ----------
+    col
+        The contract's column.
+    x
+        A clean cell.
+
+    Returns
+    -------
+    ibis.expr.types.Value
+        Text that looks like a number (``1,200``, ``.5``, ``1e3``), a date (``YYYY-MM-DD``,
+        with a midnight time or not), a month (``YYYY-MM``) or a boolean word, cast; stored
+        numbers, dates and booleans as they are; NULL when the cell holds nothing of the
+        type. :func:`finish` then checks the result.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from helpers.data.contract import SPECS
+    >>> month = SPECS["access"].column("month")
+    >>> str(ibis.duckdb.connect().execute(parse(month, ibis.literal("2024-05"))))[:10]
+    '2024-05-01'
+    """
     t = x.type()
     s = x if t.is_string() else text(x)
     if col.type == "string":
@@ -171,9 +219,29 @@ def parse(col: Column, x: ir.Value) -> ir.Value:
 
 
 def finish(col: Column, x: ir.Value) -> ir.Value:
-    """The typed value from :func:`parse`: a finite number, a whole number that fits in 64
-    bits, a day a pandas timestamp can hold (dates and months as timestamps); NULL
-    otherwise."""
+    """The typed value from :func:`parse`.
+
+    Parameters
+    ----------
+    col
+        The contract's column.
+    x
+        What :func:`parse` read.
+
+    Returns
+    -------
+    ibis.expr.types.Value
+        A finite number, a whole number that fits in 64 bits, a day a pandas timestamp can
+        hold (dates and months as timestamps; months on their first day); NULL otherwise.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from helpers.data.contract import SPECS
+    >>> visits = SPECS["access"].column("visits")
+    >>> ibis.duckdb.connect().execute(finish(visits, ibis.literal(2.5)).isnull())
+    True
+    """
     t = x.type()
     if col.type == "number":
         if t.is_floating():
@@ -192,8 +260,20 @@ def finish(col: Column, x: ir.Value) -> ir.Value:
 
 
 def value(col: Column, x: ir.Value) -> ir.Value:
-    """A staged cell read as the column's type: string, int64, float64, timestamp (dates
-    and months) or boolean; NULL when it is empty or cannot be read.
+    """A staged cell read as the column's type.
+
+    Parameters
+    ----------
+    col
+        The contract's column.
+    x
+        A staged cell.
+
+    Returns
+    -------
+    ibis.expr.types.Value
+        string, int64, float64, timestamp (dates and months) or boolean; NULL when the cell
+        is empty or cannot be read.
 
     Examples
     --------
@@ -214,6 +294,18 @@ def typed(spec: Table, raw: ir.Table) -> ir.Table:
 
     Each step is a projection of the one before, so that each cell is cleaned, parsed and
     checked once: :func:`clean`, :func:`parse`, :func:`finish`, then the flags.
+
+    Parameters
+    ----------
+    spec
+        The table's contract.
+    raw
+        The staged rows: ``_r`` and one column per contract column.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        The columns of :func:`typed_schema`.
 
     Examples
     --------
@@ -311,6 +403,13 @@ def conditions(
     -------
     list of (Check, BooleanValue)
         The check and its condition over ``t``.
+
+    Examples
+    --------
+    >>> import datetime as dt, ibis
+    >>> t = ibis.table(typed_schema(SPECS["sites"]), name="typed_sites")
+    >>> [c.rule for c, _ in conditions(SPECS["sites"], t, {}, dt.date(2025, 1, 1))][:2]
+    ['sites.site_id.non_empty', 'sites.setting.non_empty']
     """
     out = []
     for chk in spec.checks():
@@ -352,7 +451,23 @@ def conditions(
 
 
 def typed_schema(spec: Table) -> dict[str, str]:
-    """The columns of :func:`typed` for a table, with their types."""
+    """The columns of :func:`typed` for a table.
+
+    Parameters
+    ----------
+    spec
+        The table's contract.
+
+    Returns
+    -------
+    dict
+        Column -> Ibis type: ``_r``, the contract's columns, then the flags.
+
+    Examples
+    --------
+    >>> list(typed_schema(SPECS["sites"]))[-2:]
+    ['_miss_setting', '_bad_population_served']
+    """
     kinds = {
         "string": "string",
         "category": "string",
@@ -377,8 +492,26 @@ def _sql(expr: ir.Expr) -> str:
 
 @functools.lru_cache(maxsize=256)
 def typed_sql(table: str, raw: tuple[tuple[str, str], ...]) -> str:
-    """SQL of :func:`typed` for the staged view ``raw_<table>`` with columns ``raw``
-    (name, DuckDB type), compiled once per process and kind of file."""
+    """SQL of :func:`typed`, compiled once per process and kind of file.
+
+    Parameters
+    ----------
+    table
+        The table.
+    raw
+        The staged view ``raw_<table>``'s columns: (name, DuckDB type).
+
+    Returns
+    -------
+    str
+        A SELECT statement.
+
+    Examples
+    --------
+    >>> raw = (("_r", "BIGINT"),) + tuple((c, "VARCHAR") for c in SPECS["sites"].column_names)
+    >>> typed_sql("sites", raw).startswith("SELECT")
+    True
+    """
     from ibis.backends.sql.datatypes import DuckDBType
 
     schema = {name: DuckDBType.from_string(kind) for name, kind in raw}
@@ -393,8 +526,30 @@ def _unbound(table: str) -> ir.Table:
 def checks_sql(
     table: str, others: tuple[str, ...], today: dt.date
 ) -> tuple[str, tuple[tuple[Check, str], ...]]:
-    """SQL of the checks of ``typed_<table>``: one aggregate query that counts rows and
-    the rows breaking each check, and one query per check for its first rows."""
+    """SQL of the checks of ``typed_<table>``, compiled once per process.
+
+    Parameters
+    ----------
+    table
+        The table.
+    others
+        The other tables read so far (references to a table not read are not checked).
+    today
+        Dates after this day are in the future.
+
+    Returns
+    -------
+    count : str
+        One aggregate query: rows, then the rows breaking each check.
+    firsts : tuple of (Check, str)
+        Per check, the query of its first rows.
+
+    Examples
+    --------
+    >>> count, firsts = checks_sql("sites", (), dt.date(2025, 1, 1))
+    >>> firsts[0][0].message
+    'required (empty cell)'
+    """
     t = _unbound(table)
     conds = conditions(SPECS[table], t, {o: _unbound(o) for o in others}, today)
     counts = {f"k{i}": cond.fill_null(False).sum() for i, (_, cond) in enumerate(conds)}
@@ -423,6 +578,10 @@ def run_checks(
     rows : int
         Rows of the table.
     broken : list of (Check, count, first rows)
+
+    Examples
+    --------
+    >>> # rows, broken = run_checks(con, "sites", (), dt.date.today())
     """
     count, firsts = checks_sql(table, others, today)
     (got,) = con.execute(count).fetchall()
@@ -438,6 +597,16 @@ def run_checks(
 # -- the folder -----------------------------------------------------------------------------
 def sha256(path: Path) -> str:
     """SHA-256 of a file, read in blocks.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
 
     Examples
     --------

@@ -36,6 +36,18 @@ DICTIONARY_COLUMNS = ("table", "column", "meaning", "type", "rules", "example", 
 def rule_text(spec: Table, col: Column) -> str:
     """A column's own rules, and the rules across fields that name it, in words.
 
+    Parameters
+    ----------
+    spec
+        The table.
+    col
+        One of its columns.
+
+    Returns
+    -------
+    str
+        Rules separated by ``;``.
+
     Examples
     --------
     >>> rule_text(SPECS["clinicians"], SPECS["clinicians"].column("fte"))
@@ -115,10 +127,20 @@ def readme_block(specs: dict[str, Table] | None = None) -> str:
     """The generated part of ``data/README.md``: per table, what a row is, its columns
     (type, unit, rules, meaning, example) and its rules across fields.
 
+    Parameters
+    ----------
+    specs
+        The tables (default: the contract's).
+
     Returns
     -------
     str
         Markdown, starting with :data:`BEGIN` and ending with :data:`END`.
+
+    Examples
+    --------
+    >>> readme_block().splitlines()[2]
+    '#### `sites` (required; one row per site)'
     """
     lines = [BEGIN, ""]
     for spec in (specs or SPECS).values():
@@ -156,10 +178,27 @@ def readme_block(specs: dict[str, Table] | None = None) -> str:
 def update_readme(text: str, specs: dict[str, Table] | None = None) -> str:
     """``text`` with its generated block replaced by the current one.
 
+    Parameters
+    ----------
+    text
+        The README, with the markers :data:`BEGIN` and :data:`END`.
+    specs
+        The tables (default: the contract's).
+
+    Returns
+    -------
+    str
+        The README with the current block; the rest unchanged.
+
     Raises
     ------
     ValueError
         The markers are missing.
+
+    Examples
+    --------
+    >>> update_readme("Intro " + BEGIN + " old " + END).startswith("Intro " + BEGIN)
+    True
     """
     if BEGIN not in text or END not in text:
         raise ValueError(f"data/README.md lacks the markers {BEGIN!r} ... {END!r}")
@@ -169,7 +208,23 @@ def update_readme(text: str, specs: dict[str, Table] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.data.docs [--check]``: rewrite (or check) ``data/README.md``."""
+    """``python -m helpers.data.docs [--check]``: rewrite (or check) ``data/README.md``.
+
+    Parameters
+    ----------
+    argv
+        ``[--check] [--readme PATH]`` (default: the command line).
+
+    Returns
+    -------
+    int
+        0; with ``--check``, 1 when the README is not current.
+
+    Examples
+    --------
+    >>> main(["--check"])
+    0
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.data.docs", description=__doc__)
     ap.add_argument("--check", action="store_true", help="exit 1 if the README is not current")
     ap.add_argument("--readme", default=str(README))

@@ -23,6 +23,16 @@ MEMORY = "768MB"  # default cap of what DuckDB holds in memory (HELPERS_DUCKDB_M
 def lit(text: str) -> str:
     """A SQL string literal.
 
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    str
+        The text quoted, with quotes doubled.
+
     Examples
     --------
     >>> lit("it's")
@@ -74,6 +84,11 @@ def backend(
     work_dir: Path | None = None, database: Path | None = None
 ) -> ibis.backends.duckdb.Backend:
     """An Ibis backend on a bounded DuckDB connection (see :func:`connect`).
+
+    Parameters
+    ----------
+    work_dir, database
+        As :func:`connect`.
 
     Returns
     -------

@@ -31,6 +31,11 @@ def load_typed(folder: Path) -> dict[str, pd.DataFrame]:
     -------
     dict
         Table name -> frame with the contract's dtypes.
+
+    Examples
+    --------
+    >>> load_typed(Path("no/such/folder"))
+    {}
     """
     return {
         p.stem: with_dtypes(
@@ -150,6 +155,11 @@ def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> st
     -------
     str
         The page.
+
+    Examples
+    --------
+    >>> "<h2>Rules checked</h2>" in report_html(ValidationResult(Path("data")), {})
+    True
     """
     status = (
         "<p class='ok'>Valid: the data meet the contract.</p>"

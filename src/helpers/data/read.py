@@ -121,6 +121,11 @@ def find_sources(folder: Path) -> tuple[dict[str, Source], list[Violation]]:
 def read_column_map(folder: Path) -> tuple[dict[str, dict[str, str]], list[Violation]]:
     """The optional ``columns.yaml``: per table, the organisation's column name -> ours.
 
+    Parameters
+    ----------
+    folder
+        The data folder.
+
     Returns
     -------
     mapping : dict
@@ -249,6 +254,16 @@ def empty_lines(path: Path) -> list[int]:
     """Row numbers (header = row 1) of the empty lines of a CSV file, which DuckDB's reader
     skips but an analyst counts. Files without any are recognised from their bytes alone.
 
+    Parameters
+    ----------
+    path
+        A UTF-8 CSV file.
+
+    Returns
+    -------
+    list of int
+        Ascending; a line break inside a quoted cell is not an empty line.
+
     Examples
     --------
     >>> import tempfile
@@ -271,8 +286,19 @@ def empty_lines(path: Path) -> list[int]:
 
 
 def file_row(row: int, skipped: list[int]) -> int:
-    """The file's row number of ``row`` counted as if the rows ``skipped`` (ascending file row
-    numbers) were not there.
+    """The file's row number of a row counted without some rows.
+
+    Parameters
+    ----------
+    row
+        A row number counted as if the rows ``skipped`` were not there.
+    skipped
+        Ascending row numbers of the file (empty lines).
+
+    Returns
+    -------
+    int
+        The row number in the file.
 
     Examples
     --------
@@ -289,6 +315,17 @@ def file_row(row: int, skipped: list[int]) -> int:
 def header(source: Source) -> list[object]:
     """The column names of a source, exactly as written (repeated names are kept, so that
     they can be reported rather than silently renamed).
+
+    Parameters
+    ----------
+    source
+        A CSV, Parquet or Excel source.
+
+    Returns
+    -------
+    list
+        The names; empty when the file has no header. An empty name in a sheet's header is
+        ``Unnamed: i``.
 
     Examples
     --------
@@ -318,8 +355,26 @@ def header(source: Source) -> list[object]:
 
 
 def file_problem(source: Source) -> Violation | None:
-    """File-level problems that stop a table from being read at all: an empty file, a CSV
-    that is not UTF-8, a workbook or Parquet file that is not one."""
+    """File-level problems that stop a table from being read at all.
+
+    Parameters
+    ----------
+    source
+        The table's source.
+
+    Returns
+    -------
+    Violation or None
+        An empty file, a CSV that is not UTF-8, a workbook or Parquet file that is not one;
+        None when the file can be opened.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "sites.csv"; _ = p.write_bytes(b"")
+    >>> file_problem(Source("sites", p)).rule
+    'empty file'
+    """
     path = source.path
     if path.stat().st_size == 0:
         return Violation(source.label, "", R["file.empty"](), table=source.table)
@@ -338,8 +393,18 @@ def file_problem(source: Source) -> Violation | None:
 
 # -- staging ------------------------------------------------------------------------------
 def cell_text(v: Any) -> str | None:
-    """A spreadsheet cell as the text it shows: a whole number without ``.0``, a date as
-    ``YYYY-MM-DD`` (with the time when it has one), ``None`` for an empty cell.
+    """A spreadsheet cell as text, for staging a sheet as all-text columns.
+
+    Parameters
+    ----------
+    v
+        A cell's value as openpyxl reads it.
+
+    Returns
+    -------
+    str or None
+        A whole number without ``.0``, other numbers exactly (``repr``), a date as
+        ``YYYY-MM-DD`` (a date and time with its time), ``None`` for an empty cell.
 
     Examples
     --------
@@ -418,6 +483,15 @@ def stage(
         when a quoted cell holds a line break: see :func:`is_parallel_csv_error`). Read by
         one thread, DuckDB drops a last row whose quote is never closed: the file is then
         first read through by Python's strict CSV reader.
+
+    Returns
+    -------
+    None
+        The view is created in ``con``.
+
+    Examples
+    --------
+    >>> # stage(con, source, header(source), chosen, "raw_sites"); con.sql("FROM raw_sites")
     """
     position = {target: names.index(orig) for orig, target in chosen.items()}
     spec = SPECS[source.table]
@@ -466,5 +540,21 @@ def _strict_csv(path: Path) -> None:
 
 
 def is_parallel_csv_error(exc: Exception) -> bool:
-    """Whether DuckDB refused to read a CSV file in parallel (quoted line breaks)."""
+    """Whether DuckDB refused to read a CSV file in parallel (quoted line breaks).
+
+    Parameters
+    ----------
+    exc
+        What staging raised.
+
+    Returns
+    -------
+    bool
+        True when the file should be read again by one thread.
+
+    Examples
+    --------
+    >>> is_parallel_csv_error(ValueError("no"))
+    False
+    """
     return "parallel" in str(exc) and "quoted new lines" in str(exc)

@@ -43,7 +43,21 @@ class Collector:
         rows: Iterable[int],
         count: int | None = None,
     ) -> None:
-        """Record ``count`` rows (default: as many as ``rows``) breaking ``rule``.
+        """Record rows breaking a rule.
+
+        Parameters
+        ----------
+        label, table, column, rule
+            The file as the analyst knows it, the table, the column (empty: the file) and
+            the rule's message.
+        rows
+            Row numbers (header = row 1); the first :data:`FIRST_ROWS` are kept.
+        count
+            How many rows (default: as many as ``rows``).
+
+        Returns
+        -------
+        None
 
         Examples
         --------
@@ -90,6 +104,11 @@ class ValidationResult:
     def summary(self) -> str:
         """The readable summary: per file, per column, the rule, how many rows and the
         first row numbers (header = row 1).
+
+        Returns
+        -------
+        str
+            One line per violation under its file, then the ignored extra columns.
 
         Examples
         --------

@@ -55,6 +55,11 @@ def cache_root() -> Path:
     -------
     Path
         ``$HELPERS_CACHE`` if set, else ``.cache`` in the project.
+
+    Examples
+    --------
+    >>> cache_root().name in (".cache", Path(os.environ.get("HELPERS_CACHE", ".cache")).name)
+    True
     """
     return Path(os.environ.get("HELPERS_CACHE") or paths.CACHE)
 
@@ -88,6 +93,12 @@ def fingerprint(folder: Path) -> str:
     -------
     str
         24 hexadecimal digits; the same files (names and bytes) give the same fingerprint.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> len(fingerprint(Path(tempfile.mkdtemp())))
+    24
     """
     memo_path = cache_root() / "hashes.json"
     try:
@@ -110,10 +121,20 @@ def fingerprint(folder: Path) -> str:
 def read_identity(folder: Path) -> dict[str, Any]:
     """Name and synthetic flag from the optional ``dataset.yaml``.
 
+    Parameters
+    ----------
+    folder
+        The data folder.
+
     Returns
     -------
     dict
         ``name`` (default: the folder's name) and ``synthetic`` (default: False).
+
+    Examples
+    --------
+    >>> read_identity(Path("/tmp/my-export"))
+    {'name': 'my-export', 'synthetic': False}
     """
     path = folder / DATASET_FILE
     doc: dict[str, Any] = {}
@@ -127,7 +148,19 @@ def read_identity(folder: Path) -> dict[str, Any]:
 
 
 def with_dtypes(df: pd.DataFrame, spec: Table) -> pd.DataFrame:
-    """A table read from the store with the contract's pandas dtypes (:data:`DTYPES`).
+    """A table read from the store with the contract's pandas dtypes.
+
+    Parameters
+    ----------
+    df
+        Columns of the table, as read from Parquet.
+    spec
+        The table's contract.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same frame, with the dtypes of :data:`DTYPES` (changed in place).
 
     Examples
     --------
@@ -243,6 +276,12 @@ class Dataset:
         Returns
         -------
         (Timestamp, Timestamp)
+
+        Examples
+        --------
+        >>> ds = Dataset(Path("."), Path("."), {"window": ["2017-01-01", "2024-12-31"]})
+        >>> ds.window[1]
+        Timestamp('2024-12-31 00:00:00')
         """
         start, end = self.meta["window"]
         return pd.Timestamp(start), pd.Timestamp(end)
@@ -287,6 +326,10 @@ class Dataset:
         ------
         KeyError
             The folder did not provide the table.
+
+        Examples
+        --------
+        >>> # path = run.data.parquet("encounters")  # then read it with DuckDB or Ibis
         """
         path = self.store / f"{table}.parquet"
         if not path.exists():
@@ -324,6 +367,11 @@ class Dataset:
         Returns
         -------
         duckdb.DuckDBPyConnection
+            Views show the contract's columns only.
+
+        Examples
+        --------
+        >>> # run.data.connect().sql("SELECT count(*) FROM encounters")
         """
         from helpers.data.engine import connect
 
@@ -349,6 +397,10 @@ class Dataset:
         -------
         ibis.backends.duckdb.Backend
             ``.table(name)`` is the stored table as an Ibis expression.
+
+        Examples
+        --------
+        >>> # run.data.ibis().table("encounters").count().execute()
         """
         from helpers.data.engine import backend
 
@@ -377,6 +429,10 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
     ------
     DataError
         The folder breaks the contract; ``str()`` is the summary.
+
+    Examples
+    --------
+    >>> # open_store("data/demo", helpers.data.checks.validate_folder)
     """
     folder = Path(data_dir)
     if not folder.is_dir():

@@ -122,7 +122,22 @@ def write(out: Path, specs: dict[str, Table] | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.data.template --out FOLDER``."""
+    """``python -m helpers.data.template --out FOLDER`` (``make template``).
+
+    Parameters
+    ----------
+    argv
+        ``--out FOLDER`` (default: the command line; ``data/template``).
+
+    Returns
+    -------
+    int
+        0; the files written are printed.
+
+    Examples
+    --------
+    >>> # main(["--out", "data/template"])
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.data.template", description=__doc__)
     ap.add_argument("--out", default="data/template")
     args = ap.parse_args(argv)
