@@ -140,13 +140,22 @@ def test_the_store_meets_the_pandera_schemas(valid_folder):
         pandera_schema(SPECS["clinicians"]).validate(broken, lazy=True)
 
 
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _imports(module: str) -> set[str]:
     path = Path(importlib.util.find_spec(module).origin)
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
+            subs = {f"{node.module}.{a.name}" for a in node.names}
+            modules = {s for s in subs if importlib.util.find_spec(s.rsplit(".", 1)[0])}
+            is_module = {s for s in modules if _is_module(s)}
+            found.update(is_module or {node.module})
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
     return found
@@ -187,6 +196,17 @@ def test_the_data_layer_imports_without_cycles():
     # Reading, checking and the store stay apart: the store never imports the checker.
     assert "helpers.data.checks" not in graph["helpers.data.store"]
     assert "helpers.data.checks" not in graph["helpers.data.read"]
+    assert "helpers.data.checks" not in graph["helpers.data.folder"]  # only compiled SQL
+
+
+def test_a_second_validation_needs_neither_ibis_nor_compiling(valid_folder):
+    assert data.validate_folder(valid_folder).ok  # compiles, keeps the SQL in the cache
+    code = (
+        "import sys; from helpers.data import validate_folder; "
+        f"print(validate_folder({str(valid_folder)!r}).ok, 'ibis' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_opening_a_validated_store_does_not_load_the_engine(valid_folder):
@@ -255,6 +275,8 @@ def test_adding_a_column_is_one_declaration(tmp_path):
         "helpers.data.engine",
         "helpers.data.read",
         "helpers.data.checks",
+        "helpers.data.compiled",
+        "helpers.data.folder",
         "helpers.data.store",
         "helpers.data.docs",
         "helpers.data.template",

@@ -1,7 +1,7 @@
 """``python -m helpers.validate DATA_DIR [--html REPORT]`` (``make validate``).
 
 The entry point of :mod:`helpers.data.cli`; the validator itself is
-:func:`helpers.data.checks.validate_folder`.
+:func:`helpers.data.folder.validate_folder`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = [
 
 
 def validate_folder(*args, **kwargs) -> ValidationResult:
-    """Check a data folder (:func:`helpers.data.checks.validate_folder`).
+    """Check a data folder (:func:`helpers.data.folder.validate_folder`).
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ def validate_folder(*args, **kwargs) -> ValidationResult:
     >>> validate_folder("no/such/folder").ok
     False
     """
-    from helpers.data.checks import validate_folder as check
+    from helpers.data.folder import validate_folder as check
 
     return check(*args, **kwargs)
 

@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from helpers import demo
-from helpers.data.checks import validate_folder
 from helpers.data.contract import SPECS, TABLES, rule_names
+from helpers.data.folder import validate_folder
 from helpers.data.result import FIRST_ROWS
 
 HERE = Path(__file__).resolve().parent

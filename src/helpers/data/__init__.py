@@ -2,7 +2,8 @@
 
 - :mod:`helpers.data.contract`: the contract, declared once;
 - :mod:`helpers.data.read`: find each table's file and stage its rows as written;
-- :mod:`helpers.data.checks`: every check as an Ibis expression, run in one engine;
+- :mod:`helpers.data.checks`: every check as an Ibis expression (compiled once,
+  :mod:`helpers.data.compiled`), run in one engine by :mod:`helpers.data.folder`;
 - :mod:`helpers.data.store`: the validated tables as Parquet, and :class:`Dataset`;
 - :mod:`helpers.data.docs`, :mod:`helpers.data.template`, :mod:`helpers.data.quality`: what is
   generated from the contract (data dictionary, README tables, Excel template, report);
@@ -34,7 +35,7 @@ __all__ = [
 
 def validate_folder(folder: Path | str, dest: Path | str | None = None, **kwargs: Any) -> Any:
     """Check a data folder against the contract (see
-    :func:`helpers.data.checks.validate_folder`, which this calls).
+    :func:`helpers.data.folder.validate_folder`, which this calls).
 
     Parameters
     ----------
@@ -54,7 +55,7 @@ def validate_folder(folder: Path | str, dest: Path | str | None = None, **kwargs
     >>> validate_folder("no/such/folder").ok
     False
     """
-    from helpers.data.checks import validate_folder as check
+    from helpers.data.folder import validate_folder as check
 
     return check(folder, dest, **kwargs)
 

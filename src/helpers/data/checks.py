@@ -1,24 +1,20 @@
-"""Checking a data folder: every check of the contract as an Ibis expression, one engine.
+"""The checks of the contract as Ibis expressions, one engine for every table.
 
 For each table, :func:`typed` turns the staged cells (:func:`helpers.data.read.stage`) into
 values of the contract's types, with a flag per cell that is empty where it must not be or
-cannot be read as its type. That is the only pass over the file: the typed rows are kept in
-the engine, and every check (:func:`conditions`, generated from
-:meth:`helpers.data.contract.Table.checks`) is a boolean expression over them, counted in one
-aggregate query. Only for checks that some row breaks are the first rows looked up.
+cannot be read as its type. Every check (:func:`conditions`, generated from
+:meth:`helpers.data.contract.Table.checks`) is a boolean expression over those typed rows,
+counted in one aggregate query (:func:`count_sql`); only for checks that some row breaks are
+the first rows looked up (:func:`first_rows_sql`).
 
-``validate_folder(folder, dest)`` checks a whole folder and writes each readable table, typed,
-to ``dest/<table>.parquet`` (the store of :mod:`helpers.data.store`).
+The expressions are written against Ibis, not one engine's SQL: here they are compiled for
+DuckDB (:mod:`helpers.data.compiled` keeps the compiled SQL), and the same expressions can be
+compiled for another backend. :mod:`helpers.data.folder` runs them on a data folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import tempfile
-from pathlib import Path
-from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -26,9 +22,6 @@ import ibis.expr.types as ir
 
 from helpers.data.contract import (
     FALSE,
-    FOLDER_RULES,
-    OPTIONAL_TABLES,
-    REQUIRED_TABLES,
     SPECS,
     TRUE,
     BothOrNeither,
@@ -41,20 +34,7 @@ from helpers.data.contract import (
     Table,
     UniqueKey,
 )
-from helpers.data.engine import connect, lit
-from helpers.data.read import (
-    Source,
-    empty_lines,
-    file_problem,
-    file_row,
-    find_sources,
-    header,
-    is_parallel_csv_error,
-    read_column_map,
-    rename_columns,
-    stage,
-)
-from helpers.data.result import FIRST_ROWS, Collector, ValidationResult
+from helpers.data.result import FIRST_ROWS
 
 # What Python's str.strip() removes: a cell is read as the analyst sees it.
 WHITESPACE = (
@@ -317,12 +297,16 @@ def typed(spec: Table, raw: ir.Table) -> ir.Table:
     [2]
     """
     names = spec.column_names
-    maybe, empty = _maybe_empty(raw[names[0]]), clean(raw[names[0]]).isnull()
+    maybe = _maybe_empty(raw[names[0]])
     for c in names[1:]:
-        maybe, empty = maybe & _maybe_empty(raw[c]), empty & clean(raw[c]).isnull()
-    # A cheap test first: cleaning every cell twice (filter and values) costs.
-    kept = raw.filter(~maybe | ~empty)
-    cleaned = kept.select("_r", **{c: clean(kept[c]) for c in names})
+        maybe = maybe & _maybe_empty(raw[c])
+    cleaned = raw.select("_r", _maybe=maybe, **{c: clean(raw[c]) for c in names})
+    empty = cleaned[names[0]].isnull()
+    for c in names[1:]:
+        empty = empty & cleaned[c].isnull()
+    # The cheap test first: the engine may clean a cell twice (for this filter and for its
+    # value), but only in rows that may be empty.
+    cleaned = cleaned.filter(~cleaned["_maybe"] | ~empty)
     parsed = cleaned.select(
         "_r",
         **{c.name: parse(c, cleaned[c.name]) for c in spec.columns},
@@ -412,7 +396,7 @@ def conditions(
     ['sites.site_id.non_empty', 'sites.setting.non_empty']
     """
     out = []
-    for chk in spec.checks():
+    for chk in spec.checks_given(tuple(others)):
         rule = chk.rule_object
         c = chk.column
         if chk.kind == "type":
@@ -431,8 +415,6 @@ def conditions(
         elif isinstance(rule, UniqueKey):
             cond = _unique(t, rule)
         elif isinstance(rule, InOtherTable):
-            if rule.table not in others:
-                continue
             other = others[rule.table]
             known = other.filter(other[rule.other].notnull())[rule.other]
             cond = t[rule.field].notnull() & ~t[rule.field].isin(known)
@@ -490,9 +472,8 @@ def _sql(expr: ir.Expr) -> str:
     return ibis.to_sql(expr, dialect="duckdb")
 
 
-@functools.lru_cache(maxsize=256)
 def typed_sql(table: str, raw: tuple[tuple[str, str], ...]) -> str:
-    """SQL of :func:`typed`, compiled once per process and kind of file.
+    """SQL of :func:`typed` for the staged view ``raw_<table>``.
 
     Parameters
     ----------
@@ -522,249 +503,58 @@ def _unbound(table: str) -> ir.Table:
     return ibis.table(typed_schema(SPECS[table]), name=f"typed_{table}")
 
 
-@functools.lru_cache(maxsize=256)
-def checks_sql(
-    table: str, others: tuple[str, ...], today: dt.date
-) -> tuple[str, tuple[tuple[Check, str], ...]]:
-    """SQL of the checks of ``typed_<table>``, compiled once per process.
+def count_sql(table: str, others: tuple[str, ...], today: dt.date) -> str:
+    """SQL of the one aggregate query over ``typed_<table>``: its rows, then the rows
+    breaking each check.
 
     Parameters
     ----------
     table
         The table.
     others
-        The other tables read so far (references to a table not read are not checked).
+        The other tables read so far (a reference to a table not read is not checked).
     today
         Dates after this day are in the future.
 
     Returns
     -------
-    count : str
-        One aggregate query: rows, then the rows breaking each check.
-    firsts : tuple of (Check, str)
-        Per check, the query of its first rows.
+    str
+        Its columns: ``_n`` (rows), then ``k0``, ``k1``, ... in the order of
+        :meth:`helpers.data.contract.Table.checks_given`.
 
     Examples
     --------
-    >>> count, firsts = checks_sql("sites", (), dt.date(2025, 1, 1))
-    >>> firsts[0][0].message
-    'required (empty cell)'
+    >>> "typed_sites" in count_sql("sites", (), dt.date(2025, 1, 1))
+    True
     """
     t = _unbound(table)
     conds = conditions(SPECS[table], t, {o: _unbound(o) for o in others}, today)
     counts = {f"k{i}": cond.fill_null(False).sum() for i, (_, cond) in enumerate(conds)}
-    count = _sql(t.aggregate(_n=t.count(), **counts))
-    first = [
-        _sql(t.filter(cond).order_by("_r").limit(FIRST_ROWS).select("_r")) for _, cond in conds
-    ]
-    return count, tuple((chk, sql) for (chk, _), sql in zip(conds, first, strict=True))
+    return _sql(t.aggregate(_n=t.count(), **counts))
 
 
-def run_checks(
-    con: Any, table: str, others: tuple[str, ...], today: dt.date
-) -> tuple[int, list[tuple[Check, int, list[int]]]]:
-    """Count the rows of ``typed_<table>`` and the rows breaking each check in one query;
-    then find the first rows of each check some row breaks.
+def first_rows_sql(table: str, others: tuple[str, ...], today: dt.date, index: int) -> str:
+    """SQL of the first rows (``_r``) of ``typed_<table>`` that break its ``index``-th check
+    (in the order of :func:`count_sql`); compiled only for checks some row breaks.
 
     Parameters
     ----------
-    con
-        The DuckDB connection holding ``typed_<table>`` (and ``typed_<other>``).
     table, others, today
-        The table, the other tables read so far, and today.
-
-    Returns
-    -------
-    rows : int
-        Rows of the table.
-    broken : list of (Check, count, first rows)
-
-    Examples
-    --------
-    >>> # rows, broken = run_checks(con, "sites", (), dt.date.today())
-    """
-    count, firsts = checks_sql(table, others, today)
-    (got,) = con.execute(count).fetchall()
-    broken = []
-    for i, (chk, sql) in enumerate(firsts):
-        n = int(got[1 + i] or 0)
-        if n:
-            rows = [int(r) for (r,) in con.execute(sql).fetchall()]
-            broken.append((chk, n, rows))
-    return int(got[0]), broken
-
-
-# -- the folder -----------------------------------------------------------------------------
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks.
-
-    Parameters
-    ----------
-    path
-        The file.
+        As :func:`count_sql`.
+    index
+        The check's position.
 
     Returns
     -------
     str
-        64 hexadecimal digits.
+        A SELECT statement of at most :data:`FIRST_ROWS` rows.
 
     Examples
     --------
-    >>> import tempfile
-    >>> p = Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"")
-    >>> sha256(p)[:12]
-    'e3b0c44298fc'
+    >>> "LIMIT 5" in first_rows_sql("sites", (), dt.date(2025, 1, 1), 0)
+    True
     """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-class _Folder:
-    """The state of one validation: the engine, what was found, what was read."""
-
-    def __init__(self, folder: Path, dest: Path, work: Path, today: dt.date) -> None:
-        self.result = ValidationResult(folder)
-        self.out = Collector()
-        self.dest = dest
-        self.today = today
-        self.con = connect(work)
-        self.typed: list[str] = []  # tables read, in order
-
-    def problem(self, source: Source, rule: str) -> None:
-        self.out.add(source.label, source.table, "", rule.splitlines()[0], [], 1)
-
-    def table(self, source: Source, mapping: dict[str, str]) -> None:
-        """Read, type, check and store one table."""
-        spec = SPECS[source.table]
-        found = file_problem(source)
-        if found:
-            self.out.extend([found])
-            return
-        try:
-            names = header(source)
-        except Exception as exc:
-            self.problem(source, FOLDER_RULES["file.readable"](error=exc))
-            return
-        if not names:
-            self.problem(source, "empty file (no header row)")
-            return
-        chosen, extra, problems = rename_columns(names, spec.name, mapping, source.label)
-        if extra:
-            self.result.extra_columns[source.label] = extra
-        if problems:
-            self.out.extend(problems)
-            return
-        store = self.dest / f"{spec.name}.parquet"
-        if not self._typed(source, names, chosen, store):
-            store.unlink(missing_ok=True)
-            return
-        rows, broken = run_checks(self.con, spec.name, tuple(self.typed), self.today)
-        skipped = empty_lines(source.path) if source.kind == "csv" else []
-        for chk, n, first in broken:
-            first = [file_row(r, skipped) for r in first] if skipped else first
-            self.out.add(source.label, spec.name, chk.column, chk.message, first, n)
-        self.result.inputs.append(
-            {
-                "table": source.table,
-                "path": str(source.path.resolve()),
-                "sheet": source.sheet,
-                "sha256": sha256(source.path),
-                "rows": rows,
-            }
-        )
-        if rows == 0:
-            self.problem(source, FOLDER_RULES["file.header_only"]())
-            store.unlink()
-            return
-        self.typed.append(spec.name)
-        self.result.tables.append(spec.name)
-
-    def _typed(
-        self, source: Source, names: list[object], chosen: dict[str, str], store: Path
-    ) -> bool:
-        """Stage the source and write its typed rows to ``store`` (the one pass over the
-        file); the checks then read them there as ``typed_<table>``."""
-        spec = SPECS[source.table]
-        raw_name = f"raw_{spec.name}"
-        for parallel in (None, False):
-            try:
-                stage(self.con, source, names, chosen, raw_name, parallel)
-                described = self.con.execute(f"DESCRIBE {raw_name}").fetchall()
-                sql = typed_sql(spec.name, tuple((row[0], row[1]) for row in described))
-                path = lit(str(store))
-                self.con.execute(f"COPY ({sql}) TO {path} (FORMAT parquet)").fetchall()
-                self.con.execute(
-                    f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({path})"
-                ).fetchall()
-                return True
-            except Exception as exc:  # DuckDB, pyarrow and openpyxl fail in many ways
-                if parallel is None and is_parallel_csv_error(exc):
-                    continue
-                self.problem(source, FOLDER_RULES["file.readable"](error=exc))
-                return False
-        return False
-
-
-def validate_folder(
-    folder: Path | str, dest: Path | str | None = None, today: dt.date | None = None
-) -> ValidationResult:
-    """Check every table of a data folder against the contract, in one pass per file.
-
-    Parameters
-    ----------
-    folder
-        The data folder.
-    dest
-        Where to write the typed tables as ``<table>.parquet`` (only meaningful when the
-        result is ok); default: a temporary folder, removed afterwards.
-    today
-        Dates after this day are in the future (default: today).
-
-    Returns
-    -------
-    ValidationResult
-        Violations, extra columns, the input files read and the tables read.
-
-    Examples
-    --------
-    >>> validate_folder("no/such/folder").summary().splitlines()[-1]
-    '  file: data folder not found'
-    """
-    folder = Path(folder)
-    result = ValidationResult(folder)
-    if not folder.is_dir():
-        out = Collector()
-        out.add(str(folder), "", "", "data folder not found", [], 1)
-        result.errors = out.list()
-        return result
-    if dest is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            return validate_folder(folder, tmp, today)
-    dest_path = Path(dest)
-    dest_path.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest_path, prefix=".work-") as work:
-        state = _Folder(folder, dest_path, Path(work), today or dt.date.today())
-        try:
-            _check_folder(state)
-        finally:
-            state.con.close()
-    state.result.errors = state.out.list()
-    return state.result
-
-
-def _check_folder(state: _Folder) -> None:
-    folder, out = state.result.folder, state.out
-    sources, problems = find_sources(folder)
-    out.extend(problems)
-    mapping, problems = read_column_map(folder)
-    out.extend(problems)
-    for table in REQUIRED_TABLES:
-        if table not in sources:
-            rule = FOLDER_RULES["folder.required_table"](table=table)
-            out.add(f"{table}.csv", table, "", rule, [], 1)
-    for table in (*REQUIRED_TABLES, *OPTIONAL_TABLES):
-        if table in sources:
-            state.table(sources[table], mapping.get(table, {}))
+    t = _unbound(table)
+    conds = conditions(SPECS[table], t, {o: _unbound(o) for o in others}, today)
+    cond = conds[index][1]
+    return _sql(t.filter(cond).order_by("_r").limit(FIRST_ROWS).select("_r"))

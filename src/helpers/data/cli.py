@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from helpers.data.checks import validate_folder
+from helpers.data.folder import validate_folder
 
 
 def main(argv: list[str] | None = None) -> int:

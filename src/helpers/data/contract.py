@@ -435,6 +435,33 @@ class Table:
             out += rule.checks(self.name)
         return out
 
+    def checks_given(self, tables_read: tuple[str, ...]) -> list[Check]:
+        """The checks that apply when ``tables_read`` could be read: a reference to a
+        table that could not be read is not checked.
+
+        Parameters
+        ----------
+        tables_read
+            The other tables read so far.
+
+        Returns
+        -------
+        list of Check
+
+        Examples
+        --------
+        >>> len(SPECS["access"].checks_given(())) < len(SPECS["access"].checks())
+        True
+        """
+        return [
+            chk
+            for chk in self.checks()
+            if not (
+                isinstance(chk.rule_object, InOtherTable)
+                and chk.rule_object.table not in tables_read
+            )
+        ]
+
 
 def _fields(rule: Rule) -> list[str]:
     if isinstance(rule, UniqueKey):

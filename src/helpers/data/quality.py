@@ -25,7 +25,7 @@ def load_typed(folder: Path) -> dict[str, pd.DataFrame]:
     Parameters
     ----------
     folder
-        Where :func:`helpers.data.checks.validate_folder` wrote them.
+        Where :func:`helpers.data.folder.validate_folder` wrote them.
 
     Returns
     -------

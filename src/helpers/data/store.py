@@ -419,7 +419,7 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
         The data folder.
     validate
         ``validate(folder, dest)``: checks the folder and writes its typed tables to
-        ``dest`` (:func:`helpers.data.checks.validate_folder`).
+        ``dest`` (:func:`helpers.data.folder.validate_folder`).
 
     Returns
     -------
@@ -432,7 +432,7 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
 
     Examples
     --------
-    >>> # open_store("data/demo", helpers.data.checks.validate_folder)
+    >>> # open_store("data/demo", helpers.data.folder.validate_folder)
     """
     folder = Path(data_dir)
     if not folder.is_dir():
