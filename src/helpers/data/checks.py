@@ -95,7 +95,11 @@ def _space_at_an_end(x: ir.StringValue) -> ir.BooleanValue:
     """Whether text starts or ends with white space (or is empty): a test of the first and
     last character's code, cheaper than a regular expression on every cell."""
     first, last = x.ascii_str(), x.right(1).ascii_str()
-    return (first <= 32) | (last <= 32) | first.isin(WIDE_SPACE) | last.isin(WIDE_SPACE)
+    # Ordered so that the engine stops early for the usual cell, plain ASCII.
+    wide = ((first >= WIDE_SPACE[0]) | (last >= WIDE_SPACE[0])) & (
+        first.isin(WIDE_SPACE) | last.isin(WIDE_SPACE)
+    )
+    return (first <= 32) | (last <= 32) | wide
 
 
 def _maybe_empty(x: ir.Value) -> ir.BooleanValue:
@@ -104,7 +108,7 @@ def _maybe_empty(x: ir.Value) -> ir.BooleanValue:
     t = x.type()
     if t.is_string():
         first = x.ascii_str()
-        return x.isnull() | (first <= 32) | first.isin(WIDE_SPACE)
+        return x.isnull() | (first <= 32) | ((first >= WIDE_SPACE[0]) & first.isin(WIDE_SPACE))
     if t.is_floating():
         return x.isnull() | x.isnan()
     return x.isnull()
@@ -267,10 +271,10 @@ def value(col: Column, x: ir.Value) -> ir.Value:
 
 
 def typed(spec: Table, raw: ir.Table) -> ir.Table:
-    """The staged rows of a table as typed values, with ``_r`` and flags: ``_bad_<column>``
-    (not empty, but cannot be read as its type) and ``_miss_<column>`` (required but empty).
-    Rows with every cell empty (a spreadsheet's formatted but empty rows) are left out; row
-    numbers stay.
+    """The staged rows of a table as typed values, with ``_r`` and a flag ``_bad_<column>``
+    per column that is not text (the cell is not empty but cannot be read as its type: a
+    typed value that is NULL without it was empty). Rows with every cell empty (a
+    spreadsheet's formatted but empty rows) are left out; row numbers stay.
 
     Each step is a projection of the one before, so that each cell is cleaned, parsed and
     checked once: :func:`clean`, :func:`parse`, :func:`finish`, then the flags.
@@ -297,16 +301,13 @@ def typed(spec: Table, raw: ir.Table) -> ir.Table:
     [2]
     """
     names = spec.column_names
-    maybe = _maybe_empty(raw[names[0]])
+    maybe, empty = _maybe_empty(raw[names[0]]), clean(raw[names[0]]).isnull()
     for c in names[1:]:
-        maybe = maybe & _maybe_empty(raw[c])
-    cleaned = raw.select("_r", _maybe=maybe, **{c: clean(raw[c]) for c in names})
-    empty = cleaned[names[0]].isnull()
-    for c in names[1:]:
-        empty = empty & cleaned[c].isnull()
-    # The cheap test first: the engine may clean a cell twice (for this filter and for its
-    # value), but only in rows that may be empty.
-    cleaned = cleaned.filter(~cleaned["_maybe"] | ~empty)
+        maybe, empty = maybe & _maybe_empty(raw[c]), empty & clean(raw[c]).isnull()
+    # The cheap test first: the engine stops there for a row that is certainly not empty,
+    # and cleans a cell twice (for this test and for its value) only in the others.
+    kept = raw.filter(~maybe | ~empty)
+    cleaned = kept.select("_r", **{c: clean(kept[c]) for c in names})
     parsed = cleaned.select(
         "_r",
         **{c.name: parse(c, cleaned[c.name]) for c in spec.columns},
@@ -317,12 +318,11 @@ def typed(spec: Table, raw: ir.Table) -> ir.Table:
         *(f"_m_{c}" for c in names),
         **{c.name: finish(c, parsed[c.name]) for c in spec.columns},
     )
-    flags: dict[str, ir.Value] = {}
-    for col in spec.columns:
-        if col.type not in ("string", "category"):
-            flags[f"_bad_{col.name}"] = ~done[f"_m_{col.name}"] & done[col.name].isnull()
-        if col.required:
-            flags[f"_miss_{col.name}"] = done[f"_m_{col.name}"]
+    flags = {
+        f"_bad_{c.name}": ~done[f"_m_{c.name}"] & done[c.name].isnull()
+        for c in spec.columns
+        if c.type not in ("string", "category")
+    }
     return done.select("_r", *names, **flags)
 
 
@@ -402,7 +402,7 @@ def conditions(
         if chk.kind == "type":
             cond = t[f"_bad_{c}"]
         elif chk.kind == "required":
-            cond = t[f"_miss_{c}"]
+            cond = t[c].isnull() & _known(t, c)
         elif chk.kind == "category":
             cond = t[c].notnull() & ~t[c].isin(spec.column(c).categories)
         elif chk.kind == "min":
@@ -448,7 +448,7 @@ def typed_schema(spec: Table) -> dict[str, str]:
     Examples
     --------
     >>> list(typed_schema(SPECS["sites"]))[-2:]
-    ['_miss_setting', '_bad_population_served']
+    ['population_served', '_bad_population_served']
     """
     kinds = {
         "string": "string",
@@ -463,8 +463,6 @@ def typed_schema(spec: Table) -> dict[str, str]:
     for col in spec.columns:
         if col.type not in ("string", "category"):
             out[f"_bad_{col.name}"] = "boolean"
-        if col.required:
-            out[f"_miss_{col.name}"] = "boolean"
     return out
 
 

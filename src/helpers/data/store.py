@@ -310,8 +310,8 @@ class Dataset:
         """The stored Parquet file of a table (for engines that read it where it lies).
 
         Besides the contract's columns it holds ``_r`` (the row the value was read from, as
-        the checks counted it) and the checks' flags (``_bad_*``, ``_miss_*``, all false in
-        a valid store): read the contract's columns by name.
+        the checks counted it) and the checks' flags (``_bad_*``, all false in a valid
+        store): read the contract's columns by name.
 
         Parameters
         ----------
