@@ -171,6 +171,11 @@ class _Folder:
                 described = self.con.execute(f"DESCRIBE {raw_name}").fetchall()
                 sql = typed_sql(spec.name, tuple((row[0], row[1]) for row in described))
                 path = lit(str(store))
+                # Row numbers of a CSV file are counted in the order it is read; elsewhere
+                # they are read with the rows, which may then be written in any order (in
+                # parallel): the store's readers put them back in order (``_r``).
+                ordered = "true" if source.kind == "csv" else "false"
+                self.con.execute(f"SET preserve_insertion_order = {ordered}").fetchall()
                 self.con.execute(f"COPY ({sql}) TO {path} (FORMAT parquet)").fetchall()
                 self.con.execute(
                     f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({path})"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from helpers.data.contract import CLINICIAN_ROLES, SPECS
 from helpers.data.result import ValidationResult
-from helpers.data.store import with_dtypes
+from helpers.data.store import read_table
 from helpers.findings import MIN_CELL_SIZE
 
 SHORT_SPELL_DAYS = 90
@@ -38,9 +38,7 @@ def load_typed(folder: Path) -> dict[str, pd.DataFrame]:
     {}
     """
     return {
-        p.stem: with_dtypes(
-            pd.read_parquet(p, columns=list(SPECS[p.stem].column_names)), SPECS[p.stem]
-        )
+        p.stem: read_table(p, SPECS[p.stem])
         for p in sorted(folder.glob("*.parquet"))
         if p.stem in SPECS and not SPECS[p.stem].large
     }

@@ -147,6 +147,34 @@ def read_identity(folder: Path) -> dict[str, Any]:
     }
 
 
+def read_table(path: Path, spec: Table, columns: list[str] | None = None) -> pd.DataFrame:
+    """A stored table as pandas, its rows in the order of the input file.
+
+    Parameters
+    ----------
+    path
+        The stored Parquet file.
+    spec
+        The table's contract.
+    columns
+        Only these columns (default: all of the contract's, in order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With the contract's dtypes (:func:`with_dtypes`).
+
+    Examples
+    --------
+    >>> # read_table(store / "sites.parquet", SPECS["sites"])
+    """
+    wanted = list(columns or spec.column_names)
+    df = pd.read_parquet(path, columns=[*wanted, "_r"])
+    if not df["_r"].is_monotonic_increasing:  # written in parallel
+        df = df.sort_values("_r", kind="stable", ignore_index=True)
+    return with_dtypes(df.drop(columns="_r"), spec)
+
+
 def with_dtypes(df: pd.DataFrame, spec: Table) -> pd.DataFrame:
     """A table read from the store with the contract's pandas dtypes.
 
@@ -357,9 +385,7 @@ class Dataset:
         --------
         >>> # clinicians = run.data.table("clinicians")
         """
-        spec = SPECS[table]
-        df = pd.read_parquet(self.parquet(table), columns=columns or list(spec.column_names))
-        return with_dtypes(df, spec)
+        return read_table(self.parquet(table), SPECS[table], columns)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per provided table.
