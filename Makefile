@@ -57,7 +57,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format src tests tools
 
 template: $(VENV)/.installed
-	$(PY) -m helpers.template --out data/template
+	$(PY) -m helpers.data.template --out data/template
 
 bench: $(VENV)/.installed data
 	cd tools && ../$(PY) bench.py

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from helpers import runner, validate
+from helpers.data.contract import rule_names
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = "expected.yaml"
@@ -37,110 +38,9 @@ make_corpus = _load_script()
 
 CASES = sorted(p for p in CORPUS.iterdir() if (p / EXPECTED).is_file())
 
-# Cases the validator gets wrong today: strict, so a fix makes them fail until removed here.
-# Every rule of DATA_CONTRACT.md (and of data/README.md where it says more), by the name the
-# cases use under ``covers:``.
-RULES = [
-    # sites
-    "sites.site_id.unique",
-    "sites.site_id.non_empty",
-    "sites.setting.non_empty",
-    "sites.population_served.integer",
-    "sites.population_served.min_0",
-    # management
-    "management.site_id.in_sites",
-    "management.effective_from.non_empty",
-    "management.effective_from.date",
-    "management.effective_to.date",
-    "management.effective_to.gte_effective_from",
-    "management.periods.no_overlap",
-    "management.comp_model.category",
-    "management.rvu_target_annual.min_0",
-    "management.pct_comp_productivity.range_0_100",
-    "management.team_based_care.boolean",
-    "management.support_staff_per_clinician.min_0",
-    "management.clinician_in_governance.boolean",
-    "management.admin_shadowing.boolean",
-    "management.protected_time_pct.range_0_100",
-    # clinicians
-    "clinicians.clinician_id.non_empty",
-    "clinicians.clinician_id_hire_date.unique",
-    "clinicians.site_id.in_sites",
-    "clinicians.role.category",
-    "clinicians.fte.number",
-    "clinicians.fte.gt_0",
-    "clinicians.fte.lte_1_5",
-    "clinicians.hire_date.date",
-    "clinicians.hire_date.not_future",
-    "clinicians.exit_date.date",
-    "clinicians.exit_date.gte_hire_date",
-    "clinicians.exit_date.not_future",
-    "clinicians.exit_reason.category",
-    "clinicians.exit_reason.missing_iff_exit_date_missing",
-    # access
-    "access.site_id.in_sites",
-    "access.site_id_month.unique",
-    "access.month.month",
-    "access.month.not_future",
-    "access.third_next_available_days.min_0",
-    "access.new_patient_wait_days.min_0",
-    "access.visits.integer",
-    "access.visits.min_0",
-    "access.visits.non_empty",
-    "access.no_show_rate.range_0_1",
-    "access.panel_size.min_0",
-    "access.budgeted_clinician_fte.min_0",
-    "access.filled_clinician_fte.min_0",
-    # survey
-    "survey.response_id.unique",
-    "survey.site_id.in_sites",
-    "survey.survey_date.date",
-    "survey.survey_date.not_future",
-    "survey.role.category",
-    "survey.burnout.integer",
-    "survey.burnout.non_empty",
-    "survey.burnout.range_1_5",
-    "survey.intent_to_leave.range_1_5",
-    "survey.ehr_time_at_home.range_1_5",
-    "survey.trust_in_leadership.range_1_5",
-    "survey.control_over_workload.range_1_5",
-    "survey.teamwork.range_1_5",
-    "survey.values_alignment.range_1_5",
-    # time_allocation
-    "time_allocation.site_id.in_sites",
-    "time_allocation.month.month",
-    "time_allocation.activity.category",
-    "time_allocation.minutes.min_0",
-    "time_allocation.after_hours.boolean",
-    # encounters
-    "encounters.encounter_id.unique",
-    "encounters.site_id.in_sites",
-    "encounters.date.date",
-    "encounters.date.not_future",
-    "encounters.cpt_codes.non_empty",
-    "encounters.minutes_total.gt_0",
-    "encounters.minutes_uncredited.min_0",
-    "encounters.minutes_uncredited.lte_minutes_total",
-    # the folder, its files and their headers
-    "folder.required_table",
-    "folder.one_file_per_table",
-    "file.empty",
-    "file.header_only",
-    "file.csv_utf8",
-    "file.xlsx_workbook",
-    "file.data_xlsx_workbook",
-    "file.parquet_readable",
-    "columns_yaml.valid_yaml",
-    "columns_yaml.mapping_of_tables",
-    "columns_yaml.known_table",
-    "columns_yaml.known_column",
-    "header.required_column",
-    "header.no_duplicate_after_mapping",
-    "header.no_duplicate_names",
-    "type.text_in_number_column",
-    # the report of bad input
-    "report.all_violations_one_pass",
-]
+# Every rule of the data contract, by the name the cases use under ``covers:``: read from
+# the contract (helpers/data/contract.py), so that a rule added there needs a case here.
+RULES = rule_names()
 
 PUBLISHED = {
     "findings.json": b'{"synthetic": false, "findings": [{"id": "turnover.voluntary_rate"}]}\n',
@@ -235,7 +135,7 @@ def test_validate_cli_reports_the_case(case, capsys):
 
 
 def test_expectations_are_complete():
-    assert len(CASES) >= 80
+    assert len(CASES) >= 94
     for case in CASES:
         exp = expectations(case)
         assert {"description", "rule", "covers", "exit_code", "message_parts"} <= set(exp)

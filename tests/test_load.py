@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import load
 from helpers.data import open_dataset
+from helpers.data import read as load
 from helpers.validate import validate_folder
 from tests.conftest import VALID
 

@@ -294,6 +294,7 @@ class Tab:
     bom: bool = False
     newline: str = "\n"
     blank_lines: bool = False  # CSV blank rows as empty lines (else as bare commas)
+    unreadable: set[tuple[int, str]] = field(default_factory=set)  # cells of the wrong type
 
     @property
     def label(self) -> str:
@@ -693,7 +694,8 @@ Expected = dict[tuple[str, str, str], set[int]]  # (file label, column, rule kin
 
 def rule_violations(folder: Folder, loaded: set[str]) -> Expected:
     """Rules across rows and tables, from the values (cells of the wrong type count as
-    missing)."""
+    missing, except where the contract says that rows whose cell cannot be read are not
+    compared: the overlap of periods and exit_reason against exit_date)."""
     out: Expected = {}
 
     def add(tab: Tab, column: str, kind: str, i: int) -> None:
@@ -739,6 +741,8 @@ def rule_violations(folder: Folder, loaded: set[str]) -> Expected:
                             a["effective_from"],
                             b["effective_from"],
                         )
+                        or {(k, c) for k in (i, j) for c in ("effective_from", "effective_to")}
+                        & tab.unreadable
                     ):
                         continue
                     b_end = b["effective_to"] or date.max
@@ -750,6 +754,8 @@ def rule_violations(folder: Folder, loaded: set[str]) -> Expected:
                 if None not in (v["exit_date"], v["hire_date"]):
                     if v["exit_date"] < v["hire_date"]:
                         add(tab, "exit_date", "order", i)
+                if (i, "exit_date") in tab.unreadable:
+                    continue
                 if (v["exit_date"] is None) != (v["exit_reason"] is None):
                     add(tab, "exit_reason", "exit", i)
         if name == "encounters":
@@ -967,6 +973,8 @@ def apply(folder: Folder, c: Corruption) -> tuple[Folder, Expected, bool]:
         p = parse(col, stored, c.table)
         exact = exact and p.status != "either"
         tab.values[i] = {**tab.values[i], column: p.value}
+        if p.status == "bad" and p.rule == "type":
+            tab.unreadable.add((i, column))
         if p.status == "bad":
             expected.setdefault((tab.label, column, p.rule), set()).add(tab.row_number(i))
         if p.status == "missing" and col.required:

@@ -6,8 +6,8 @@ import io
 from openpyxl import load_workbook
 
 from helpers.contract import SPECS
+from helpers.data.template import write
 from helpers.runner import Runner
-from helpers.template import write
 from helpers.validate import validate_folder
 from tests.conftest import VALID
 
@@ -17,6 +17,7 @@ def test_template_has_dictionary_sheets_and_dropdowns(tmp_path):
     wb = load_workbook(tmp_path / "data.xlsx")
     assert wb.sheetnames == ["README", *SPECS]
     readme = [[c.value for c in row] for row in wb["README"].iter_rows()]
+    assert ["table", "column", "meaning", "type", "rules", "example", "unit"] in readme
     assert [
         "clinicians",
         "fte",
@@ -24,7 +25,16 @@ def test_template_has_dictionary_sheets_and_dropdowns(tmp_path):
         "number",
         "required; > 0; <= 1.5",
         "1.0",
+        "FTE",
     ] in readme
+    assert [
+        "clinicians",
+        "fte",
+        "Contracted FTE, above 0 and at most 1.5",
+        "number",
+        "required; > 0; <= 1.5",
+        "1.0",
+    ] in [row[:6] for row in readme]
     for name, spec in SPECS.items():
         assert [c.value for c in wb[name][1]] == list(spec.column_names)
         assert (tmp_path / "csv" / f"{name}.csv").read_text().strip() == ",".join(spec.column_names)

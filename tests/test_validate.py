@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from helpers.validate import main, validate_folder
@@ -204,3 +208,145 @@ def test_duplicate_encounters_after_a_blank_row_keep_file_row_numbers(valid_fold
     path.write_text("\n".join(rows) + "\n")
     v = next(v for v in validate_folder(valid_folder).errors if v.column == "encounter_id")
     assert v.rows == [3, 6]  # blank rows 2 and 5 count
+
+
+# -- the large table, and cells written in awkward ways -------------------------------------
+TODAY = dt.date(2025, 6, 30)
+ENCOUNTER_HEADER = (
+    "encounter_id,clinician_id,site_id,date,cpt_codes,minutes_total,minutes_uncredited,work_rvu"
+)
+
+
+def _rules(result) -> dict[tuple[str, str], tuple[int, list[int]]]:
+    return {(v.column, v.rule): (v.count, v.rows) for v in result.errors}
+
+
+def test_valid_large_table_is_valid_and_typed(tmp_path, valid_folder):
+    result = validate_folder(valid_folder, tmp_path / "out", TODAY)
+    assert result.ok, result.summary()
+    typed = pd.read_parquet(tmp_path / "out" / "encounters.parquet")
+    written = pd.read_csv(valid_folder / "encounters.csv", dtype=str)
+    assert typed["encounter_id"].tolist() == written["encounter_id"].tolist()
+    assert typed["minutes_total"].tolist() == written["minutes_total"].astype(float).tolist()
+
+
+def test_awkward_csv_cells_read_as_written(tmp_path, valid_folder):
+    # Row numbers as the analyst sees them: a BOM, a blank spreadsheet row (4) and two
+    # empty lines (6, 9) count; a quoted line break stays in its cell.
+    rows = [
+        ENCOUNTER_HEADER,
+        'E1, C2 ,S1,2019-01-10 00:00,"99214;90833","1,200",5,1.92',  # row 2
+        "\xa0E2\xa0,C3,S2,2019-01-11T00:00:00.000,99214,+7,5.,",  # row 3
+        ",,,,,,,",  # row 4: blank
+        "E3,C5,S3,2019-01-12,99213,1e2,0,x",  # row 5
+        "",  # row 6: empty line
+        "E4,C5,S3,2019-02-30,99213,inf,0,0",  # row 7
+        'E5,C5,S3,05/01/2019,"99213\n",nan,-1,3',  # row 8 (two lines)
+        "",  # row 9: empty line
+        "E6,C5,S9,2099-01-01,99213,20,25,",  # row 10
+    ]
+    (valid_folder / "encounters.csv").write_text("\ufeff" + "\n".join(rows) + "\n")
+    result = validate_folder(valid_folder, tmp_path / "out", TODAY)
+    found = _rules(result)
+    assert found[("date", "must be a date YYYY-MM-DD")] == (2, [7, 8])
+    assert found[("minutes_total", "must be a number")] == (2, [7, 8])
+    assert found[("minutes_uncredited", "must be >= 0")] == (1, [8])
+    assert found[("site_id", "must exist in sites.site_id")] == (1, [10])
+    assert found[("date", "must not be in the future")] == (1, [10])
+    assert found[("minutes_uncredited", "must be <= minutes_total")] == (1, [10])
+    assert found[("work_rvu", "must be a number")] == (1, [5])
+    assert len(found) == 7, result.summary()
+    assert result.inputs[-1]["rows"] == 6  # the blank row is not a row of data
+
+
+def test_awkward_csv_values(tmp_path, valid_folder):
+    rows = [
+        ENCOUNTER_HEADER,
+        'E1, C2 ,S1,2019-01-10 00:00,"99214;90833","1,200",5,1.92',
+        "\xa0E2\u3000,C3,S2,2019-01-11T00:00:00.000,99214,+7,5.,",
+        "E3,C5,S3,2019-01-12,99213,1e2,.5,-0.0",
+    ]
+    (valid_folder / "encounters.csv").write_text("\n".join(rows) + "\n")
+    result = validate_folder(valid_folder, tmp_path / "out", TODAY)
+    assert result.ok, result.summary()
+    e = pd.read_parquet(tmp_path / "out" / "encounters.parquet")
+    assert e["encounter_id"].tolist() == ["E1", "E2", "E3"]
+    assert e["clinician_id"].tolist() == ["C2", "C3", "C5"]
+    assert e["minutes_total"].tolist() == [1200.0, 7.0, 100.0]
+    assert e["minutes_uncredited"].tolist() == [5.0, 5.0, 0.5]
+    assert e["date"].dt.strftime("%Y-%m-%d").tolist() == ["2019-01-10", "2019-01-11", "2019-01-12"]
+    assert e["work_rvu"].isna().tolist() == [False, True, False]
+
+
+def test_parquet_of_native_types(tmp_path, valid_folder):
+    (valid_folder / "encounters.csv").unlink()
+    n = 6
+    table = pa.table(
+        {
+            "Encounter_ID": pa.array([1.0, 2.0, 2.0, 4.5, 5.0, 6.0]),  # numeric ids
+            "clinician_id": pa.array([f"C{i}" for i in range(n)]),
+            "site_id": pa.array(["S1", "S2", "S9", None, "S1", "S1"]),
+            "date": pa.array([dt.date(2023, 3, 1 + i) for i in range(n)], type=pa.date32()),
+            "cpt_codes": pa.array(["99214"] * n),
+            "minutes_total": pa.array([30.0, float("nan"), 20.0, float("inf"), 10.0, 12.0]),
+            "minutes_uncredited": pa.array([1, 2, 3, 4, 50, -1], pa.int64()),
+            "work_rvu": pa.array([None, 1.5, 1.5, 1.5, True and 1.0, 0.5], pa.float64()),
+        }
+    )
+    pq.write_table(table, valid_folder / "encounters.parquet")
+    result = validate_folder(valid_folder, tmp_path / "out", TODAY)
+    found = _rules(result)
+    assert found.pop(("encounter_id", "must be unique")) == (2, [3, 4])
+    assert found.pop(("minutes_total", "required (empty cell)")) == (1, [3])
+    assert found.pop(("minutes_total", "must be a number")) == (1, [5])
+    assert found.pop(("site_id", "must exist in sites.site_id")) == (1, [4])
+    assert found.pop(("site_id", "required (empty cell)")) == (1, [5])
+    assert found.pop(("minutes_uncredited", "must be <= minutes_total")) == (1, [6])
+    assert found.pop(("minutes_uncredited", "must be >= 0")) == (1, [7])
+    assert found == {}
+    e = pd.read_parquet(tmp_path / "out" / "encounters.parquet")
+    assert e["encounter_id"].tolist() == ["1", "2", "2", "4.5", "5", "6"]
+    assert e["minutes_uncredited"].tolist() == [1.0, 2.0, 3.0, 4.0, 50.0, -1.0]
+    # Timestamps are days too.
+    stamps = table.set_column(
+        3, "date", pa.array([dt.datetime(2023, 3, 1, 0, 0)] * n, type=pa.timestamp("us"))
+    )
+    pq.write_table(stamps, valid_folder / "encounters.parquet")
+    result = validate_folder(valid_folder, tmp_path / "out2", TODAY)
+    assert ("date", "must be a date YYYY-MM-DD") not in _rules(result)
+    e = pd.read_parquet(tmp_path / "out2" / "encounters.parquet")
+    assert set(e["date"].dt.strftime("%Y-%m-%d")) == {"2023-03-01"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("encounter_id,clinician_id\n", "required column missing"),
+        (ENCOUNTER_HEADER + '\n"E1,C1\n', "cannot be read"),
+    ],
+)
+def test_unreadable_large_csv_is_a_clean_error(tmp_path, valid_folder, text, message):
+    (valid_folder / "encounters.csv").write_text(text, encoding="utf-8")
+    result = validate_folder(valid_folder, tmp_path / "out", TODAY)
+    assert not result.ok
+    assert message in result.summary()
+    assert "encounters.csv" in result.summary()
+
+
+def test_no_known_sites_makes_every_site_id_unknown(tmp_path, valid_folder):
+    sites = valid_folder / "sites.csv"
+    lines = sites.read_text().splitlines()
+    sites.write_text("\n".join([lines[0]] + ["," + line.split(",", 1)[1] for line in lines[1:]]))
+    found = _rules(validate_folder(valid_folder, tmp_path / "out", TODAY))
+    assert found[("site_id", "required (empty cell)")] == (3, [2, 3, 4])
+    # Every referring table: its rows with a site_id are unknown.
+    result = validate_folder(valid_folder, tmp_path / "out2", TODAY)
+    unknown = {v.file: v.count for v in result.errors if v.rule == "must exist in sites.site_id"}
+    assert unknown == {
+        "management.csv": 4,
+        "clinicians.csv": 7,
+        "access.csv": 6,
+        "survey.csv": 3,
+        "time_allocation.csv": 3,
+        "encounters.csv": 3,
+    }

@@ -4,8 +4,12 @@
    same notebooks run one after another with the plain papermill CLI;
 2. the same run again with nothing changed;
 3. one notebook's parameter changed;
-4. the encounter aggregation at 1M, 10M and 30M rows against a plain pandas version and a
-   bare DuckDB scan of the file (the floor), plus a whole run with 10M encounters.
+4. the encounter aggregation at 1M, 10M and 100M rows against a plain pandas version (up to
+   10M) and a bare DuckDB scan of the file (the floor); the validation of the data folder
+   with 10M and 100M encounters; a whole run with 10M encounters.
+
+The generated encounter files (about 60 MB per 10M rows) are removed afterwards unless
+``--keep``; 100M rows need about 1 GB of disk while the bench runs.
 
 Wall times are medians of several runs; peak memory is the largest resident set of the
 process tree, sampled every 50 ms from /proc.
@@ -231,7 +235,8 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--rows", default="1000000,10000000,30000000")
+    ap.add_argument("--rows", default="1000000,10000000,100000000")
+    ap.add_argument("--keep", action="store_true", help="keep the generated encounter files")
     ap.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = ap.parse_args(argv)
     TMP.mkdir(exist_ok=True)
@@ -245,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
             m.compare, m.ratio = "full run (demo encounters)", m.median / full.median
             m.note = f"adds {m.median - full.median:.1f} s to the full demonstration run"
     write_markdown(Path(args.output), ms + enc, per_nb, args.repeats)
+    if not args.keep:
+        for path in TMP.glob("encounters-*.parquet"):
+            path.unlink()
     print(Path(args.output).read_text())
     return 0
 

@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from helpers import demo
-from helpers.contract import SPECS, TABLES
-from helpers.validate import FIRST_ROWS, validate_folder
+from helpers.data.contract import SPECS, TABLES, rule_names
+from helpers.data.folder import validate_folder
+from helpers.data.result import FIRST_ROWS
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261123
@@ -349,9 +350,10 @@ def cell_case(target: str, value: str, printed: str, kind: str, rows: str | None
         i = f.first(table, ROWS[rows](table, column) if rows else None)
         old = f.tables[table].loc[i, column]
         at = f.set(table, i, column, value)
+        words = KIND_WORDS.get(kind, f"meets: {printed}")
         return expect(
             f"{target} is {value!r} (was {old!r}) in row {at[0]}",
-            f"{target} {KIND_WORDS[kind]}",
+            f"{target} {words}",
             [f"{target}.{kind}"],
             row_problem(f"{table}.csv", column, printed, at),
         )
@@ -361,6 +363,47 @@ def cell_case(target: str, value: str, printed: str, kind: str, rows: str | None
 
 for _name, *_spec in CELL_CASES:
     CASES[_name] = cell_case(*_spec)
+
+
+# -- every other check of a column, from the contract ---------------------------------------
+# A bad value per kind of check, and where the rows must be chosen so that the defect breaks
+# that one rule only.
+BAD_VALUE = {
+    "non_empty": "",
+    "number": "twelve",
+    "integer": "2.5",
+    "date": "31/12/2020",
+    "month": "2024/05",
+    "boolean": "perhaps",
+    "not_future": FUTURE,
+}
+AUTO_ROWS = {"management.effective_from.not_future": "open"}
+
+
+def _bad_value(check) -> str:
+    kind = check.rule.rsplit(".", 1)[1]
+    if kind in BAD_VALUE:
+        return BAD_VALUE[kind]
+    col = SPECS[check.rule.split(".")[0]].column(check.column)
+    return f"{col.min - 1:g}" if check.kind == "min" else f"{col.max + 1:g}"
+
+
+def auto_cases(covered: set[str]) -> dict[str, Callable[[Folder], dict]]:
+    """A one-cell case for every check of a column that no case in ``covered`` covers: the
+    corpus covers every rule the contract declares."""
+    covered = set(covered)
+    out = {}
+    for spec in SPECS.values():
+        for chk in spec.checks():
+            if chk.rule_object is not None or chk.rule in covered:
+                continue
+            covered.add(chk.rule)
+            target = f"{spec.name}.{chk.column}"
+            kind = chk.rule.rsplit(".", 1)[1]
+            rows = AUTO_ROWS.get(chk.rule, "filled" if kind != "non_empty" else None)
+            name = f"auto_{chk.rule.replace('.', '_')}"
+            out[name] = cell_case(target, _bad_value(chk), chk.message, kind, rows)
+    return out
 
 
 # -- sites -----------------------------------------------------------------------------------
@@ -835,6 +878,20 @@ def multi_several_tables(f: Folder) -> dict:
     )
 
 
+@case
+def file_unreadable_csv(f: Folder) -> dict:
+    clin = f.tables.pop("clinicians")
+    text = csv_text(clin)
+    last = text.rstrip("\n").rsplit("\n", 1)[1]
+    f.files["clinicians.csv"] = (text + '"' + last + "\n").encode("utf-8")
+    return expect(
+        "clinicians.csv ends with a row whose quoted cell is never closed",
+        "a table file can be read to its end",
+        ["file.readable"],
+        file_problem("clinicians.csv", "cannot be read"),
+    )
+
+
 # -- writing ---------------------------------------------------------------------------------
 def base_folder(tables: dict[str, pd.DataFrame]) -> Folder:
     return Folder(
@@ -850,15 +907,27 @@ def build(dest: Path) -> list[str]:
     result = validate_folder(valid)
     if not result.ok or result.extra_columns or len(result.tables) != len(TABLES):
         raise SystemExit(f"the base slice does not validate cleanly:\n{result.summary()}")
-    for name, make in CASES.items():
-        folder = base_folder(tables)
-        doc = make(folder)
-        folder.write(dest / name)
-        (dest / name / EXPECTED).write_text(
-            yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000),
-            encoding="utf-8",
-        )
-    return list(CASES)
+    written: list[str] = []
+    covered: set[str] = set()
+
+    def write(cases: dict[str, Callable[[Folder], dict]]) -> None:
+        for name, make in cases.items():
+            folder = base_folder(tables)
+            doc = make(folder)
+            covered.update(doc["covers"])
+            folder.write(dest / name)
+            (dest / name / EXPECTED).write_text(
+                yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000),
+                encoding="utf-8",
+            )
+            written.append(name)
+
+    write(CASES)
+    write(auto_cases(covered))
+    missing = sorted(set(rule_names()) - covered)
+    if missing:
+        raise SystemExit(f"rules of the contract without a case: {missing}")
+    return written
 
 
 def case_dirs(root: Path) -> list[Path]:
