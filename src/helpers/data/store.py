@@ -465,7 +465,10 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
         result = ValidationResult(folder)
         result.errors = [Violation(str(folder), "", "data folder not found")]
         raise DataError(result)
-    key = fingerprint(folder)
+    # the store's layout and checks are the data layer's: a store made by other code is not used
+    from helpers.cache import tree_hash
+
+    key = f"{fingerprint(folder)}-{tree_hash(Path(__file__).parent)[:12]}"
     store = cache_root() / "validated" / key
     meta_path = store / "meta.json"
     if meta_path.exists():
