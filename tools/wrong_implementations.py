@@ -72,14 +72,14 @@ WRONG: tuple[Wrong, ...] = (
         "publish leaves OUT missing when the second rename fails",
         "runner.py",
         (("            old.rename(out)\n        raise", "            pass\n        raise"),),
-        ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish"),
+        ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish and not run_"),
     ),
     Wrong(
         "publish-no-exchange",
         "publish removes OUT before the new folder is in place (no atomic swap)",
         "runner.py",
         (("if out.exists() and _exchange(build, out):", "if out.exists() and False:"),),
-        ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish"),
+        ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish and not run_"),
     ),
     # --- intervals ----------------------------------------------------------------------------
     Wrong(
@@ -210,6 +210,18 @@ WRONG: tuple[Wrong, ...] = (
         "the access slope's t interval with rows - 1 degrees of freedom instead of sites - 1",
         "access.py",
         (("low, high = t_interval(b, se, sites)", "low, high = t_interval(b, se, len(data))"),),
+        ("tests/test_access.py", "tests/test_intervals.py", "-k", "slope"),
+    ),
+    Wrong(
+        "access-slope-model-based",
+        "the access slope's standard error model-based instead of clustered by site",
+        "access.py",
+        (
+            (
+                'cov_type="cluster", cov_kwds={"groups": pd.factorize(data["site_id"])[0]}',
+                'cov_type="nonrobust"',
+            ),
+        ),
         ("tests/test_access.py", "tests/test_intervals.py", "-k", "slope"),
     ),
     Wrong(
