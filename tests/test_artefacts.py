@@ -253,3 +253,14 @@ def test_figures_draw_only_rows_with_enough_events_and_the_complementary_rows():
     assert drawable(df, "clinicians", 11, events="exits", complementary=None)["g"].tolist() == [
         "b", "c", "d",
     ]  # fmt: skip
+
+
+def test_a_missing_or_unreadable_head_count_is_no_one():
+    """A head count that is missing or not a number counts as 0 people: its row is suppressed,
+    and the complementary rule sums it as 0 (here 0 + 10 < 11, so a third row goes too)."""
+    df = pd.DataFrame({"g": list("abcd"), "clinicians": [None, 10, 30, 40]})
+    rows, _ = suppression(df, "clinicians", 11)
+    assert rows.tolist() == [True, True, True, False]
+    df = pd.DataFrame({"g": list("abc"), "clinicians": ["n/a", 30, 40]}, dtype=object)
+    rows, _ = suppression(df, "clinicians", 11)
+    assert rows.tolist() == [True, True, False]
