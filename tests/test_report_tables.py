@@ -94,3 +94,12 @@ def test_text_cells_numbers_as_text_and_missing_values():
     shown = tables.prepare(df, 11)
     assert shown.rows == [["Salary", "1,405", "1.0"], ["", "12", ""], ["Hybrid pay", "13", "2.0"]]
     assert shown.suppressed_rows == 0 and shown.notes == []
+
+
+def test_a_column_with_one_value_and_a_missing_one_is_not_stated_as_constant():
+    df = pd.DataFrame(
+        {"comp_model": ["salary", "hybrid"], "clinicians": [40, 50], "rate_per_100": [3.5, None]}
+    )
+    shown = tables.prepare(df, 11)
+    assert shown.header == ["Pay model", "Clinicians", "Exits per 100 clinician-years"]
+    assert shown.rows[1] == ["Hybrid pay", "50", ""] and shown.notes == []
