@@ -11,13 +11,14 @@ PARAMS ?= params.yaml
 SEED ?= 20261123
 DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
 
-.PHONY: help env data validate run report test lint lab bench clean template
+.PHONY: help env data validate run report test lint lab bench clean template mutants
 
 help:
 	@echo "make report   build the report (demonstration data by default; DATA=folder OUT=folder)"
 	@echo "make test     run the test suite"
 	@echo "make validate DATA=folder   check a data folder against the data contract"
 	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
+	@echo "make mutants [MODULES='inference rates']  mutation testing (TESTING.md)"
 	@echo "make data | run | lab | bench | lint | clean"
 
 env: $(VENV)/.installed
@@ -58,6 +59,14 @@ lint: $(VENV)/.installed
 
 template: $(VENV)/.installed
 	$(PY) -m helpers.data.template --out data/template
+
+# Mutation testing of the modules that decide numbers or privacy; not part of `make test`.
+# MODULES="inference rates" runs some; the wrong implementations run only with all.
+mutants: $(VENV)/.installed
+	@status=0; \
+	$(if $(MODULES),,$(PY) tools/wrong_implementations.py || status=1;) \
+	$(PY) tools/mutants.py $(MODULES) || status=1; \
+	exit $$status
 
 bench: $(VENV)/.installed data
 	cd tools && ../$(PY) bench.py

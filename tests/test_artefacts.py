@@ -188,3 +188,79 @@ def test_complementary_is_checked(tmp_path):
 def test_figures_draw_only_publishable_groups(people, drawn):
     df = pd.DataFrame({"g": list("abc"), "clinicians": [people, 50, 60]})
     assert drawable(df, "clinicians", 11)["g"].tolist() == drawn
+
+
+def test_table_files_exactly_metadata_rounding_and_folders(tmp_path):
+    df = pd.DataFrame(
+        {
+            "site": ["A", "B", "C"],
+            "clinicians": [40, 30, 50],
+            "rate": [1.23456789, np.nan, 2.0],
+            "share": [0.5, 0.25, 0.125],
+        }
+    )
+    src = SourceLine("Org", True, run_date="2026-01-02")
+    out = tmp_path / "deep" / "out"
+    pub = save_table(
+        df, "tbl-x", out, caption="Cap.", source=src, min_cell_size=11, people="clinicians",
+        n="n = 120", notebook="turnover", float_digits=3, seq=4, placement="appendix",
+        notes="Note.", show=["site", "rate"],
+    )  # fmt: skip
+    text = (out / "tables" / "tbl-x.csv").read_bytes().decode()
+    assert text == "site,clinicians,rate,share\nA,40,1.235,0.5\nB,30,,0.25\nC,50,2.0,0.125\n"
+    assert pub["rate"].tolist()[0] == 1.235 and np.isnan(pub["rate"].tolist()[1])
+    meta = json.loads((out / "tables" / "tbl-x.json").read_text(encoding="utf-8"))
+    assert meta == {
+        "id": "tbl-x",
+        "caption": "Cap.",
+        "source": "Source: Org · n = 120 · 2026-01-02 · " + src.text().split(" · ")[-1],
+        "notebook": "turnover",
+        "synthetic": True,
+        "seq": 4,
+        "placement": "appendix",
+        "notes": "Note.",
+        "show": ["site", "rate"],
+    }
+    save_table(df, "tbl-y", out, caption="C", source=src, min_cell_size=11, people="clinicians")
+    meta = json.loads((out / "tables" / "tbl-y.json").read_text(encoding="utf-8"))
+    assert (meta["notebook"], meta["seq"], meta["placement"], meta["notes"], meta["show"]) == (
+        "", 0, "body", None, None
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="^table ids start with 'tbl-': 'x'$"):
+        save_table(df, "x", out, caption="C", source=src, min_cell_size=11, people="clinicians")
+
+
+def test_table_without_people_is_published_whole_and_columns_choose_what_is_blanked(tmp_path):
+    df = pd.DataFrame({"param": ["a", "b"], "value": [3, 4], "note": [1.5, 2.5]})
+    pub = _save(tmp_path, df, people=None)
+    assert pub["value"].tolist() == [3, 4]
+    small = pd.DataFrame(
+        {
+            "site": ["A", "B", "C"],
+            "clinicians": [4, 30, 40],
+            "rate": [1.0, 2.0, 3.0],
+            "k": [1, 2, 3],
+        }
+    )
+    pub = _save(tmp_path, small, columns=["rate"])
+    assert pub.loc[0, "rate"] == SUPPRESSED and pub.loc[0, "k"] == 1  # only the named columns
+    assert pub.loc[0, "clinicians"] == SUPPRESSED  # and the head count, always
+
+
+def test_figures_draw_only_rows_with_enough_events_and_the_complementary_rows():
+    df = pd.DataFrame({"g": list("abcd"), "clinicians": [50, 60, 70, 80], "exits": [5, 30, 40, 50]})
+    assert drawable(df, "clinicians", 11, events="exits")["g"].tolist() == ["c", "d"]
+    assert drawable(df, "clinicians", 11, events="exits", complementary=None)["g"].tolist() == [
+        "b", "c", "d",
+    ]  # fmt: skip
+
+
+def test_a_missing_or_unreadable_head_count_is_no_one():
+    """A head count that is missing or not a number counts as 0 people: its row is suppressed,
+    and the complementary rule sums it as 0 (here 0 + 10 < 11, so a third row goes too)."""
+    df = pd.DataFrame({"g": list("abcd"), "clinicians": [None, 10, 30, 40]})
+    rows, _ = suppression(df, "clinicians", 11)
+    assert rows.tolist() == [True, True, True, False]
+    df = pd.DataFrame({"g": list("abc"), "clinicians": ["n/a", 30, 40]}, dtype=object)
+    rows, _ = suppression(df, "clinicians", 11)
+    assert rows.tolist() == [True, True, False]

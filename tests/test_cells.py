@@ -23,7 +23,17 @@ def hidden(v) -> bool:
 
 @pytest.mark.parametrize(
     ("people", "events", "small"),
-    [(10, None, True), (11, None, False), (11, 10, True), (11, 11, False), (None, None, True)],
+    [
+        (10, None, True),
+        (11, None, False),
+        (11, 10, True),
+        (11, 11, False),
+        (None, None, True),
+        # counts read from a table arrive as floats: a float event count is still a count
+        (20.0, 10.0, True),
+        (20.0, 11.0, False),
+        (10.0, 20.0, True),
+    ],
 )
 def test_too_few_boundary(people, events, small):
     assert too_few(people, M, events) is small

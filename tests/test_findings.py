@@ -1,7 +1,9 @@
 import json
+from dataclasses import asdict
 
 import pytest
 
+from helpers import catalog
 from helpers.evalue import e_values
 from helpers.findings import Registry, adjust_secondary, collect
 
@@ -227,3 +229,75 @@ def test_secondary_ratio_p_values_are_holm_adjusted_together():
     adjust_secondary(rows)
     # Holm over the three secondary ratios: 0.01*3, 0.03*2, max(0.04*1, 0.06)
     assert [r.get("p_adjusted") for r in rows] == pytest.approx([None, 0.03, 0.06, 0.06, None])
+
+
+def test_unavailable_writes_the_whole_record_with_the_catalogs_design(tmp_path):
+    reg = Registry(tmp_path / "deep" / "out", "turnover")  # folders are created
+    f = reg.unavailable("turnover.hr_rvu_production", "Hazard ratio", "too few sites")
+    spec = catalog.findings()["turnover.hr_rvu_production"]
+    expected = {
+        "id": "turnover.hr_rvu_production",
+        "label": "Hazard ratio",
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "ci_level": 0.95,
+        "unit": "",
+        "n": None,
+        "n_unit": "",
+        "method": "",
+        "notebook": "turnover",
+        "available": False,
+        "suppressed": False,
+        "note": "too few sites",
+        "n_sites": None,
+        "n_events": None,
+        "n_switch_sites": None,
+        "design": spec.design,
+        "e_value": None,
+        "e_value_ci": None,
+        "p_value": None,
+        "p_adjusted": None,
+        "primary": True,
+    }
+    path = tmp_path / "deep" / "out" / "findings" / "turnover.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert rows == [expected] and asdict(f) == expected and spec.primary
+    assert path.read_text(encoding="utf-8") == json.dumps(rows, indent=2) + "\n"
+    g = reg.unavailable("x.undeclared", "X", "n/a", unit="share", n_unit="people", method="m")
+    assert (g.design, g.primary, g.unit, g.n_unit, g.method) == ("", False, "share", "people", "m")
+
+
+def test_add_keeps_counts_as_given_and_drops_them_when_suppressed(tmp_path):
+    reg = Registry(tmp_path, "nb", min_cell_size=11)
+    common = dict(unit="share", n_unit="people", method="m", design="adjusted association")
+    f = reg.add("a.one", "A", 0.4, (0.3, 0.5), n=None, people=30, n_switch_sites=7.0, **common)
+    assert f.n is None and f.n_switch_sites == 7 and isinstance(f.n_switch_sites, int)
+    assert f.estimate == 0.4 and f.ci_low == 0.3
+    g = reg.add("a.two", "B", 0.4, (0.3, 0.5), n=5, p_value=0.01, **common)
+    assert g.suppressed and g.p_value is None and g.n is None and g.estimate is None
+
+
+def test_a_ratio_of_zero_or_with_half_an_interval_gets_no_interval_e_value(tmp_path):
+    reg = Registry(tmp_path, "nb")
+    common = dict(
+        unit="risk ratio", n=50, n_unit="people", method="m", design="adjusted association"
+    )
+    zero = reg.add("a.zero", "Z", 0.0, (0.0, 0.5), **common)
+    assert zero.e_value is None and zero.e_value_ci is None
+    half = reg.add("a.half", "H", 2.0, (1.5, None), **common)
+    assert half.e_value == pytest.approx(e_values(2.0, None, "risk ratio")[0])
+    assert half.e_value_ci is None
+
+
+def test_collect_puts_notebooks_outside_the_order_last_by_name(tmp_path):
+    common = dict(unit="share", n=50, n_unit="people", method="m", design="adjusted association")
+    for nb in ("zeta", "alpha", "turnover", "burnout"):
+        Registry(tmp_path, nb).add(f"{nb}.x", nb, 0.5, (0.4, 0.6), **common)
+    doc = collect(tmp_path, synthetic=True, order=["turnover", "burnout"])
+    assert [f["notebook"] for f in doc["findings"]] == ["turnover", "burnout", "alpha", "zeta"]
+    assert doc["synthetic_data"] is True
+    assert collect(tmp_path / "nothing", synthetic=False) == {
+        "synthetic_data": False,
+        "findings": [],
+    }

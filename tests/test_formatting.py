@@ -50,3 +50,45 @@ def test_labels_name_codes_in_words():
     assert labels.label("rvu_production") == "RVU production pay"
     assert labels.label(True) == "Yes" and labels.label("new_code") == "new code"
     assert labels.column("rate_per_100") == ("Exits per 100 clinician-years", "rate")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        ("1.5", "ratio", "1.50"),  # a number read as text is still a number
+        (2.5, "text", "2.5"),
+        (100, "number", "100"),  # two decimals below 100 only
+        (100.4, "number", "100"),
+        (99.994, "number", "99.99"),
+        (1e9, "usd", "$1.0 billion"),
+        (1.25e9 + 1, "usd", "$1.3 billion"),
+        (1e6, "usd", "$1.0 million"),
+        (1.25e6 + 1, "usd", "$1.3 million"),
+        (0, "usd", "$0"),
+        (0.4, "usd", "$0"),
+        (-5, "usd", "\u2212$5"),
+        (0.001, "p", ".001"),
+        (0.01, "p", ".01"),
+    ],
+)
+def test_house_formats_at_their_boundaries(value, kind, expected):
+    assert fm.fmt(value, kind) == expected
+
+
+def test_p_value_boundaries_and_unknown_kinds():
+    assert fm.p_value(0.001) == "P = .001" and fm.p_value(0.01) == "P = .01"
+    with pytest.raises(ValueError, match="unknown format kind 'x'"):
+        fm.fmt(1.0, "x")
+
+
+def test_interval_says_to_when_either_limit_is_negative():
+    assert fm.interval(-1.0, 2.0, "number") == "\u22121.00 to 2.00"
+    assert fm.interval(1.0, 2.0, "number") == "1.00\u20132.00"
+
+
+def test_long_date_of_a_timestamp_string_and_a_date():
+    from datetime import date
+
+    assert fm.long_date("2026-11-23 08:00:00") == "November 23, 2026"
+    assert fm.long_date(date(2026, 1, 5)) == "January 5, 2026"
+    assert fm.unit_kind(None) == "number"

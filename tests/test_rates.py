@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 from scipy.stats import norm, poisson
 
-from helpers.rates import poisson_rate_ci, wilson_ci
+from helpers.rates import poisson_rate_ci, ratio_bootstrap, wilson_ci
 
 
 @pytest.mark.parametrize("events", [0, 1, 7, 120])
@@ -34,3 +35,36 @@ def test_bad_inputs():
         poisson_rate_ci(1, 0)
     with pytest.raises(ValueError):
         wilson_ci(1, 0)
+
+
+def test_defaults_edges_and_messages():
+    # per 100 units by default; any positive exposure, however small
+    assert poisson_rate_ci(3, 50.0) == pytest.approx(poisson_rate_ci(3, 50.0, per=100))
+    assert poisson_rate_ci(3, 50.0)[0] == pytest.approx(6.0)
+    assert poisson_rate_ci(1, 0.5, per=1)[0] == pytest.approx(2.0)
+    assert wilson_ci(1, 1)[0] == 1.0
+    with pytest.raises(ValueError, match="^exposure must be positive$"):
+        poisson_rate_ci(1, 0)
+    with pytest.raises(ValueError, match="^n must be positive$"):
+        wilson_ci(1, 0)
+
+
+def test_wilson_level():
+    z = norm.ppf(0.95)
+    k, n = 37, 90
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    _, low, high = wilson_ci(k, n, level=0.90)
+    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
+
+
+def test_ratio_bootstrap_defaults_draw_2000_unit_resamples_with_seed_0():
+    rng = np.random.default_rng(9)
+    num, den = rng.poisson(3, 25).astype(float), rng.uniform(10, 30, 25)
+    idx = np.random.default_rng(0).integers(0, 25, size=(2000, 25))
+    draws = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    est, low, high = ratio_bootstrap(num, den)
+    assert est == pytest.approx(num.sum() / den.sum(), rel=1e-12)
+    assert (low, high) == pytest.approx(tuple(np.percentile(draws, [2.5, 97.5])), rel=1e-12)
+    assert isinstance(low, float) and isinstance(est, float)

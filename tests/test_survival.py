@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from lifelines import AalenJohansenFitter, CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
+from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from helpers import survival
@@ -228,3 +229,156 @@ def test_numbers_at_risk():
     entry, exit_ = [0, 0, 1, 2], [1, 3, 4, 5]
     assert survival.at_risk_at(entry, exit_, [0, 1, 2, 4], closed="left").tolist() == [2, 2, 3, 1]
     assert survival.at_risk_at(entry, exit_, [1, 2, 4], closed="right").tolist() == [2, 2, 2]
+
+
+# --- edges the comparisons above do not reach --------------------------------------------------
+def test_cox_refuses_empty_pieces_and_no_events_and_says_why():
+    df = one_row_data(n=60)
+    x, stop, event = df[["x1"]], df["T"].to_numpy(), df["E"].to_numpy()
+    start = np.zeros(len(df))
+    start[3] = stop[3]  # a piece of zero length
+    with pytest.raises(ValueError, match="^every row needs start < stop$"):
+        survival.fit_cox(x, start, stop, event)
+    start[3] = stop[3] + 1
+    with pytest.raises(ValueError, match="^every row needs start < stop$"):
+        survival.fit_cox(x, start, stop, event)
+    with pytest.raises(ValueError, match="^no events$"):
+        survival.fit_cox(x, np.zeros(len(df)), stop, np.zeros(len(df)))
+    with pytest.raises(ValueError, match="^Cox model did not converge in 1 iterations$"):
+        survival.fit_cox(x, np.zeros(len(df)), stop, event, max_iter=1)
+
+
+def test_a_group_without_events_does_not_converge_and_a_coefficient_beyond_15_is_refused():
+    """The estimate of a group without events runs off to minus infinity: Newton steps never
+    shrink, so the fit does not converge. A fit that converges beyond |beta| = 15 (here a
+    covariate rescaled so that its coefficient is 15.5) is refused as well: the rule is on the
+    coefficient's own scale, so covariates must be in units where 15 is implausible."""
+    df = one_row_data()
+    df.loc[df["x1"] == 1, "E"] = 0
+    with pytest.raises(ValueError, match="^Cox model did not converge in 100 iterations$"):
+        survival.fit_cox(df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    df = one_row_data()
+    b = survival.fit_cox(df[["x1"]], np.zeros(len(df)), df["T"], df["E"]).params[0]
+    ok = survival.fit_cox(df[["x1"]] * b / 14.5, np.zeros(len(df)), df["T"], df["E"])
+    assert ok.params[0] == pytest.approx(14.5, rel=1e-6)
+    with pytest.raises(ValueError, match=r"^Cox model: an estimate runs off to infinity \(a gr"):
+        survival.fit_cox(df[["x1"]] * b / 15.5, np.zeros(len(df)), df["T"], df["E"])
+
+
+def test_the_fit_is_converged_and_counts_its_events_and_iterations():
+    """At the estimate the score (the sum of the score residuals) is zero; ``iterations`` is
+    the number of Newton steps it took: one fewer does not converge."""
+    df = one_row_data(seed=21)
+    fit = survival.fit_cox(df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    assert np.abs(fit.score_residuals().sum(axis=0)).max() < 1e-9
+    assert fit.n_events == int(df["E"].sum()) and isinstance(fit.n_events, int)
+    assert 2 <= fit.iterations < 20
+    again = survival.fit_cox(
+        df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"], max_iter=fit.iterations
+    )
+    np.testing.assert_array_equal(again.params, fit.params)
+    with pytest.raises(ValueError, match="did not converge"):
+        survival.fit_cox(
+            df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"], max_iter=fit.iterations - 1
+        )
+
+
+def test_newton_steps_that_overshoot_are_halved():
+    """A strong effect on a wide covariate: the first full Newton step from zero overshoots
+    (the partial likelihood falls); halving keeps the iteration uphill to lifelines' answer."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 6, 300)
+    t = rng.exponential(1 / np.exp(1.2 * x))
+    df = pd.DataFrame({"x": x, "T": t, "E": np.ones(300, int)})
+    fit = survival.fit_cox(df[["x"]], np.zeros(300), df["T"], df["E"])
+    cph = CoxPHFitter().fit(df, "T", "E")
+    assert fit.params[0] == pytest.approx(cph.params_["x"], rel=1e-6)
+
+
+def test_a_constant_added_to_a_covariate_changes_nothing_even_when_large():
+    """The baseline hazard absorbs a shift of a covariate, so nothing reported may change; a
+    shift that makes the linear predictor about 400 must not overflow (risk weights are taken
+    relative to the largest)."""
+    df = one_row_data(seed=22)
+    base = survival.fit_cox(df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    shifted = df.assign(x2=df["x2"] - 400 / base.params[1])  # beta2 < 0: eta up to ~400
+    fit = survival.fit_cox(shifted[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    np.testing.assert_allclose(fit.params, base.params, rtol=1e-7)
+    np.testing.assert_allclose(fit.score_residuals(), base.score_residuals(), atol=1e-7)
+    np.testing.assert_allclose(
+        fit.schoenfeld_residuals()[1], base.schoenfeld_residuals()[1], atol=1e-7
+    )
+    pd.testing.assert_frame_equal(
+        survival.grambsch_therneau(fit), survival.grambsch_therneau(base), rtol=1e-5
+    )
+
+
+def test_stratified_fit_adds_every_stratum_even_after_one_without_events():
+    """Strata with their own baselines: lifelines' estimate and standard errors; a first
+    stratum without events adds nothing but does not end the sum."""
+    df = one_row_data(seed=8)
+    df["stratum"] = df["site"] % 5
+    df.loc[df["stratum"] == 0, "E"] = 0
+    fit = survival.fit_cox(
+        df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"], strata=df["stratum"]
+    )
+    cph = CoxPHFitter().fit(df[["x1", "x2", "T", "E", "stratum"]], "T", "E", strata=["stratum"])
+    np.testing.assert_allclose(fit.params, cph.params_.to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(fit.se, cph.standard_errors_.to_numpy(), rtol=1e-5)
+
+
+def test_a_piece_starting_at_an_event_time_is_not_at_risk_then():
+    """Cut records exactly at other people's event times: the risk set at t is start < t,
+    so the cut changes nothing."""
+    df = one_row_data(n=200, seed=23)
+    times = np.sort(df.loc[df["E"] == 1, "T"].to_numpy())
+    cut = np.array([times[times < t][-1] if (times < t).any() else t / 2 for t in df["T"]])
+    a = df.assign(start=0.0, stop=cut, E=0)
+    b = df.assign(start=cut, stop=df["T"])
+    both = pd.concat([a, b]).reset_index(drop=True)
+    whole = survival.fit_cox(df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    split = survival.fit_cox(both[["x1", "x2"]], both["start"], both["stop"], both["E"])
+    np.testing.assert_allclose(split.params, whole.params, rtol=1e-9)
+    np.testing.assert_allclose(split.cov, whole.cov, rtol=1e-9)
+
+
+def test_integer_covariates_and_times_give_the_float_answer():
+    df = one_row_data(n=300, seed=24)
+    days = np.ceil(df["T"] * 365).astype(int)
+    xi = df[["x1"]].astype(int)
+    a = survival.fit_cox(xi, np.zeros(len(df), int), days, df["E"])
+    b = survival.fit_cox(xi.astype(float), np.zeros(len(df)), days.astype(float), df["E"])
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-12)
+    pd.testing.assert_frame_equal(survival.grambsch_therneau(a), survival.grambsch_therneau(b))
+
+
+def test_grambsch_therneau_table_shape_and_refusal():
+    df = one_row_data(seed=25)
+    fit = survival.fit_cox(df[["x1", "x2"]], np.zeros(len(df)), df["T"], df["E"])
+    gt = survival.grambsch_therneau(fit)
+    assert list(gt.columns) == ["term", "chi2", "df", "p"]
+    assert gt["term"].tolist() == ["x1", "x2", "global"] and gt["df"].tolist() == [1, 1, 2]
+    for _, row in gt.iterrows():
+        assert row["p"] == pytest.approx(stats.chi2.sf(row["chi2"], row["df"]), rel=1e-12)
+    with pytest.raises(ValueError, match="^unknown time transform 'sqrt'$"):
+        survival.grambsch_therneau(fit, "sqrt")
+
+
+def test_cumulative_incidence_columns_censoring_and_refusal():
+    cif = survival.cumulative_incidence([0, 0, 0, 0], [1, 2, 3, 4], ["a", "b", "", None], "a")
+    assert list(cif.columns) == ["time", "at_risk", "events", "competing", "cif", "surv"]
+    assert cif["time"].tolist() == [1, 2]  # "" and None are censored
+    assert cif["events"].tolist() == [1, 0] and cif["competing"].tolist() == [0, 1]
+    with pytest.raises(ValueError, match="^every row needs entry < exit$"):
+        survival.cumulative_incidence([1], [1], ["a"], "a")
+    with pytest.raises(ValueError, match="^every row needs entry < exit$"):
+        survival.cumulative_incidence([2], [1], ["a"], "a")
+
+
+def test_at_risk_defaults_to_just_after_t_and_curves_start_at_zero_and_one():
+    entry, exit_ = [0, 0, 1, 2], [1, 3, 4, 5]
+    assert survival.at_risk_at(entry, exit_, [0, 1, 2, 4]).tolist() == [2, 2, 3, 1]
+    cif = survival.cumulative_incidence(entry, exit_, ["a", None, "b", None], "a")
+    assert survival.step_at(cif, [0.5, 1, 4], "cif").tolist() == [0.0, 0.5, 0.5]
+    assert survival.step_at(cif, [0.5, 1], "surv").tolist() == [1.0, 0.5]
+    assert survival.step_at(cif, [0.5]).tolist() == [0.0]

@@ -4,6 +4,8 @@ linked survey cohort and retention curves, on small simulated organisations with
 The simulator writes the contract's tables (sites, management, clinicians), so each test runs
 the analysis from person-time splitting onwards, as the notebook does."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -464,3 +466,140 @@ def test_a_level_without_exits_is_left_out_so_the_model_still_converges():
     assert {"comp_rvu_production", "team_based_care"} <= set(x.columns)
     pt.loc[0, "event"] = True  # one exit: the level stays
     assert "role_behavioral_health" in turnover.design(pt, calendar=False).columns
+
+
+# --- exact tables and edges ---------------------------------------------------------------------
+def test_rate_table_counts_and_exact_intervals_overall_and_by_group():
+    from helpers.rates import poisson_rate_ci
+
+    pt = pd.DataFrame(
+        {
+            "clinician_id": ["a", "a", "b", "c", "d"],
+            "comp_model": ["salary", "salary", "salary", "hybrid", "hybrid"],
+            "event": [False, True, False, True, True],
+            "years": [1.0, 0.5, 2.0, 3.0, 1.5],
+        }
+    )
+    overall = turnover.rate_table(pt)
+    assert overall.to_dict("records") == [
+        {
+            "group": "all",
+            "clinicians": 4,
+            "exits": 3,
+            "clinician_years": 8.0,
+            **dict(
+                zip(["rate_per_100", "ci_low", "ci_high"], poisson_rate_ci(3, 8.0), strict=True)
+            ),
+        }
+    ]
+    by = turnover.rate_table(pt, "comp_model")
+    assert by["group"].tolist() == ["hybrid", "salary"]  # sorted
+    assert by["clinicians"].tolist() == [2, 2] and by["exits"].tolist() == [2, 1]
+    assert by["clinician_years"].tolist() == [4.5, 3.5]
+    assert by.loc[1, "rate_per_100"] == pytest.approx(100 / 3.5)
+    assert (by.loc[1, "ci_low"], by.loc[1, "ci_high"]) == poisson_rate_ci(1, 3.5)[1:]
+
+
+def test_linked_cohort_boundaries_and_a_rehired_clinician():
+    """A survey on the hire date counts; an exit on the last day of follow-up is an event; a
+    follow-up reaching the window's last day ends there; a clinician with two spells answers
+    from the later one (in post on the survey date)."""
+    clinicians = pd.DataFrame(
+        {
+            "clinician_id": ["a", "b", "r", "r"],
+            "site_id": ["A", "A", "A", "B"],
+            "role": "physician",
+            "hire_date": pd.to_datetime(["2018-10-15", "2015-01-01", "2010-01-01", "2016-01-01"]),
+            "exit_date": pd.to_datetime(["2019-10-14", None, "2015-06-30", None]),
+            "exit_reason": ["voluntary", None, "voluntary", None],
+        }
+    )
+    survey = pd.DataFrame(
+        {
+            "response_id": ["ra", "rb", "rr"],
+            "site_id": "A",
+            "survey_date": pd.to_datetime(["2018-10-15", "2024-01-01", "2018-10-15"]),
+            "clinician_id": ["a", "b", "r"],
+            "role": "physician",
+            "burnout": [3, 2, 1],
+        }
+    )
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW).set_index("response_id")
+    assert sorted(cohort.index) == ["ra", "rb", "rr"]
+    assert bool(cohort.loc["ra", "event"]) and cohort.loc["ra", "time"] == pytest.approx(
+        1.0 * 365 / 365.25
+    )
+    assert cohort.loc["rb", "time"] == pytest.approx(366 / 365.25)  # 2024 to 31 Dec 2024
+    assert cohort.loc["rr", "site_id"] == "B" and not cohort.loc["rr", "event"]
+    assert list(cohort.reset_index().columns) == [
+        "response_id", "clinician_id", "site_id", "role", "survey_date", "year", "burned_out",
+        "time", "event", "cause",
+    ]  # fmt: skip
+
+
+def test_burnout_exit_model_is_stratified_by_site_with_year_terms():
+    """The linked model against a direct fit: burned out plus survey-year indicators (years
+    pooled by calendar_periods), each site its own baseline (lifelines' strata), CR1/t(G-1)
+    interval; the people are the smaller side of burned out vs not."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    survey, clinicians = simulate_linked(seed=33, n_sites=12, per_site=12)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    res = turnover.burnout_exit_model(cohort)
+    period = turnover.calendar_periods(cohort["year"], cohort["event"])
+    d = pd.DataFrame({"burned_out": cohort["burned_out"].astype(float)})
+    for level in sorted(period.unique())[1:]:
+        d[f"year_{level}"] = (period == level).astype(float)
+    assert list(res.table["term"]) == list(d.columns) and len(d.columns) > 2
+    ph = PHReg(
+        cohort["time"], d, status=cohort["event"].astype(int), strata=cohort["site_id"],
+        ties="breslow",
+    ).fit()  # fmt: skip
+    assert res.log_hr == pytest.approx(ph.params[0], rel=1e-6)
+    assert res.hr == pytest.approx(np.exp(res.log_hr))
+    q = stats.t.ppf(0.975, res.n_sites - 1)
+    assert (res.ci_low, res.ci_high) == pytest.approx(
+        np.exp(res.log_hr + np.array([-q, q]) * res.se)
+    )
+    assert res.p == pytest.approx(2 * stats.t.sf(abs(res.log_hr / res.se), res.n_sites - 1))
+    burned = cohort.loc[cohort["burned_out"], "clinician_id"].nunique()
+    not_burned = cohort.loc[~cohort["burned_out"], "clinician_id"].nunique()
+    assert res.people == min(burned, not_burned)
+    assert res.n_responses == len(cohort) and res.n_sites == 12
+    assert res.n_clinicians == cohort["clinician_id"].nunique()
+    both = cohort.groupby("site_id")["burned_out"].nunique().eq(2).sum()  # learnt within sites
+    assert res.table.set_index("term").loc["burned_out", "sites"] == both
+
+
+def test_burnout_exit_model_refuses_few_sites_and_no_variation():
+    survey, clinicians = simulate_linked(seed=34, n_sites=12, per_site=8)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    few = cohort[cohort["site_id"].isin([f"S{i}" for i in range(9)])]
+    with pytest.raises(TooFewSites, match="^Cox model of exit after a survey: 9 site"):
+        turnover.burnout_exit_model(few)
+    with pytest.raises(ValueError, match="^no variation in burnout among linked responses$"):
+        turnover.burnout_exit_model(cohort.assign(burned_out=True))
+
+
+def test_rvu_excess_exits_use_the_main_models_rvu_term_and_the_rvu_exits():
+    pt = org_person_time(seed=12)
+    cox = turnover.cox_model(pt)
+    r = cox.term("comp_rvu_production")
+    ex = turnover.rvu_excess_exits(pt, cox, WINDOW, draws=2000, seed=5)
+    exits = int(pt.loc[pt["comp_model"] == "rvu_production", "event"].sum())
+    direct = turnover.excess_exits(
+        exits, turnover.window_years(WINDOW), r["log_hr"], r["se"], cox.n_sites, 2000, 5
+    )
+    assert (ex.estimate, ex.ci_low, ex.ci_high, ex.exits) == (
+        direct.estimate, direct.ci_low, direct.ci_high, exits
+    )  # fmt: skip
+    assert ex.draws.shape == (2000,) and ex.hr == pytest.approx(r["hr"])
+    assert turnover.rvu_excess_exits(pt, cox, WINDOW).draws.shape == (100_000,)
+    few = cox.table.assign(sites=np.where(cox.table["term"] == "comp_rvu_production", 9, 30))
+    with pytest.raises(ValueError, match="^the hazard ratio compares fewer than 10 sites"):
+        turnover.rvu_excess_exits(pt, dataclasses.replace(cox, table=few), WINDOW)
+    ten = cox.table.assign(sites=np.where(cox.table["term"] == "comp_rvu_production", 10, 30))
+    turnover.rvu_excess_exits(pt, dataclasses.replace(cox, table=ten), WINDOW, draws=10)
+    salary = pt[pt["comp_model"] != "rvu_production"]
+    with pytest.raises(ValueError, match="^no person-time under RVU production pay$"):
+        turnover.rvu_excess_exits(salary, turnover.cox_model(salary), WINDOW)

@@ -83,6 +83,7 @@ def prepare(
             if (
                 labels.column(c)[1] in ("count", "number", "rate")
                 and len(values) == 1
+                and df[c].notna().all()  # a missing value is not the same value
                 and not _is_suppressed(values[0])
             ):
                 constant[c] = values[0]

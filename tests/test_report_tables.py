@@ -1,0 +1,105 @@
+"""Preparing a published table for print, where privacy and numbers are decided: suppressed
+cells stay hidden (never folded into a constant, never half an interval), intervals sit in
+one column after their estimate, and the notes say how many rows were withheld."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers.report import tables
+
+DASH = "\u2014"
+
+
+def test_a_suppressed_count_is_never_stated_as_constant_and_constants_are_noted():
+    df = pd.DataFrame(
+        {
+            "comp_model": ["salary", "hybrid", "rvu_production"],
+            "sites": [12, 12, 12],  # constant: stated once
+            "clinicians": ["suppressed", "suppressed", "suppressed"],  # never "in every row"
+            "rate_per_100": [2.0, 3.0, 4.0],
+        }
+    )
+    shown = tables.prepare(df, 11)
+    assert "Sites" not in shown.header and "Clinicians" in shown.header
+    assert shown.notes[0] == "Sites: 12 in every row."
+    assert [r[1] for r in shown.rows] == [DASH] * 3
+    assert shown.suppressed_rows == 3 and shown.total_rows == 3
+    assert shown.notes[1].startswith(f"{DASH} Not shown (3 of 3 rows): fewer than 11 people")
+
+
+def test_one_row_keeps_its_constant_columns_and_intervals_are_never_folded():
+    one = pd.DataFrame({"term": ["team_based_care"], "hr": [0.8], "ci_low": [0.6]})
+    one["ci_high"] = 1.1
+    one["clinicians"] = 40
+    shown = tables.prepare(one, 11)
+    assert shown.header == ["Term", "Hazard ratio", "95% CI", "Clinicians"]
+    assert shown.rows == [["Team-based care", "0.80", "0.60\u20131.10", "40"]]
+    two = pd.concat([one, one.assign(term="admin_shadowing")], ignore_index=True)
+    shown = tables.prepare(two, 11, ci_level=0.9)
+    assert shown.header == ["Term", "Hazard ratio", "90% CI"]  # ci_low/ci_high kept
+    assert shown.notes == ["Clinicians: 40 in every row."]
+    assert shown.align == ["l", "r", "r"]
+
+
+def test_an_interval_with_one_suppressed_limit_is_hidden_whole():
+    df = pd.DataFrame(
+        {"term": ["a", "b"], "hr": [1.2, 1.3], "ci_low": ["suppressed", 1.1], "ci_high": [2, 2]}
+    )
+    shown = tables.prepare(df, 11)
+    assert shown.rows[0][2] == DASH and shown.rows[1][2] == "1.10\u20132.00"
+    df["ci_high"] = [2, " suppressed "]  # padded
+    assert tables.prepare(df, 11).rows[1][2] == DASH and tables.prepare(df, 11).rows[0][2] == DASH
+
+
+def test_show_keeps_an_estimates_interval_and_refuses_an_orphan_interval():
+    df = pd.DataFrame(
+        {"term": ["a"], "hr": [1.2], "ci_low": [1.0], "ci_high": [1.5], "clinicians": [30]}
+    )
+    assert tables.prepare(df, 11, show=["hr"]).header == ["Hazard ratio", "95% CI"]
+    assert tables.prepare(df, 11, show=["term", "clinicians"]).header == ["Term", "Clinicians"]
+    with pytest.raises(ValueError, match="interval column ci_low has no estimate column"):
+        tables.prepare(df[["ci_low", "ci_high"]], 11)
+
+
+@pytest.mark.parametrize(("hidden", "mostly"), [(0, False), (2, False), (3, True), (4, True)])
+def test_mostly_suppressed_is_more_than_half(hidden, mostly):
+    df = pd.DataFrame(
+        {"site_id": list("ABCD"), "clinicians": ["suppressed"] * hidden + [20] * (4 - hidden)}
+    )
+    assert tables.mostly_suppressed(tables.prepare(df, 11)) is mostly
+    assert not tables.mostly_suppressed(tables.prepare(df.iloc[:0], 11))
+
+
+def test_read_keeps_suppressed_text_numbers_and_blanks(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("site_id,clinicians,rate_per_100\nNA,suppressed,\nS2,12,3.5\nS3,14,2.5\n")
+    df = tables.read(csv)
+    assert df["site_id"].tolist() == ["NA", "S2", "S3"]  # a site called NA stays a site
+    assert df["clinicians"].tolist() == ["suppressed", "12", "14"]
+    assert pd.isna(df.loc[0, "rate_per_100"]) and df.loc[1, "rate_per_100"] == 3.5
+    shown = tables.prepare(df, 11)
+    assert shown.rows == [["NA", DASH, ""], ["S2", "12", "3.5"], ["S3", "14", "2.5"]]
+
+
+def test_text_cells_numbers_as_text_and_missing_values():
+    df = pd.DataFrame(
+        {
+            "comp_model": ["salary", None, "hybrid"],
+            "clinicians": ["1405", 12, 13],
+            "rate_per_100": [1.0, None, 2.0],
+        }
+    )
+    shown = tables.prepare(df, 11)
+    assert shown.rows == [["Salary", "1,405", "1.0"], ["", "12", ""], ["Hybrid pay", "13", "2.0"]]
+    assert shown.suppressed_rows == 0 and shown.notes == []
+
+
+def test_a_column_with_one_value_and_a_missing_one_is_not_stated_as_constant():
+    df = pd.DataFrame(
+        {"comp_model": ["salary", "hybrid"], "clinicians": [40, 50], "rate_per_100": [3.5, None]}
+    )
+    shown = tables.prepare(df, 11)
+    assert shown.header == ["Pay model", "Clinicians", "Exits per 100 clinician-years"]
+    assert shown.rows[1] == ["Hybrid pay", "50", ""] and shown.notes == []
