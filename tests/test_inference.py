@@ -1,12 +1,17 @@
-"""Site-clustered inference: exact factors, interval shape, and what a bootstrap resample is."""
+"""Site-clustered inference: exact factors, interval shape, and what a bootstrap resample is;
+the CR2 sandwich and its degrees of freedom and the cluster jackknife against hand computations,
+statsmodels and pyfixest; the minimum detectable effect against the noncentral t."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
+from helpers import inference
 from helpers.inference import (
     MIN_SITES,
     TooFewSites,
@@ -104,3 +109,108 @@ def test_site_resamples_uses_every_site_and_the_rng():
     # sites equally likely: each drawn about 50 times in 50 x 12 draws
     counts = pd.Series([s for idx in a for s in sites[list(idx)]]).value_counts() / 2
     assert counts.min() > 25 and counts.max() < 85
+
+
+def panel(seed=1, sites=12, months=10):
+    """A two-way panel whose slope rests unevenly on the sites (a few carry most of the
+    variation in x), with site-level error variance that differs."""
+    rng = np.random.default_rng(seed)
+    site = np.repeat(np.arange(sites), months)
+    month = np.tile(np.arange(months), sites)
+    spread = np.where(np.arange(sites) < 3, 3.0, 0.5)[site]
+    x = spread * rng.standard_normal(len(site)) + 0.3 * month
+    noise = np.where(np.arange(sites) % 2 == 0, 2.0, 0.7)[site]
+    y = (
+        rng.normal(size=sites)[site]
+        + 0.2 * month
+        + 1.5 * x
+        + noise * rng.standard_normal(len(site))
+    )
+    return pd.DataFrame({"y": y, "x": x, "site": site, "month": month})
+
+
+def design(d):
+    """x, then site and month indicators (first month dropped): the full fixed-effects design."""
+    s = pd.get_dummies(d["site"], prefix="s", dtype=float)
+    m = pd.get_dummies(d["month"], prefix="m", drop_first=True, dtype=float)
+    return pd.concat([d[["x"]], s, m], axis=1).to_numpy()
+
+
+def test_cr2_is_the_t_test_on_cluster_means_for_a_mean_of_balanced_clusters():
+    rng = np.random.default_rng(3)
+    g, n = 9, 7
+    site = np.repeat(np.arange(g), n)
+    y = rng.normal(size=g)[site] + rng.standard_normal(g * n)
+    se, df = inference.cr2(np.ones((g * n, 1)), y - y.mean(), site, 0)
+    means = pd.Series(y).groupby(site).mean()
+    assert se == pytest.approx(np.sqrt(means.var(ddof=1) / g), rel=1e-10)
+    assert df == pytest.approx(g - 1, rel=1e-10)
+
+
+def test_cr2_with_one_row_per_cluster_is_hc2():
+    rng = np.random.default_rng(4)
+    n = 40
+    x = sm.add_constant(rng.standard_normal((n, 2)))
+    y = x @ [1.0, 0.5, -0.3] + rng.standard_normal(n) * (1 + np.abs(x[:, 1]))
+    fit = sm.OLS(y, x).fit(cov_type="HC2")
+    for j in range(3):
+        se, df = inference.cr2(x, fit.resid, np.arange(n), j)
+        assert se == pytest.approx(fit.bse[j], rel=1e-9)
+        assert 1 < df < n - 3
+
+
+def test_cr2_allows_for_each_clusters_own_fixed_effect_and_is_not_below_cr1_here():
+    d = panel()
+    x = design(d)
+    fit = sm.OLS(d["y"].to_numpy(), x).fit()
+    se2, df = inference.cr2(x, fit.resid, d["site"], 0)
+    cr1 = sm.OLS(d["y"].to_numpy(), x).fit(cov_type="cluster", cov_kwds={"groups": d["site"]})
+    assert np.isfinite(se2) and se2 > cr1.bse[0] * 0.9
+    # the slope rests mostly on three sites: far fewer effective clusters than 11
+    assert 1 < df < 8
+
+
+def test_leave_one_out_and_jackknife_equal_pyfixest_crv3():
+    d = panel(seed=5)
+    fit = pf.feols(
+        "y ~ x | site + month",
+        data=d,
+        vcov={"CRV3": "site"},
+        ssc=pf.ssc(k_adj=False, G_adj=False),
+    )
+    x = design(d)
+    b = np.linalg.lstsq(x, d["y"].to_numpy(), rcond=None)[0]
+    loo = inference.leave_one_cluster_out_linear(x, d["y"].to_numpy(), d["site"])
+    g = d["site"].nunique()
+    se = inference.jackknife_se(loo[:, 0], b[0])
+    assert b[0] == pytest.approx(fit.coef()["x"], rel=1e-10)
+    # pyfixest sums squared deviations without (G-1)/G
+    assert se**2 == pytest.approx((g - 1) / g * fit.se()["x"] ** 2, rel=1e-8)
+    for k in range(g):  # each refit is the fit on the other sites
+        rest = d[d["site"] != k]
+        one = pf.feols("y ~ x | site + month", data=rest, vcov="iid")
+        assert loo[k, 0] == pytest.approx(one.coef()["x"], rel=1e-9)
+
+
+def test_jackknife_se_by_hand():
+    assert inference.jackknife_se([1.0, 2.0, 4.0], 2.0) == pytest.approx(np.sqrt(2 / 3 * 5))
+    assert inference.jackknife_se([3.0, 3.0], 3.0) == 0.0
+
+
+@pytest.mark.parametrize("df", [13, 49])
+def test_mde_is_the_effect_a_t_test_detects_with_80_percent_power(df):
+    """Power of the two-sided t test at the MDE, from the noncentral t distribution."""
+    se = 0.2
+    m = inference.mde(se, df)
+    delta = np.log(m) / se
+    crit = stats.t.ppf(0.975, df)
+    achieved = stats.nct.sf(crit, df, delta) + stats.nct.cdf(-crit, df, delta)
+    assert achieved == pytest.approx(0.8, abs=0.01)
+    assert inference.mde(se, df, ratio=False) == pytest.approx(np.log(m))
+    assert inference.mde(2 * se, df) == pytest.approx(m**2)
+
+
+def test_mde_without_a_standard_error_is_none():
+    assert inference.mde(float("nan"), 10) is None
+    assert inference.mde(0.0, 10) is None
+    assert inference.mde(0.1, 0) is None

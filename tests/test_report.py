@@ -111,6 +111,38 @@ def test_meaning_follows_the_verdict():
     )
 
 
+def test_mde_table_lists_published_primary_findings_with_both_directions():
+    slope = {
+        **HR,
+        "id": "access.tnaa_per_vacant_fte",
+        "estimate": 2.55,
+        "ci_low": 2.46,
+        "ci_high": 2.64,
+        "unit": "days per vacant FTE",
+        "mde": 0.128,
+        "mde_power": 0.8,
+    }
+    hidden = {**HR, "id": "turnover.hr_team_based_care", "suppressed": True, "mde": None}
+    view = _View(
+        {
+            "turnover.hr_rvu_production": {**HR, "mde": 1.8, "mde_power": 0.8},
+            "turnover.hr_team_based_care": hidden,
+            "access.tnaa_per_vacant_fte": slope,
+            "burnout.rr_rvu_production": {**HR, "id": "burnout.rr_rvu_production"},  # no mde
+        }
+    )
+    text = content.mde_table(view)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 3  # header, RVU pay, access
+    assert "| 1.62 (1.30\u20132.02) | 1.80 or 0.56 |" in text
+    assert "\u00b10.13 days per vacant FTE" in text
+    assert ": Smallest ratios these data could detect {#tbl-mde}" in text
+    assert (
+        "80% power" in text and catalog.findings()["turnover.hr_team_based_care"].short not in text
+    )
+    assert content.mde_table(_View({"turnover.hr_rvu_production": HR})) == ""
+
+
 def test_substitute_resolves_refuses_unknowns_and_escapes_dollars():
     text = "{{< var a.b >}} and {{< include _generated/x.qmd >}}"
     out = substitute(text, {"a": {"b": "$5 million"}}, {"x.qmd": "cost $3 and {{< var a.b >}}"})

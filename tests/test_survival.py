@@ -106,6 +106,38 @@ def test_splitting_rows_changes_nothing():
     )
 
 
+def test_leave_one_site_out_is_the_refit_without_that_site():
+    """One Newton step from the full-data estimate lands within 2% of the way to each site's
+    leave-one-out estimate, refitted by lifelines on the other sites; with strata, the same."""
+    df = one_row_data(n=600, sites=20, seed=4)
+    x = df[["x1", "x2"]]
+    start = np.zeros(len(df))
+    for strata in (None, df["site"] % 4):
+        fit = survival.fit_cox(x, start, df["T"], df["E"], strata=strata)
+        loo = survival.leave_one_group_out(x, start, df["T"], df["E"], df["site"], fit.params,
+                                           strata=strata)  # fmt: skip
+        for k, site in enumerate(pd.unique(df["site"])):
+            rest = df.loc[df["site"] != site, ["T", "E", "x1", "x2"]]
+            if strata is None:
+                cph = CoxPHFitter().fit(rest, "T", "E")
+            else:
+                cph = CoxPHFitter().fit(rest.assign(s=strata[rest.index]), "T", "E", strata=["s"])
+            refit = cph.params_[["x1", "x2"]].to_numpy()
+            np.testing.assert_allclose(loo[k], refit, atol=0.02 * np.abs(refit - fit.params).max())
+
+
+def test_leave_one_group_out_marks_an_inestimable_refit():
+    df = one_row_data(n=200, sites=10, seed=5)
+    df["x3"] = (df["site"] == 3).astype(float)  # only site 3 has x3
+    x = df[["x1", "x3"]]
+    fit = survival.fit_cox(x, np.zeros(len(df)), df["T"], df["E"])
+    loo = survival.leave_one_group_out(x, np.zeros(len(df)), df["T"], df["E"], df["site"],
+                                       fit.params)  # fmt: skip
+    codes = pd.factorize(df["site"])[1]
+    assert np.isnan(loo[list(codes).index(3)]).all()
+    assert np.isfinite(np.delete(loo, list(codes).index(3), axis=0)).all()
+
+
 @pytest.mark.parametrize("transform", ["rank", "log"])
 def test_grambsch_therneau_matches_lifelines(transform):
     """Per-covariate statistics equal lifelines' proportional_hazard_test on the same fit

@@ -227,20 +227,45 @@ def test_site_clustered_interval_is_wider_under_frailty_and_covers():
     assert covered_model <= covered_cluster - 3
 
 
-def test_interval_is_symmetric_on_the_log_scale_and_widened_by_cr1_and_t():
+def test_interval_is_symmetric_on_the_log_scale_with_the_jackknife_se_and_t():
     pt = org_person_time(seed=5)
     res = turnover.cox_model(pt)
+    cr1 = turnover.cox_model(pt, inference="cr1")
     g = res.n_sites
     assert g == 30 and res.dof == 29
     for term in ("comp_rvu_production", "team_based_care"):
-        r = res.term(term)
+        r, c = res.term(term), cr1.term(term)
         lo, hr, hi = np.log([r["ci_low"], r["hr"], r["ci_high"]])
         assert hr - lo == pytest.approx(hi - hr, rel=1e-9)
-        assert r["se"] / r["se_sandwich"] == pytest.approx(np.sqrt(g / (g - 1)), rel=1e-9)
-        z_width = 2 * stats.norm.ppf(0.975) * r["se_sandwich"]
-        factor = np.sqrt(g / (g - 1)) * stats.t.ppf(0.975, g - 1) / stats.norm.ppf(0.975)
-        assert (hi - lo) / z_width == pytest.approx(factor, rel=1e-9)
+        assert (hi - lo) / 2 == pytest.approx(stats.t.ppf(0.975, g - 1) * r["se"], rel=1e-9)
         assert r["p"] == pytest.approx(2 * stats.t.sf(abs(r["log_hr"] / r["se"]), g - 1))
+        assert r["se_cr1"] / r["se_sandwich"] == pytest.approx(np.sqrt(g / (g - 1)), rel=1e-9)
+        assert c["se"] == c["se_cr1"] == r["se_cr1"] and c["hr"] == r["hr"]
+    with pytest.raises(ValueError):
+        turnover.cox_model(pt, inference="bootstrap")
+
+
+def test_jackknife_se_is_that_of_the_model_refitted_without_each_site():
+    """The published standard error is the site jackknife: sqrt((G-1)/G sum (b_(g) - b)^2)
+    over the model refitted to convergence without each site (here by lifelines)."""
+    from lifelines import CoxPHFitter
+
+    pt = org_person_time(seed=7, per_site=12)
+    res = turnover.cox_model(pt, calendar=False)
+    x = turnover.design(pt, calendar=False)
+    terms = ["comp_rvu_production", "team_based_care"]
+    data = pd.concat([x, pt[["start", "stop", "event"]]], axis=1)
+    sites = pt["site_id"].unique()
+    refits = []
+    for site in sites:
+        rest = data[(pt["site_id"] != site).to_numpy()]
+        cph = CoxPHFitter().fit(rest, "stop", "event", entry_col="start")
+        refits.append(cph.params_[terms].to_numpy())
+    b = res.coef.set_index("term").loc[terms, "log_hr"].to_numpy()
+    g = len(sites)
+    by_hand = np.sqrt((g - 1) / g * ((np.array(refits) - b) ** 2).sum(axis=0))
+    se = res.coef.set_index("term").loc[terms, "se"].to_numpy()
+    np.testing.assert_allclose(se, by_hand, rtol=0.02)
 
 
 def test_no_site_clustered_model_on_few_sites():

@@ -66,6 +66,21 @@ DESCRIPTIONS = {
     "2024-12-31). Differs from hr_burnout only through confounding by role and within-site "
     "regime changes; *_crude: the same without year and site terms",
     "turnover.burnout_link_respondents": "respondents with a clinician_id behind hr_burnout_linked",
+    "turnover.hr_*_model_target": "what the Cox model of turnover.hr_rvu_production etc. "
+    "(pay-model indicators, the three practices, role, setting and calendar-year indicators; "
+    "no burnout, no site terms) estimates: its probability limit given this organisation's "
+    "sites, regimes and clinician-months, with the site frailty averaged out. Computed as the "
+    "Poisson form of that model (log-linear hazard, baseline a step function of tenure with "
+    "steps at cox_model_target_tenure_bins) fitted to the expected voluntary exits of every "
+    "simulated clinician-month of the window (the simulation's monthly probability given "
+    "tenure, regime, calendar shock and the clinician's burnout state), offset log "
+    "clinician-years plus the log site frailty (so that a chance correlation between the drawn "
+    "frailties and the exposures, which a site-clustered interval counts as sampling error, "
+    "does not move the target); exact expectations, no Monte Carlo. Unlike hr_*_total it "
+    "includes non-collapsibility, selection of survivors by burnout and the post-switch months "
+    "still on the ramp in the salary reference",
+    "turnover.cox_model_target_tenure_bins": "edges (years of tenure) of the steps of the "
+    "baseline hazard in the Poisson form of the Cox model behind hr_*_model_target",
     "turnover.calendar_hazard_multiplier": "multiplier of the voluntary-exit hazard by calendar "
     "year of the month (1: no shock)",
     "turnover.site_frailty": "sd: parameter, SD of the log of the site multiplier of the "
@@ -82,6 +97,18 @@ DESCRIPTIONS = {
     "that model fitted to each respondent's P(burned out | answered), marginal over the site "
     "effect; differs from or_rvu_production through the site effect (non-collapsibility) and "
     "the calendar shock; null if the pay term is not identified (too few sites)",
+    "burnout.rr_rvu_production_model_target": "what the standardized risk ratio of "
+    "burnout.rr_rvu_production estimates (logistic model on pay, the three practices, role, "
+    "setting and survey year; predictions under RVU production pay and under salary averaged "
+    "over the respondents): the same model and standardization fitted to each respondent's "
+    "P(burned out | answered), marginal over the site effect (risk_*_model_target: the two "
+    "averages). It differs from rr_rvu_production through non-response that depends on burnout "
+    "(a survey measures the respondents' risks: the odds ratio survives such non-response, a "
+    "ratio of risks does not) and through the omitted site effect; null if the pay term is "
+    "not identified",
+    "burnout.risk_*_model_target": "the two averages behind rr_rvu_production_model_target",
+    "burnout.rd_rvu_production_model_target": "risk_rvu_production_model_target - "
+    "risk_salary_model_target",
     "burnout.share_mediated": "natural indirect / total effect of rvu_production vs salary on "
     "P(high intent), risk differences: NIE = E[Y(rvu, M(rvu))] - E[Y(rvu, M(salary))], "
     "TE = E[Y(rvu, M(rvu))] - E[Y(salary, M(salary))], standardized like risk_* (respondents' "
@@ -293,6 +320,118 @@ def burnout_exit_link(world: demo.World, hidden: pd.DataFrame) -> dict:
     }
 
 
+# Steps (years of tenure) of the baseline hazard in the Poisson form of a Cox model: narrow where
+# the Weibull hazard (shape 0.8) changes fast, so that the steps stand in for the Cox model's
+# unrestricted baseline.
+TENURE_BINS = (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 30)
+PAY_LEVELS = ("salary", "rvu_production", "salary_plus_quality", "hybrid")  # salary: reference
+ROLES = ("physician", "advanced_practice", "behavioral_health")  # physician: reference
+SETTINGS = ("primary_care", "psychiatry", "behavioral_health", "specialty")
+
+
+def _independent(columns: dict[str, np.ndarray]) -> list[str]:
+    """Names of the columns, in order, that are not constant (an intercept is kept) and not
+    linear combinations of the ones kept before them."""
+    keep: list[str] = []
+    basis = np.empty((len(next(iter(columns.values()))), 0))
+    for name, col in columns.items():
+        if name != "const" and np.ptp(col) == 0:
+            continue
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)
+        norm = np.linalg.norm(resid)
+        if norm > 1e-8 * max(np.linalg.norm(col), 1.0):
+            keep.append(name)
+            basis = np.column_stack([basis, resid / norm])
+    return keep
+
+
+def poisson_fit(
+    x: np.ndarray, events: np.ndarray, exposure: np.ndarray, max_iter: int = 100
+) -> np.ndarray:
+    """Coefficients of a Poisson model of (possibly fractional) ``events`` on ``x`` (no
+    intercept added) with offset log ``exposure``: Newton's method with step halving."""
+    b = np.zeros(x.shape[1])
+
+    def loglik(beta):
+        mu = exposure * np.exp(x @ beta)
+        return float(events @ np.log(mu) - mu.sum()), mu
+
+    ll, mu = loglik(b)
+    for _ in range(max_iter):
+        score = x.T @ (events - mu)
+        step = np.linalg.solve((x * mu[:, None]).T @ x, score)
+        t = 1.0
+        while True:
+            new_ll, new_mu = loglik(b + t * step)
+            if new_ll >= ll - 1e-12 * abs(ll) or t < 1e-10:
+                break
+            t /= 2
+        b, ll, mu = b + t * step, new_ll, new_mu
+        if np.max(np.abs(t * step)) < 1e-10:
+            return b
+    raise ArithmeticError("the Poisson model did not converge")
+
+
+def cox_model_targets(world: demo.World, occupancy: pd.DataFrame, cm: pd.DataFrame) -> dict:
+    """What the Cox model of voluntary exit (pay model, practices, role, setting, calendar
+    year; not burnout) estimates on this organisation: the Poisson form of the model (baseline
+    a step function of tenure, :data:`TENURE_BINS`) fitted to the expected voluntary exits of
+    the simulated clinician-months (each clinician's burnout state as simulated), with log
+    clinician-years plus the log site frailty as offset (the frailty averaged out: see
+    DESCRIPTIONS). Identical rows are pooled before the fit."""
+    t = world.params["turnover"]
+    burned = occupancy["burned"].to_numpy(bool)
+    dhv = cm["dhv"].to_numpy() * np.where(burned, t["hr_burnout"], 1.0)
+    dho = cm["dho"].to_numpy()
+    leave = 1 - np.exp(-(dhv + dho))
+    exits = _p_voluntary(dhv, dho)
+    site = cm["site"].to_numpy()
+    years = (occupancy["t1"] - occupancy["t0"]).to_numpy() * (1 - leave / 2)
+    exposure = years * np.exp(world.exit_frailty[site])
+    post = cm["post"].to_numpy()
+    mid = (occupancy["t0"].to_numpy() + occupancy["t1"].to_numpy()) / 2
+    year = cm["year"].to_numpy()
+    codes = {
+        "comp": pd.Categorical(cm["comp"].to_numpy(), PAY_LEVELS).codes,
+        "team_based_care": cm["team_based_care"].to_numpy().astype(int),
+        "clinician_in_governance": cm["clinician_in_governance"].to_numpy().astype(int),
+        "admin_shadowing": cm["admin_shadowing"].to_numpy().astype(int),
+        "role": pd.Categorical(world.posts["role"].to_numpy()[post], ROLES).codes,
+        "setting": pd.Categorical(world.setting[post], SETTINGS).codes,
+        "year": year - year.min(),
+        "bin": np.searchsorted(TENURE_BINS, mid, side="right") - 1,
+    }
+    sizes = {k: int(v.max()) + 1 for k, v in codes.items()}
+    key = np.zeros(len(year), dtype=np.int64)
+    for k, v in codes.items():
+        key = key * sizes[k] + v
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    cell = {k: v[first] for k, v in codes.items()}
+    events = np.bincount(inverse, exits)
+    time_at_risk = np.bincount(inverse, exposure)
+    columns: dict[str, np.ndarray] = {}
+    for level in range(sizes["bin"]):
+        columns[f"bin_{level}"] = (cell["bin"] == level).astype(float)
+    for j, level in enumerate(PAY_LEVELS[1:], start=1):
+        columns[level] = (cell["comp"] == j).astype(float)
+    for name in PRACTICES:
+        columns[name] = cell[name].astype(float)
+    for var, levels in (("role", ROLES), ("setting", SETTINGS)):
+        for j in range(1, len(levels)):
+            columns[f"{var}_{levels[j]}"] = (cell[var] == j).astype(float)
+    for y in range(1, sizes["year"]):
+        columns[f"year_{y}"] = (cell["year"] == y).astype(float)
+    keep = _independent(columns)
+    x = np.column_stack([columns[c] for c in keep])
+    beta = dict(zip(keep, poisson_fit(x, events, time_at_risk), strict=True))
+    out: dict = {}
+    for name in ("rvu_production", *PRACTICES):
+        out[f"hr_{name}_model_target"] = _r(np.exp(beta[name])) if name in beta else None
+    out["cox_model_target_tenure_bins"] = list(TENURE_BINS)
+    return out
+
+
 def _frailty(values: np.ndarray, sd: float, sites: pd.DataFrame, exp: bool) -> dict:
     shown = np.exp(values) if exp else values
     return {
@@ -309,6 +448,7 @@ def turnover_estimands(world: demo.World, occupancy: pd.DataFrame, hidden: pd.Da
     years = range(demo.WINDOW[0].year, demo.WINDOW[1].year + 1)
     return {
         **totals,
+        **cox_model_targets(world, occupancy, cm),
         "total_effect_burnout_probabilities": probabilities,
         **excess_exits_rvu(world, cm),
         **switch_effect(world, cm),
@@ -342,6 +482,49 @@ def _analysis_design(hidden: pd.DataFrame) -> np.ndarray | None:
         elif j == 1:
             return None
     return np.column_stack(keep)
+
+
+def standardized_model_target(world: demo.World, hidden: pd.DataFrame, p: np.ndarray) -> dict:
+    """The standardized risks of burned out under RVU production pay and under salary that the
+    analysis computes (logistic model on pay, the three practices, role, setting and survey
+    year; every respondent predicted under each pay model, averaged), with the model fitted to
+    each respondent's probability ``p`` instead of the 0/1 answers. Nulls when the pay term is
+    not identified."""
+    post, period = hidden["_post"].to_numpy(), hidden["_period"].to_numpy()
+    site, month = world.site[post], demo.PERIOD_START_MONTH[period]
+    comp = hidden["_comp"].to_numpy()
+    columns = {"const": np.ones(len(hidden))}
+    for level in PAY_LEVELS[1:]:
+        columns[level] = (comp == level).astype(float)
+    columns["team_based_care"] = hidden["_tbc"].to_numpy(float)
+    columns["clinician_in_governance"] = world.cal.gov[site, month].astype(float)
+    columns["admin_shadowing"] = world.cal.shadow[site, month].astype(float)
+    for role in ROLES[1:]:
+        columns[f"role_{role}"] = (hidden["role"] == role).to_numpy(float)
+    for setting in SETTINGS[1:]:
+        columns[f"setting_{setting}"] = (hidden["_setting"] == setting).to_numpy(float)
+    for k in np.unique(period)[1:]:
+        columns[f"year_{k}"] = (period == k).astype(float)
+    keep = _independent(columns)
+    if "rvu_production" not in keep:
+        names = ("risk_rvu_production", "risk_salary", "rr_rvu_production", "rd_rvu_production")
+        return {f"{name}_model_target": None for name in names}
+    x = np.column_stack([columns[c] for c in keep])
+    with warnings.catch_warnings():  # a correctly specified model fits the risks exactly
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        beta = sm.GLM(p, x, family=sm.families.Binomial()).fit().params
+    pay = [keep.index(level) for level in PAY_LEVELS[1:] if level in keep]
+    x0 = x.copy()
+    x0[:, pay] = 0.0
+    x1 = x0.copy()
+    x1[:, keep.index("rvu_production")] = 1.0
+    r1, r0 = float(_expit(x1 @ beta).mean()), float(_expit(x0 @ beta).mean())
+    return {
+        "risk_rvu_production_model_target": _r(r1),
+        "risk_salary_model_target": _r(r0),
+        "rr_rvu_production_model_target": _r(r1 / r0),
+        "rd_rvu_production_model_target": _r(r1 - r0),
+    }
 
 
 def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.DataFrame):
@@ -395,6 +578,7 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
         "rr_rvu_production": _r(p_rvu.mean() / p_salary.mean()),
         "rd_rvu_production": _r(p_rvu.mean() - p_salary.mean()),
         "or_rvu_production_model_target": model_target,
+        **standardized_model_target(world, hidden, p_answered),
         "share_mediated": None if share is None else _r(share, 4),
         "prevalence_population": _r(state.mean(), 4),
         "prevalence_respondents_expected": _r(

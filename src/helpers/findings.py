@@ -12,6 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from helpers import catalog
 from helpers.cells import MIN_CELL_SIZE, too_few
 from helpers.evalue import RATIO_UNITS, e_values
+from helpers.inference import MDE_POWER
 
 FINDINGS_DIR = "findings"
 
@@ -41,6 +42,8 @@ class Finding:
     p_value: float | None = None
     p_adjusted: float | None = None
     primary: bool = False
+    mde: float | None = None
+    mde_power: float | None = None
 
 
 def _clean(x: float | None) -> float | None:
@@ -84,6 +87,7 @@ class Registry:
         ci_level: float = 0.95,
         note: str | None = None,
         about_people: bool = True,
+        mde: float | None = None,
     ) -> Finding:
         """Register one finding; suppress it when it rests on too few people or events.
 
@@ -115,6 +119,11 @@ class Registry:
         about_people
             ``False`` for a number about no group of people (a published worked example, a
             policy-model scenario): the small-cell rule does not apply.
+        mde
+            Minimum detectable effect of a comparison (:func:`helpers.inference.mde`): the
+            smallest true ratio (its reciprocal below 1) or difference (either sign) that a
+            two-sided 5% test of no effect detects with probability ``mde_power`` (``MDE_POWER``),
+            published with the finding (blank when suppressed).
 
         Returns
         -------
@@ -170,7 +179,9 @@ class Registry:
             e_value_ci=ev_ci,
             p_value=None if suppressed else _clean(p_value),
             primary=bool(spec and spec.primary),
+            mde=None if suppressed else _clean(mde),
         )
+        f.mde_power = None if f.mde is None else MDE_POWER
         self.findings[id] = f
         self.write()
         return f

@@ -136,6 +136,25 @@ def _strata(start, stop, event, strata) -> list[_Stratum]:
     return out
 
 
+def _evaluate(st: list[_Stratum], xv: np.ndarray, beta: np.ndarray):
+    """Partial log likelihood (Breslow), score and observed information at ``beta``."""
+    p = xv.shape[1]
+    ll, score, info = 0.0, np.zeros(p), np.zeros((p, p))
+    for s in st:
+        xs = xv[s.rows]
+        eta = xs @ beta
+        c = eta.max()
+        w = np.exp(eta - c)
+        s0, xbar = _risk_sums(s, w, xs)
+        ev = s.k_event >= 0
+        ll += eta[ev].sum() - np.sum(s.d * (np.log(s0) + c))
+        score += xs[ev].sum(axis=0) - (s.d[:, None] * xbar).sum(axis=0)
+        hc = np.concatenate([[0.0], np.cumsum(s.d / s0)])
+        cw = w * (hc[s.b] - hc[s.a])
+        info += (xs * cw[:, None]).T @ xs - (xbar * s.d[:, None]).T @ xbar
+    return ll, score, info
+
+
 def fit_cox(
     x: pd.DataFrame,
     start,
@@ -144,9 +163,11 @@ def fit_cox(
     strata=None,
     max_iter: int = 100,
     tol: float = 1e-10,
+    init: np.ndarray | None = None,
 ) -> CoxFit:
     """Cox proportional hazards by Newton–Raphson on counting-process rows ``(start, stop]``,
-    Breslow ties, optional strata (each its own baseline hazard).
+    Breslow ties, optional strata (each its own baseline hazard), from ``init`` (default 0;
+    a nearby estimate saves iterations when the model is refitted on part of the data).
 
     Raises ``ValueError`` when there are no events or the model does not converge (an
     estimate running off to infinity: a group with no events), ``LinAlgError`` when a
@@ -163,22 +184,9 @@ def fit_cox(
     p = xv.shape[1]
 
     def evaluate(beta):
-        ll, score, info = 0.0, np.zeros(p), np.zeros((p, p))
-        for s in st:
-            xs = xv[s.rows]
-            eta = xs @ beta
-            c = eta.max()
-            w = np.exp(eta - c)
-            s0, xbar = _risk_sums(s, w, xs)
-            ev = s.k_event >= 0
-            ll += eta[ev].sum() - np.sum(s.d * (np.log(s0) + c))
-            score += xs[ev].sum(axis=0) - (s.d[:, None] * xbar).sum(axis=0)
-            hc = np.concatenate([[0.0], np.cumsum(s.d / s0)])
-            cw = w * (hc[s.b] - hc[s.a])
-            info += (xs * cw[:, None]).T @ xs - (xbar * s.d[:, None]).T @ xbar
-        return ll, score, info
+        return _evaluate(st, xv, beta)
 
-    beta = np.zeros(p)
+    beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     ll, score, info = evaluate(beta)
     iterations = 0
     for _ in range(max_iter):
@@ -202,6 +210,36 @@ def fit_cox(
     return CoxFit(
         list(x.columns), beta, cov, float(ll), int(event.sum()), iterations, xv, event, stop, st
     )
+
+
+def leave_one_group_out(
+    x: pd.DataFrame, start, stop, event, groups, beta: np.ndarray, strata=None
+) -> np.ndarray:
+    """The Cox model's coefficients with each group (a site) left out in turn: one row per
+    group in ``pd.factorize`` order, each one Newton step from ``beta`` (the full-data
+    estimate) on the rows of the other groups. A leave-one-out estimate differs from
+    ``beta`` by O(1/G) and one step from there leaves an error of O(1/G^2), so this is the
+    refitted estimate for any use (the cluster jackknife) at a third of the cost. A row is
+    NaN when the rest of the data cannot estimate the model (no events, or a covariate
+    without variation in the risk sets)."""
+    xv = np.asarray(x, dtype=float)
+    start, stop = np.asarray(start, dtype=float), np.asarray(stop, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    codes = pd.factorize(np.asarray(groups))[0]
+    labels = None if strata is None else np.asarray(strata)
+    beta = np.asarray(beta, dtype=float)
+    out = np.full((codes.max() + 1, xv.shape[1]), np.nan)
+    for g in range(len(out)):
+        keep = codes != g
+        if not event[keep].any():
+            continue
+        st = _strata(start[keep], stop[keep], event[keep], None if labels is None else labels[keep])
+        _, score, info = _evaluate(st, xv[keep], beta)
+        try:
+            out[g] = beta + np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            continue
+    return out
 
 
 # --- proportional hazards ---------------------------------------------------------------------

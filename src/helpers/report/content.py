@@ -527,6 +527,46 @@ def primary_list(rv: RunView) -> str:
     return "\n".join(f"- {catalog.findings()[i].short}" for i in catalog.primary())
 
 
+def mde_table(rv: RunView) -> str:
+    """The primary findings' minimum detectable effects (``mde`` in findings.json) as a
+    Markdown pipe table with caption and id ``tbl-mde`` and a notes line; an empty string
+    when no published primary finding has one."""
+    rows = []
+    for fid in catalog.primary():
+        f = rv.findings.get(fid)
+        if not _shown(f) or f.get("mde") is None:
+            continue
+        kind = formatting.unit_kind(f.get("unit", ""))
+        m = f["mde"]
+        if kind == "ratio":
+            smallest = f"{formatting.fmt(m, kind)} or {formatting.fmt(1 / m, kind)}"
+        else:
+            smallest = f"\u00b1{formatting.fmt(abs(m), kind)} {f.get('unit', '')}".rstrip()
+        short = catalog.findings()[fid].short
+        rows.append(f"| {short} | {_estimate_ci(f)} | {smallest} |")
+    if not rows:
+        return ""
+    power = next(
+        rv.findings[i]["mde_power"] for i in catalog.primary() if rv.findings.get(i, {}).get("mde")
+    )
+    notes = (
+        "The smallest true effect that a two-sided test of no difference at the 5% level would "
+        f"detect with {100 * power:.0f}% power, from each finding's standard error (SE) and the "
+        f"degrees of freedom (df) of its interval: exp((t(0.975, df) + t({power:.2f}, df)) "
+        "\u00d7 SE) for a ratio, whose reciprocal is the smallest detectable ratio below 1, and "
+        f"(t(0.975, df) + t({power:.2f}, df)) \u00d7 SE for a difference. A smaller true effect "
+        "would usually go undetected: an interval that includes no difference does not show "
+        "that there is none."
+    )
+    return (
+        "| Finding | Estimate (95% CI) | Smallest detectable effect |\n"
+        "|:---|---:|---:|\n"
+        + "\n".join(rows)
+        + "\n\n: Smallest ratios these data could detect {#tbl-mde}\n\n"
+        + f"::: {{.table-notes}}\n{notes}\n:::\n"
+    )
+
+
 def provenance(rv: RunView) -> str:
     man = rv.manifest
     code, data = man.get("code", {}), man.get("data", {})
