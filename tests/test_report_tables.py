@@ -103,3 +103,23 @@ def test_a_column_with_one_value_and_a_missing_one_is_not_stated_as_constant():
     shown = tables.prepare(df, 11)
     assert shown.header == ["Pay model", "Clinicians", "Exits per 100 clinician-years"]
     assert shown.rows[1] == ["Hybrid pay", "50", ""] and shown.notes == []
+
+
+def test_a_header_word_is_never_squeezed_below_its_width_by_long_cells_elsewhere():
+    header = ["Role", "Voluntary exits", "Replacement cost, median", "Replacement cost, low",
+              "Cost per year (median)", "95% CI"]  # fmt: skip
+    rows = [["Advanced practice clinician", "186", "$273,861", "$250,000", "$6.4 million",
+             "$13.7 million to $32.7 million"]] * 3  # fmt: skip
+    kinds = ["text", "count", "usd", "usd", "usd", "ci"]
+    weights = tables._weights(header, rows, kinds)
+    line = tables.LINE_CHARACTERS - tables.PADDING_CHARACTERS * len(header)
+    assert sum(weights) == pytest.approx(line)  # long cells: the whole line is used
+    for h, w in zip(header, weights, strict=True):
+        assert w >= max(len(word) for word in h.split()) * 1.2 + 1, h
+    short = tables._weights(["Role", "Exits"], [["Physician", "12"]], ["text", "count"])
+    assert short == [9, 7.0]  # a narrow table keeps its natural widths
+
+
+def test_a_setting_code_is_named_as_a_setting_and_a_role_code_as_a_role():
+    df = pd.DataFrame({"setting": ["behavioral_health"], "role": ["behavioral_health"]})
+    assert tables.prepare(df, 11).rows == [["Behavioral health", "Behavioral health clinician"]]

@@ -32,7 +32,7 @@ VALUES: dict[str, str] = {
     "other": "Other",
     "clinician": "Clinicians",
     "support": "Support staff",
-    # settings (behavioral_health above serves the role and the setting)
+    # settings (behavioral_health in a setting column: SETTING below)
     "primary_care": "Primary care",
     "psychiatry": "Psychiatry",
     "specialty": "Specialty care",
@@ -252,10 +252,25 @@ CI_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
-def label(value: Any) -> str:
+# Codes that mean something else in a particular column.
+IN_COLUMN: dict[str, dict[str, str]] = {
+    "setting": {"behavioral_health": "Behavioral health"},
+}
+
+
+def label(value: Any, column: str | None = None) -> str:
     """The reader's words for a code value or model term (unknown values are returned as text,
-    with underscores as spaces)."""
+    with underscores as spaces); ``column`` names the column a code sits in, where that
+    changes its meaning (``behavioral_health`` is a role, or a setting).
+
+    Examples
+    --------
+    >>> label("behavioral_health"), label("behavioral_health", "setting")
+    ('Behavioral health clinician', 'Behavioral health')
+    """
     text = str(value)
+    if column in IN_COLUMN and text in IN_COLUMN[column]:
+        return IN_COLUMN[column][text]
     return VALUES.get(text, text.replace("_", " "))
 
 

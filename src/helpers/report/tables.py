@@ -115,7 +115,7 @@ def prepare(
                 cells.append("\u2014")
             elif kind == "text":
                 text = "" if _nan(v) else str(v)
-                cells.append(text if c in VERBATIM else labels.label(text))
+                cells.append(text if c in VERBATIM else labels.label(text, c))
             elif kind == "cite":  # citation keys of the bibliography, ";"-separated
                 keys = [k.strip() for k in str(v).split(";") if k.strip()]
                 cells.append("[" + "; ".join(f"@{k}" for k in keys) + "]" if keys else "")
@@ -158,15 +158,41 @@ def _number(v: object) -> object:
     return v
 
 
+# About how many characters of 8.5 pt table text fit across the text width, and what each
+# column's padding costs in characters.
+LINE_CHARACTERS = 120
+PADDING_CHARACTERS = 2.5
+
+
 def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list[float]:
-    """Relative column widths: wide enough for the longest cell (text wraps beyond 40
-    characters) and for the longest word of the header, which cannot wrap (bold, so wider)."""
-    out = []
+    """Relative column widths, in characters.
+
+    Each column first gets what cannot wrap: the longest word of its header (bold, so wider)
+    and the longest word of its cells. What is left of the line then goes to the columns whose
+    cells would like more (up to 40 characters, beyond which text wraps), in proportion to how
+    much more they would like. So no header word is squeezed below its own width to make room
+    for a long cell elsewhere.
+    """
+    need, want = [], []
     for j, h in enumerate(header):
-        cells = max((len(r[j]) for r in rows), default=0)
-        word = max(len(w) for w in h.split()) * 1.15 + 1
-        out.append(max(6, min(cells, 40), word) if kinds[j] != "cite" else 8)
-    return out
+        cells = [r[j] for r in rows]
+        word = max(len(w) for w in h.split()) * 1.2 + 1 if h.split() else 1
+        token = max((len(w) for c in cells for w in c.split()), default=0)
+        if kinds[j] == "cite":  # citation keys print as short reference numbers
+            need.append(max(8.0, word))
+            want.append(max(8.0, word))
+            continue
+        lo = max(4.0, word, min(token, 40))
+        need.append(lo)
+        want.append(max(lo, min(max((len(c) for c in cells), default=0), 40)))
+    room = LINE_CHARACTERS - PADDING_CHARACTERS * len(header)
+    if sum(want) <= room:
+        return want
+    spare = room - sum(need)
+    extra = [w - n for w, n in zip(want, need, strict=True)]
+    if spare <= 0 or sum(extra) == 0:
+        return need
+    return [n + spare * e / sum(extra) for n, e in zip(need, extra, strict=True)]
 
 
 def _escape(text: str) -> str:
