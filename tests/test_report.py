@@ -136,7 +136,7 @@ def test_mde_table_lists_published_primary_findings_with_both_directions():
     assert len(rows) == 3  # header, RVU pay, access
     assert "| 1.62 (1.30\u20132.02) | 1.80 or 0.56 |" in text
     assert "\u00b10.13 days per vacant FTE" in text
-    assert ": Smallest ratios these data could detect {#tbl-mde}" in text
+    assert ": Smallest effects these data could detect {#tbl-mde}" in text
     assert (
         "80% power" in text and catalog.findings()["turnover.hr_team_based_care"].short not in text
     )
@@ -261,3 +261,11 @@ def test_figure_and_table_order_follow_the_notebook(tmp_path):
     rv = content.RunView.__new__(content.RunView)
     rv.out = tmp_path
     assert [m["id"] for m in rv._metas("figures")] == ["fig-b", "fig-a"]
+
+
+def test_power_paragraph_refers_to_its_table_only_when_there_is_one():
+    assert content.power_paragraph(_View({"turnover.hr_rvu_production": HR})) == ""
+    view = _View({"turnover.hr_rvu_production": {**HR, "mde": 1.8, "mde_power": 0.9}})
+    text = content.power_paragraph(view)
+    assert text.startswith("**Power.**") and "@tbl-mde" in text and "90% power" in text
+    assert text.endswith(content.mde_table(view))

@@ -562,8 +562,24 @@ def mde_table(rv: RunView) -> str:
         "| Finding | Estimate (95% CI) | Smallest detectable effect |\n"
         "|:---|---:|---:|\n"
         + "\n".join(rows)
-        + "\n\n: Smallest ratios these data could detect {#tbl-mde}\n\n"
+        + "\n\n: Smallest effects these data could detect {#tbl-mde}\n\n"
         + f"::: {{.table-notes}}\n{notes}\n:::\n"
+    )
+
+
+def power_paragraph(rv: RunView) -> str:
+    """The methods' paragraph on power with the table of minimum detectable effects (nothing
+    when no primary finding was published with one)."""
+    table = mde_table(rv)
+    if not table:
+        return ""
+    power = next(
+        rv.findings[i]["mde_power"] for i in catalog.primary() if rv.findings.get(i, {}).get("mde")
+    )
+    return (
+        "**Power.** An interval that includes no difference does not show that there is none. "
+        "For each primary finding, @tbl-mde gives the smallest effect these data would detect "
+        f"with {100 * power:.0f}% power.\n\n" + table
     )
 
 
@@ -655,6 +671,7 @@ def fragments(rv: RunView) -> dict[str, str]:
         "keypoints.qmd": keypoints(rv),
         "claims.qmd": claims_table(rv),
         "context.qmd": context_table(rv),
+        "mde.qmd": power_paragraph(rv),
         "analyses.qmd": body,
         "appendix.qmd": appendix or "No long listings or diagnostics were produced.\n",
         "provenance.qmd": provenance(rv),
