@@ -11,7 +11,7 @@ PARAMS ?= params.yaml
 SEED ?= 20261123
 DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
 
-.PHONY: help env data validate run report test lint lab bench clean template mutants
+.PHONY: help env data validate run report test lint lab bench clean template mutants coverage
 
 help:
 	@echo "make report   build the report (demonstration data by default; DATA=folder OUT=folder)"
@@ -19,6 +19,7 @@ help:
 	@echo "make validate DATA=folder   check a data folder against the data contract"
 	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
 	@echo "make mutants [MODULES='inference rates']  mutation testing (TESTING.md)"
+	@echo "make coverage [SEEDS=200]  bias, coverage and power over simulated organizations (VALIDATION.md)"
 	@echo "make data | run | lab | bench | lint | clean"
 
 env: $(VENV)/.installed
@@ -67,6 +68,12 @@ mutants: $(VENV)/.installed
 	$(if $(MODULES),,$(PY) tools/wrong_implementations.py || status=1;) \
 	$(PY) tools/mutants.py $(MODULES) || status=1; \
 	exit $$status
+
+# Bias, interval coverage and power of the primary findings over many simulated
+# organizations; resumes an interrupted run; not part of `make test`.
+SEEDS ?= 200
+coverage: $(VENV)/.installed
+	$(PY) tools/coverage.py --seeds $(SEEDS) $(COVERAGE_ARGS)
 
 bench: $(VENV)/.installed data
 	cd tools && ../$(PY) bench.py

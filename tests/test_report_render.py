@@ -46,8 +46,9 @@ def rendered(run_out, tmp_path_factory):
 
     def get(engine: str):
         if engine not in done:
-            out = tmp_path_factory.mktemp(f"report-{engine}")
-            shutil.copytree(run_out, out, dirs_exist_ok=True)
+            # inside a hidden folder, as a run's partial output folder is
+            out = tmp_path_factory.mktemp(f"report-{engine}") / ".out-partial-1"
+            shutil.copytree(run_out, out)
             done[engine] = (out, render.build(out, engine=engine))
         return done[engine]
 
@@ -136,6 +137,8 @@ def test_key_points_and_claims_table_open_the_report(rendered, engine):
     tests = sum(len(c.tests) for c in catalog.claims())
     assert len(verdicts) >= tests
     assert all("Demonstration data" in p for p in pages)
+    # sections are numbered (cross-references to them need it in Typst)
+    assert re.search(r"^1 Introduction$", "\n".join(pages), re.M)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

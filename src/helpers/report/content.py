@@ -282,8 +282,9 @@ def meaning(rv: RunView) -> str:
 # -- claims ---------------------------------------------------------------------------------
 def claims_table(rv: RunView) -> str:
     """Table 1: each claim, the findings that test it and a verdict from a stated rule."""
-    header = "| Claim | Evidence | Estimate (95% CI) | Verdict |\n|:" + "-" * 28 + "|:"
-    header += "-" * 40 + "|" + "-" * 26 + ":|:" + "-" * 26 + "|"
+    # the verdict column holds "not consistent with the claim" on one line
+    header = "| Claim | Evidence | Estimate (95% CI) | Verdict |\n|:" + "-" * 27 + "|:"
+    header += "-" * 34 + "|" + "-" * 24 + ":|:" + "-" * 35 + "|"
     rows = []
     for claim in catalog.claims():
         for i, test in enumerate(claim.tests):

@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -207,20 +208,23 @@ def build(
         for p in targets.values():
             shutil.copy2(stored / p.name, p)
         return {**targets, "engine": chosen, "warnings": []}
-    # not a hidden folder: Quarto does not find the project (_quarto.yml) inside one
-    work = out_dir / "report-src"
-    prepare(out_dir, work)
-    warnings: list[str] = []
-    if chosen == "quarto":
-        assert quarto is not None
-        warnings = render_quarto(work, quarto)
-    else:
-        render_fallback(work)
-    for p in targets.values():
-        shutil.copy2(work / p.name, p)
+    # Quarto ignores the project (_quarto.yml) of a folder with a hidden folder anywhere in its
+    # path, as a run's partial output folder is: the source is rendered in a temporary folder.
+    work = Path(tempfile.mkdtemp(prefix="report-src-"))
+    try:
+        prepare(out_dir, work)
+        warnings: list[str] = []
+        if chosen == "quarto":
+            assert quarto is not None
+            warnings = render_quarto(work, quarto)
+        else:
+            render_fallback(work)
+        for p in targets.values():
+            shutil.copy2(work / p.name, p)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if stored:
         stored.mkdir(parents=True, exist_ok=True)
         for p in targets.values():
             shutil.copy2(p, stored / p.name)
-    shutil.rmtree(work, ignore_errors=True)
     return {**targets, "engine": chosen, "warnings": warnings}
