@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.special import expit
 
 from helpers import burnout, inference
-from helpers.artefacts import SUPPRESSED, suppress_small
+from helpers.artifacts import SUPPRESSED, suppress_small
 
 ROLES = ("physician", "advanced_practice", "behavioral_health")
 SETTINGS = ("primary_care", "psychiatry")

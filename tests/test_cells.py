@@ -1,7 +1,7 @@
 """The small-cell rule at its boundary (min_cell_size - 1 and min_cell_size people) on the
 paths not covered by their modules' tests: model terms (a level of a factor against a tiny
 reference level) and groups drawn in a figure. Findings: tests/test_findings.py; tables and
-figures' rows: tests/test_artefacts.py; displays and guarded models: tests/test_notebook.py."""
+figures' rows: tests/test_artifacts.py; displays and guarded models: tests/test_notebook.py."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,7 @@ import pytest
 from scipy.special import expit
 
 from helpers import burnout, turnover
-from helpers.artefacts import SUPPRESSED, suppress_small
+from helpers.artifacts import SUPPRESSED, suppress_small
 from helpers.cells import factor_of, too_few
 from tests.test_burnout import survey
 from tests.test_turnover import WINDOW, simulate_org
@@ -50,7 +50,7 @@ def test_factor_of():
 
 
 def person_time_with_roles(ref: int, seed: int = 5) -> pd.DataFrame:
-    """Person-time of a simulated organisation where the reference role (physician) has
+    """Person-time of a simulated organization where the reference role (physician) has
     ``ref`` clinicians, all of them in the window and most with a voluntary exit, and the
     others are advanced practice or behavioral health."""
     clinicians, management, sites = simulate_org(seed, n_sites=20, per_site=30)

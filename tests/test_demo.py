@@ -1,4 +1,4 @@
-"""The demonstration organisation: deterministic, valid, shaped like the real thing, with
+"""The demonstration organization: deterministic, valid, shaped like the real thing, with
 every realism option visible in the data and every truth equal to an independent computation
 from the written tables and the documented model."""
 
@@ -79,7 +79,7 @@ def test_all_tables_in_contract_order_and_valid(small):
     result = validate_folder(small)
     assert result.ok, result.summary()
     data = open_dataset(small)
-    assert data.synthetic and data.name == "Demonstration organisation (simulated)"
+    assert data.synthetic and data.name == "Demonstration organization (simulated)"
     assert all(data.has(name) for name in SPECS)
 
 
@@ -112,7 +112,7 @@ def test_no_date_after_2024(small):
             assert pd.to_datetime(df[col]).max() <= last, (name, col)
 
 
-def test_shape_of_the_organisation(small):
+def test_shape_of_the_organization(small):
     clin = read(small, "clinicians")
     assert clin.groupby("clinician_id")["hire_date"].nunique().gt(1).any()  # rehires
     assert (clin["hire_date"] < "2017-01-01").any()  # spells begun before the window

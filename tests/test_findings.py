@@ -50,6 +50,8 @@ def test_add_writes_contract_fields(tmp_path):
             "p_value": 0.004,
             "p_adjusted": None,
             "primary": False,
+            "mde": None,
+            "mde_power": None,
         }
     ]
 
@@ -121,7 +123,7 @@ def test_numbers_about_no_people_are_not_suppressed(tmp_path):
         4.2,
         unit="departures",
         n=6,
-        n_unit="modelled positions",
+        n_unit="modeled positions",
         method="policy model",
         about_people=False,
         design="policy model",
@@ -259,6 +261,8 @@ def test_unavailable_writes_the_whole_record_with_the_catalogs_design(tmp_path):
         "p_value": None,
         "p_adjusted": None,
         "primary": True,
+        "mde": None,
+        "mde_power": None,
     }
     path = tmp_path / "deep" / "out" / "findings" / "turnover.json"
     rows = json.loads(path.read_text(encoding="utf-8"))

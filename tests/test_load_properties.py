@@ -75,7 +75,7 @@ TEXT_CHARS = st.characters(categories=["L", "N", "P", "S", "Zs"], include_charac
 
 
 def idents() -> st.SearchStrategy[str]:
-    """Identifiers as organisations write them (never with surrounding spaces: those are
+    """Identifiers as organizations write them (never with surrounding spaces: those are
     added by the spelling)."""
     return (
         st.one_of(

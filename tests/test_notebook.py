@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import inference
-from helpers.artefacts import SUPPRESSED
+from helpers.artifacts import SUPPRESSED
 from helpers.findings import Registry
 from helpers.notebook import MODEL_ERRORS, Analysis
 from tests.conftest import make_valid_folder

@@ -1,4 +1,4 @@
-"""End to end on the demonstration organisation: every notebook, the findings against the
+"""End to end on the demonstration organization: every notebook, the findings against the
 simulated truth and against independent computations, and the report."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_every_required_finding_is_registered(run):
 
 
 # The estimand each primary finding's method targets (helpers.power.PRIMARY, truth.json) and
-# three times the standard deviation of its estimation error over 200 simulated organisations
+# three times the standard deviation of its estimation error over 200 simulated organizations
 # with the realistic defaults (log scale for ratios; VALIDATION.md, `make coverage`): an
 # estimate further from its target than this is a bias, not bad luck (about 3 in 1,000).
 THREE_SD = {

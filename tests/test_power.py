@@ -1,4 +1,4 @@
-"""Coverage and power helpers: the in-memory organisation is the one the generator writes, the
+"""Coverage and power helpers: the in-memory organization is the one the generator writes, the
 primary findings are the notebooks' numbers, and the minimum detectable effect is what a
 noncentral t says."""
 

@@ -23,11 +23,11 @@ def test_wilson_closed_form():
     k, n = 37, 90
     z = norm.ppf(0.975)
     p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     est, low, high = wilson_ci(k, n)
     assert est == p
-    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert (low, high) == pytest.approx((center - half, center + half), abs=1e-12)
 
 
 def test_bad_inputs():
@@ -53,10 +53,10 @@ def test_wilson_level():
     z = norm.ppf(0.95)
     k, n = 37, 90
     p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     _, low, high = wilson_ci(k, n, level=0.90)
-    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert (low, high) == pytest.approx((center - half, center + half), abs=1e-12)
 
 
 def test_ratio_bootstrap_defaults_draw_2000_unit_resamples_with_seed_0():

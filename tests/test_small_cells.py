@@ -1,4 +1,4 @@
-"""An organisation too small to publish: every notebook runs, nothing about fewer than
+"""An organization too small to publish: every notebook runs, nothing about fewer than
 min_cell_size people comes out."""
 
 import json
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import demo
-from helpers.artefacts import SUPPRESSED
+from helpers.artifacts import SUPPRESSED
 from helpers.labels import label
 from helpers.runner import Runner
 from tests.conftest import make_valid_folder
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 NOT_ABOUT_PEOPLE = ("validation.", "bh.")
 
 
-def test_tiny_organisation_is_suppressed_everywhere(tmp_path):
+def test_tiny_organization_is_suppressed_everywhere(tmp_path):
     data = make_valid_folder(tmp_path / "tiny")
     out = tmp_path / "out"
     log = (tmp_path / "log.txt").open("w")
@@ -153,7 +153,7 @@ def _html_leaks(html: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def tiny_groups(tmp_path_factory) -> Path:
-    """The demonstration organisation with a tiny site and a tiny role, run end to end once
+    """The demonstration organization with a tiny site and a tiny role, run end to end once
     (report included) for the tests below; returns the output folder."""
     tmp = tmp_path_factory.mktemp("tiny-groups")
     data = tmp / "org"
@@ -168,7 +168,7 @@ def tiny_groups(tmp_path_factory) -> Path:
     return out
 
 
-def test_a_tiny_site_and_role_in_a_large_organisation_leak_nowhere(tiny_groups):
+def test_a_tiny_site_and_role_in_a_large_organization_leak_nowhere(tiny_groups):
     out = tiny_groups
     leaks = []
     for csv in sorted((out / "tables").glob("*.csv")):

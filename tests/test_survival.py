@@ -37,7 +37,7 @@ def split_rows(df, seed=2):
 
 def test_cox_matches_lifelines_on_left_truncated_time_varying_rows():
     """Counting-process rows with left truncation and a covariate that changes within a
-    person: lifelines' CoxPHFitter with entry_col (entry = start, duration = stop) maximises
+    person: lifelines' CoxPHFitter with entry_col (entry = start, duration = stop) maximizes
     the same partial likelihood; with continuous times there are no ties, so Breslow and
     Efron agree."""
     rng = np.random.default_rng(3)

@@ -64,7 +64,7 @@ def test_filled_template_passes_validation(tmp_path):
 
 
 def test_filled_template_to_report(tmp_path):
-    """The analyst's path: template, fill, validate, report (a tiny organisation, so every
+    """The analyst's path: template, fill, validate, report (a tiny organization, so every
     people-based number is suppressed, but the report is built)."""
     test_filled_template_passes_validation(tmp_path)
     out = tmp_path / "report"

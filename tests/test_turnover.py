@@ -1,5 +1,5 @@
 """Turnover: person-time, the Cox model of voluntary exit and its inference, excess exits, the
-linked survey cohort and retention curves, on small simulated organisations with known truth.
+linked survey cohort and retention curves, on small simulated organizations with known truth.
 
 The simulator writes the contract's tables (sites, management, clinicians), so each test runs
 the analysis from person-time splitting onwards, as the notebook does."""
@@ -45,7 +45,7 @@ def simulate_org(
     frailty_sd: float = 0.0,
     hr_protected_10pt: float = 1.0,
 ):
-    """Sites, management and clinicians of a simulated organisation.
+    """Sites, management and clinicians of a simulated organization.
 
     Half the sites pay by RVU production (the rest salary) throughout. Team-based care is
     adopted on 2021-01-01 by a share ``adopt_2021`` of sites (chosen at random), and on a

@@ -46,7 +46,7 @@ SCAN = (
 
 
 def generate(n: int, path: Path) -> None:
-    """N encounters at the demonstration organisation's sites (so a whole run can use them)."""
+    """N encounters at the demonstration organization's sites (so a whole run can use them)."""
     if not path.exists():
         with open(ROOT / "data" / "demo" / "sites.csv", encoding="utf-8") as fh:
             sites = sorted(line.split(",")[0] for line in fh.read().splitlines()[1:] if line)

@@ -1,11 +1,11 @@
-"""Coverage, bias and power of the primary findings over many simulated organisations.
+"""Coverage, bias and power of the primary findings over many simulated organizations.
 
 ``python tools/coverage.py`` (``make coverage``) runs each experiment below over its seeds:
-it simulates the demonstration organisation (:func:`helpers.power.simulate`, the tables
+it simulates the demonstration organization (:func:`helpers.power.simulate`, the tables
 ``python -m helpers.demo`` writes for that seed), computes every primary finding as its
 notebook does (:func:`helpers.power.primary_estimates`) and appends one line per seed and
 finding to ``<results>/<experiment>.jsonl``. A seed already in the file is not run again, so
-an interrupted run resumes where it stopped. Then it summarises the files into the marked
+an interrupted run resumes where it stopped. Then it summarizes the files into the marked
 part of ``VALIDATION.md`` (the text outside the markers is left as it is).
 
 Experiments:
@@ -145,7 +145,7 @@ def experiments(seeds: int, mde_seeds: int) -> list[Experiment]:
 
 # --- running --------------------------------------------------------------------------------------
 def run_seed(job: tuple[Experiment, int]) -> list[dict]:
-    """Every finding of ``exp`` on the organisation of ``seed``, with its truths."""
+    """Every finding of ``exp`` on the organization of ``seed``, with its truths."""
     exp, seed = job
     t0 = time.perf_counter()
     params = dict(exp.params)
@@ -210,7 +210,7 @@ def run_experiment(exp: Experiment, results: Path, jobs: int) -> None:
     log.write_text(json.dumps(times, indent=1) + "\n")
 
 
-# --- summaries -------------------------------------------------------------------------------------
+# --- summaries -----------------------------------------------------------------------------------
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     a = (1 - level) / 2
     low = stats.beta.ppf(a, k, n - k + 1) if k > 0 else 0.0
@@ -376,8 +376,9 @@ def summary(results: Path, seeds: int, mde_seeds: int, command: str) -> str:
         parts += [
             f"### {title}",
             "",
-            f"Seeds {df['seed'].min()}–{df['seed'].max()} ({df['seed'].nunique()} organisations); "
-            f"{per_seed:.1f} s per organisation in a worker, {times.get(name, float('nan')) / 60:.0f} "
+            f"Seeds {df['seed'].min()}–{df['seed'].max()} ({df['seed'].nunique()} organizations); "
+            f"{per_seed:.1f} s per organization in a worker, "
+            f"{times.get(name, float('nan')) / 60:.0f} "
             "min in all.",
             "",
             coverage_table(cov),
@@ -393,7 +394,8 @@ def summary(results: Path, seeds: int, mde_seeds: int, command: str) -> str:
     if len(pw):
         ratio = {p.id: p.ratio for p in power.PRIMARY}
         lines = [
-            "| finding | true effect (mean model target) | runs | rejections at 5% (95% CI) | approximate MDE (geometric mean) |",
+            "| finding | true effect (mean model target) | runs | rejections at 5% (95% CI) "
+            "| approximate MDE (geometric mean) |",
             "|:---|---:|---:|---:|---:|",
         ]
         for r in pw.itertuples():
@@ -419,7 +421,8 @@ def summary(results: Path, seeds: int, mde_seeds: int, command: str) -> str:
         parts += [
             "### Power and minimum detectable effects",
             "",
-            f"{mde_seeds} organisations per level (seeds from 100001), {mde_time / 60:.0f} min in all.",
+            f"{mde_seeds} organizations per level (seeds from 100001), "
+            f"{mde_time / 60:.0f} min in all.",
             "",
             "\n".join(lines),
             "",

@@ -1,7 +1,7 @@
-"""Coverage of the access cost of a departure over many simulated organisations.
+"""Coverage of the access cost of a departure over many simulated organizations.
 
 ``python tools/coverage_access.py [--seeds 100] [--resamples 300]`` simulates the
-demonstration organisation's staff and access tables (``helpers.demo``; surveys, time and
+demonstration organization's staff and access tables (``helpers.demo``; surveys, time and
 encounters are skipped) once per seed, estimates vacant FTE-months per departed FTE and the
 access cost per departed FTE with the site cluster bootstrap, and reports bias and the share
 of 95% intervals that cover the truth implied by the generator's parameters:
@@ -16,7 +16,7 @@ of 95% intervals that cover the truth implied by the generator's parameters:
 
 The generator is being extended; this script uses its staff and access functions only.
 
-Measured (100 organisations, 300 resamples, seeds 1-100): implied truth 3.96 vacant FTE-months
+Measured (100 organizations, 300 resamples, seeds 1-100): implied truth 3.96 vacant FTE-months
 per departed FTE; mean relative error +1.1% (ratio), +1.0% (days), +1.2% (visits); 95%
 interval coverage 95% (ratio), 96% (days), 98% (visits).
 """
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"E[vacant months per exit] implied by the generator: {ev:.3f}")
     print(summary.to_string(float_format=lambda x: f"{x:,.3f}"))
-    print(f"{args.seeds} organisations, {args.resamples} resamples each, "
+    print(f"{args.seeds} organizations, {args.resamples} resamples each, "
           f"{time.perf_counter() - start:.0f} s")  # fmt: skip
     return 0
 

@@ -49,7 +49,7 @@ MODULES: dict[str, list[str]] = {
     "cost": ["tests/test_cost.py", "tests/test_intervals.py"],
     "time_allocation": ["tests/test_time_allocation.py"],
     "findings": ["tests/test_findings.py"],
-    "artefacts": ["tests/test_artefacts.py", "tests/test_cells.py"],
+    "artifacts": ["tests/test_artifacts.py", "tests/test_cells.py"],
     "runner": [
         "tests/test_runner_publish.py",
         "tests/test_runner.py",
@@ -65,7 +65,7 @@ MODULES: dict[str, list[str]] = {
 SCOPE: dict[str, list[str]] = {
     "runner": ["publish", "_exchange", "OutputLock"],
     "catalog": ["null_value", "verdict"],
-    "artefacts": [
+    "artifacts": [
         "_counts",
         "suppression",
         "_complementary_rows",

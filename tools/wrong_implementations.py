@@ -55,9 +55,9 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "table-no-complement",
         "a single suppressed row is not joined by another (its count recoverable from a total)",
-        "artefacts.py",
+        "artifacts.py",
         (("small = _complementary_rows(small, p, e, min_cell_size)", "pass"),),
-        ("tests/test_artefacts.py",),
+        ("tests/test_artifacts.py",),
     ),
     # --- failure paths ------------------------------------------------------------------------
     Wrong(

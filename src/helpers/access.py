@@ -60,7 +60,7 @@ def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
 #
 # A departure of f FTE leaves f FTE vacant until the post is refilled. The fixed-effects slope
 # is the change in an outcome per vacant FTE per site-month, so the outcome summed over a
-# departure's vacancy is slope x (vacant FTE-months the departure causes). The organisation's
+# departure's vacancy is slope x (vacant FTE-months the departure causes). The organization's
 # vacant FTE-months per departed FTE is estimated as a ratio of sums over the access panel:
 #
 #     Σ over site-months of vacant FTE  /  Σ FTE of the clinician exits in the access window

@@ -2,9 +2,9 @@
 voluntary turnover, of the excess exits under RVU production pay, and of the turnover
 attributable to burnout; and published worked examples reproduced.
 
-Every Monte Carlo result here is summarised the same way (:func:`summarise`): the point is the
+Every Monte Carlo result here is summarized the same way (:func:`summarize`): the point is the
 median of the draws and the interval their 2.5th to 97.5th percentiles, so the point is the
-centre of its own simulation.
+center of its own simulation.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Summary:
     draws: np.ndarray = field(repr=False)
 
 
-def summarise(draws: np.ndarray) -> Summary:
+def summarize(draws: np.ndarray) -> Summary:
     d = np.asarray(draws, float)
     low, point, high = np.percentile(d, [2.5, 50, 97.5])
     return Summary(float(point), float(low), float(high), d)
@@ -205,7 +205,7 @@ def turnover_cost(
         rate = rng.gamma(r.exits + 0.5, 1 / years, draws)
         d = rate * cost_draws[r.role].to_numpy()
         total += d
-        s = summarise(d)
+        s = summarize(d)
         low, high = costs.ranges[r.role]
         rows.append(
             {
@@ -220,7 +220,7 @@ def turnover_cost(
                 "cost_per_year_high": s.high,
             }
         )
-    s = summarise(total)
+    s = summarize(total)
     return CostResult(s.point, s.low, s.high, pd.DataFrame(rows), total)
 
 
@@ -247,7 +247,7 @@ def excess_turnover_cost(
 
     ``excess`` holds Monte Carlo draws of excess exits per year (from the turnover analysis):
     either one array for all clinicians, split across roles by ``role_mix`` (shares that sum
-    to 1, e.g. the roles' shares of the organisation's voluntary exits), or one array per role
+    to 1, e.g. the roles' shares of the organization's voluntary exits), or one array per role
     (all of the same length, draw i of every role from the same joint draw). Draw i of the
     cost is Σ_role excess_i,role × replacement cost_i,role with replacement costs drawn from
     ``costs`` (one correlated draw per excess draw), so the interval carries both the
@@ -278,7 +278,7 @@ def excess_turnover_cost(
     for role, e in by_role.items():
         d = e * cost_draws[role].to_numpy()
         total += d
-        s = summarise(d)
+        s = summarize(d)
         rows.append(
             {
                 "role": role,
@@ -288,7 +288,7 @@ def excess_turnover_cost(
                 "cost_per_year_high": s.high,
             }
         )
-    s = summarise(total)
+    s = summarize(total)
     return ExcessCost(s.point, s.low, s.high, pd.DataFrame(rows), total, mix)
 
 
@@ -313,7 +313,7 @@ def relative_risk_draws(
     """Draws of the relative risk (or hazard ratio) of leaving for burned-out clinicians from
     the lognormal centred on ``estimate`` whose central ``level`` interval is ``ci``: by
     default Hamidi et al. 2018's 2.1 (1.3-3.3); a local hazard ratio and its interval (the
-    organisation's own linked analysis) can be given instead."""
+    organization's own linked analysis) can be given instead."""
     mu, sigma = lognormal_from_estimate(estimate, ci, level)
     return np.exp(mu + sigma * rng.standard_normal(n))
 
@@ -338,7 +338,7 @@ def burnout_attributable_cost(
     p = rng.beta(burned_out + 0.5, responses - burned_out + 0.5, n)
     rr = relative_risk_draws(n, rng, estimate, ci)
     af = attributable_fraction(p, rr)
-    return summarise(af * np.asarray(cost_draws, float)), summarise(af)
+    return summarize(af * np.asarray(cost_draws, float)), summarize(af)
 
 
 # --- published worked examples --------------------------------------------------------------

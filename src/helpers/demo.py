@@ -1,4 +1,4 @@
-"""The demonstration organisation: a simulated health system with documented effects.
+"""The demonstration organization: a simulated health system with documented effects.
 
 ``python -m helpers.demo --out data/demo [--seed N] [--scale S] [--realism default|none]``
 (plus one flag per option of :class:`Realism`, see ``--help``) writes the seven tables of the
@@ -1031,7 +1031,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def generate(
     out: Path | str, seed: int = 20261123, scale: float = 1.0, realism: Realism | None = None
 ) -> dict:
-    """Write the demonstration organisation into ``out`` (atomically) and return the truth.
+    """Write the demonstration organization into ``out`` (atomically) and return the truth.
     ``realism`` defaults to :class:`Realism` () (realistic); ``Realism.none()`` turns it off."""
     from helpers import demo_truth  # imports this module
 
@@ -1079,7 +1079,7 @@ def generate(
     }
     (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     (tmp / "dataset.yaml").write_text(
-        f"name: Demonstration organisation (simulated)\nsynthetic: true\nseed: {seed}\n"
+        f"name: Demonstration organization (simulated)\nsynthetic: true\nseed: {seed}\n"
         f"scale: {scale}\n",
         encoding="utf-8",
     )

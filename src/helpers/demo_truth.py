@@ -68,7 +68,7 @@ DESCRIPTIONS = {
     "turnover.burnout_link_respondents": "respondents with a clinician_id behind hr_burnout_linked",
     "turnover.hr_*_model_target": "what the Cox model of turnover.hr_rvu_production etc. "
     "(pay-model indicators, the three practices, role, setting and calendar-year indicators; "
-    "no burnout, no site terms) estimates: its probability limit given this organisation's "
+    "no burnout, no site terms) estimates: its probability limit given this organization's "
     "sites, regimes and clinician-months, with the site frailty averaged out. Computed as the "
     "Poisson form of that model (log-linear hazard, baseline a step function of tenure with "
     "steps at cox_model_target_tenure_bins) fitted to the expected voluntary exits of every "
@@ -375,7 +375,7 @@ def poisson_fit(
 
 def cox_model_targets(world: demo.World, occupancy: pd.DataFrame, cm: pd.DataFrame) -> dict:
     """What the Cox model of voluntary exit (pay model, practices, role, setting, calendar
-    year; not burnout) estimates on this organisation: the Poisson form of the model (baseline
+    year; not burnout) estimates on this organization: the Poisson form of the model (baseline
     a step function of tenure, :data:`TENURE_BINS`) fitted to the expected voluntary exits of
     the simulated clinician-months (each clinician's burnout state as simulated), with log
     clinician-years plus the log site frailty as offset (the frailty averaged out: see

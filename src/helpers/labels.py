@@ -99,7 +99,7 @@ VALUES: dict[str, str] = {
     "all sites": "All sites",
     # policy-model assumptions and outcomes
     "positions": "Clinician positions",
-    "months": "Months modelled",
+    "months": "Months modeled",
     "full_visits_per_month": "Visits a month at full productivity",
     # the switch study (helpers.switch)
     "before_switch": "Before the switch (pre-trend model)",
@@ -167,7 +167,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "rate_per_100": ("Exits per 100 clinician-years", "rate"),
     "share": ("Share", "share"),
     "uncredited_share": ("Uncredited share", "share"),
-    "this_organisation": ("This organization", "share"),
+    "this_organization": ("This organization", "share"),
     "sinsky_2016": ("Sinsky et al. 2016", "share"),
     "relative_difference": ("Relative difference", "share"),
     "sd_between_clinicians": ("SD of clinicians' own shares", "share"),

@@ -14,7 +14,7 @@ import pandas as pd
 from patsy import PatsyError
 
 from helpers import paths
-from helpers.artefacts import SourceLine, drawable, save_figure, save_table, suppress_small
+from helpers.artifacts import SourceLine, drawable, save_figure, save_table, suppress_small
 from helpers.cells import too_few
 from helpers.data import Dataset, open_dataset
 from helpers.findings import MIN_CELL_SIZE, Registry
@@ -173,7 +173,7 @@ class Analysis:
             ``min_cell_size`` people and events blanked together), ``"terms"`` (model terms:
             a factor with a blanked term shows no counts for its other terms), ``"auto"``
             (``"terms"`` when there is a ``term`` column) or ``None``; see
-            :func:`helpers.artefacts.suppression`.
+            :func:`helpers.artifacts.suppression`.
         show
             The columns the report prints, when the table has more than fit the page (the CSV
             keeps every column; an interval comes with its estimate).

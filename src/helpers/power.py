@@ -1,6 +1,6 @@
 """Coverage and power of the primary findings.
 
-:func:`simulate` builds the demonstration organisation (:mod:`helpers.demo`) in memory, with
+:func:`simulate` builds the demonstration organization (:mod:`helpers.demo`) in memory, with
 the tables as a notebook reads them and their truths (:mod:`helpers.demo_truth`);
 :func:`primary_estimates` runs on it the package functions the notebooks call for each
 primary finding. ``tools/coverage.py`` repeats both over many seeds (``make coverage``); the
@@ -35,7 +35,7 @@ class Primary:
     """A primary finding: how its estimate is read and which truth it estimates."""
 
     id: str
-    ratio: bool  # a ratio (tested and summarised on the log scale) or a difference
+    ratio: bool  # a ratio (tested and summarized on the log scale) or a difference
     truth: tuple[str, str]  # (block, key) of truth.json: the estimand the method targets
     also: tuple[tuple[str, str], ...] = ()  # other truths, to show what they would give
 
@@ -79,7 +79,7 @@ PRIMARY_IDS = tuple(p.id for p in PRIMARY)
 # --- simulation -----------------------------------------------------------------------------------
 @dataclass
 class Simulated:
-    """A simulated organisation: its tables as a notebook reads them, the analysis window and
+    """A simulated organization: its tables as a notebook reads them, the analysis window and
     (unless not asked for) ``truth.json``'s estimands."""
 
     seed: int
@@ -116,7 +116,7 @@ def simulate(
     params: dict | None = None,
     truth: bool = True,
 ) -> Simulated:
-    """The organisation :func:`helpers.demo.generate` writes for ``seed``, ``scale`` and
+    """The organization :func:`helpers.demo.generate` writes for ``seed``, ``scale`` and
     ``realism``, in memory and without the time-allocation and encounter tables (their
     random streams are separate, so every other table is the same).
 
@@ -179,7 +179,7 @@ def simulate(
 # --- the analyses -------------------------------------------------------------------------------
 @dataclass
 class Estimate:
-    """One primary finding on one organisation, as its notebook would register it; ``se`` is
+    """One primary finding on one organization, as its notebook would register it; ``se`` is
     on the scale of the test (log for ratios) and ``df`` the degrees of freedom of its t
     reference. ``error`` says why it is unavailable."""
 

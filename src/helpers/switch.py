@@ -244,7 +244,7 @@ def fe_poisson(
     no exits. The other effects are fitted by Newton's method with step-halving on the rows of
     levels with events, converged when every level's fitted total matches its observed total
     (the score equations) to ``tol``. The first set is free; each later set that covers every
-    row is measured from its first level with events (the normalisation), a set that covers
+    row is measured from its first level with events (the normalization), a set that covers
     some rows (event-time indicators) from the rows outside it. Raises :class:`FitFailure`
     without convergence.
     """
@@ -985,7 +985,7 @@ def plot_path(
 
     Rows without a number (a published table's suppressed rows) or about fewer than
     ``min_people`` clinicians are not drawn."""
-    from helpers.artefacts import MARKERS, PALETTE, plain_log_axis
+    from helpers.artifacts import MARKERS, PALETTE, plain_log_axis
     from helpers.labels import label
 
     def drawable(d: pd.DataFrame) -> pd.DataFrame:
@@ -1008,7 +1008,7 @@ def plot_path(
             (twfe_path, 0.18, PALETTE[1], MARKERS[1], "Two-way fixed effects (conventional)")
         )
         series[0] = (path, -0.18, *series[0][2:])
-    for data, shift, colour, marker, name in series:
+    for data, shift, color, marker, name in series:
         for period, g in data.groupby("period") if "period" in data else [(None, data)]:
             x = g["year_rel"].to_numpy(dtype=float) + shift
             err = [g["rr"] - g["ci_low"], g["ci_high"] - g["rr"]]
@@ -1018,8 +1018,8 @@ def plot_path(
                 g["rr"],
                 yerr=err,
                 fmt=marker,
-                color=colour,
-                mfc="white" if hollow else colour,
+                color=color,
+                mfc="white" if hollow else color,
                 capsize=3,
                 linestyle="none",
                 label=label(period) if twfe_path is None and period else name,

@@ -253,7 +253,7 @@ def cox_model(
     standard errors: ``"jackknife"`` (the default), the site jackknife (CR3) of the
     coefficients refitted without each site in turn (:func:`helpers.survival.
     leave_one_group_out`, :func:`helpers.inference.jackknife_se`); ``"cr1"``, the sandwich of
-    summed score residuals by site times G/(G-1). Over 200 simulated organisations like the
+    summed score residuals by site times G/(G-1). Over 200 simulated organizations like the
     demonstration data the CR1 intervals of the pay and team-based care hazard ratios covered
     their targets 89-92% of the time, the jackknife ones at about the nominal 95%
     (VALIDATION.md): exposures that change by site, on about 25 sites a side, are where CR1
@@ -275,7 +275,7 @@ def cox_model(
     loo = None
     if inference == "jackknife":
         loo = survival.leave_one_group_out(*data, sites, fit.params, strata=strata)
-    table, coef = summarise(
+    table, coef = summarize(
         fit, x, sites, pt["clinician_id"], within_site=stratified, leave_one_out=loo
     )
     ph = survival.grambsch_therneau(fit, ph_transform)
@@ -294,7 +294,7 @@ def cox_model(
     )
 
 
-def summarise(
+def summarize(
     fit: survival.CoxFit,
     x: pd.DataFrame,
     sites,
@@ -379,7 +379,7 @@ def comparison_sides(x: pd.DataFrame, term: str) -> tuple[np.ndarray, np.ndarray
 
 
 def sites_per_term(x: pd.DataFrame, site: pd.Series, within_site: bool = False) -> list[int]:
-    """Sites behind each term (see :func:`summarise`): for an indicator, the sites on the
+    """Sites behind each term (see :func:`summarize`): for an indicator, the sites on the
     smaller side of its comparison (:func:`comparison_sides`); for a dose, every site."""
     site = site.to_numpy()
     if within_site:
@@ -595,7 +595,7 @@ def burnout_exit_model(cohort: pd.DataFrame) -> LinkedResult:
         cohort["event"].to_numpy(bool),
         strata=sites,
     )
-    table, coef = summarise(fit, x, sites, cohort["clinician_id"], within_site=True)
+    table, coef = summarize(fit, x, sites, cohort["clinician_id"], within_site=True)
     r = table.set_index("term").loc["burned_out"]
     c = coef.set_index("term").loc["burned_out"]
     return LinkedResult(

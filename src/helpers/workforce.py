@@ -32,7 +32,7 @@ def active_by_month(clinicians: pd.DataFrame, months: pd.DatetimeIndex) -> pd.Da
 def site_headcount(staff: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
     """Clinicians and support staff per site in ``month`` (from :func:`active_by_month`), with
     support staff per clinician (missing where a site has no clinician). A group nobody
-    belongs to counts zero, so an organisation without support staff in its data still gets
+    belongs to counts zero, so an organization without support staff in its data still gets
     its table."""
     last = staff[staff["month"] == month].pivot_table(
         index="site_id", columns="group", values="headcount", aggfunc="sum", fill_value=0

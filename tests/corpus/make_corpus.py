@@ -1,6 +1,6 @@
 """Regenerate the corpus of defective data folders: ``python tests/corpus/make_corpus.py``.
 
-The base is a small slice of the demonstration organisation (fixed seed and scale: three
+The base is a small slice of the demonstration organization (fixed seed and scale: three
 sites and a few rows of every table, written as CSV). ``_valid/`` is that base; every other
 folder is the base with one defect and an ``expected.yaml`` (which the loader ignores: only
 ``*.csv``, ``*.parquet``, ``*.xlsx`` named after a table, ``data.xlsx`` and ``columns.yaml``
@@ -34,7 +34,7 @@ SCALE = 0.05  # four sites; the first three are kept
 N_SITES = 3
 VALID = "_valid"
 EXPECTED = "expected.yaml"
-DATASET = "name: Corpus base (slice of the demonstration organisation)\nsynthetic: true\n"
+DATASET = "name: Corpus base (slice of the demonstration organization)\nsynthetic: true\n"
 FUTURE = "2099-03-15"
 
 

@@ -71,7 +71,7 @@ def connect(
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:  # inside Jupyter, DuckDB refuses this without ipywidgets
         pass
-    # Parquet statistics leave NaN out, and the optimiser then folds isnan() to false. The
+    # Parquet statistics leave NaN out, and the optimizer then folds isnan() to false. The
     # rewriting of IN lists takes longer to plan than the checks of a small table take to run
     # (every check of a text cell has a few short IN lists).
     con.execute("SET disabled_optimizers = 'statistics_propagation,in_clause'")

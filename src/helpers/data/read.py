@@ -119,7 +119,7 @@ def find_sources(folder: Path) -> tuple[dict[str, Source], list[Violation]]:
 
 
 def read_column_map(folder: Path) -> tuple[dict[str, dict[str, str]], list[Violation]]:
-    """The optional ``columns.yaml``: per table, the organisation's column name -> ours.
+    """The optional ``columns.yaml``: per table, the organization's column name -> ours.
 
     Parameters
     ----------
@@ -252,7 +252,7 @@ def _not_utf8(path: Path, line: int) -> Violation:
 
 def empty_lines(path: Path) -> list[int]:
     """Row numbers (header = row 1) of the empty lines of a CSV file, which DuckDB's reader
-    skips but an analyst counts. Files without any are recognised from their bytes alone.
+    skips but an analyst counts. Files without any are recognized from their bytes alone.
 
     Parameters
     ----------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import catalog, formatting, labels
-from helpers.artefacts import SUPPRESSED
+from helpers.artifacts import SUPPRESSED
 
 # Columns holding identifiers or codes that are printed as they are.
 VERBATIM = {"site_id", "visit_type"}
@@ -58,7 +58,7 @@ def prepare(
     ci_level: float = 0.95,
     show: list[str] | None = None,
 ) -> Shown:
-    """Format a published table (as written by ``artefacts.save_table``).
+    """Format a published table (as written by ``artifacts.save_table``).
 
     ``show`` lists the columns the report prints (default: all; intervals come with their
     estimate). A numeric column with the same value in every row of a table of several rows is

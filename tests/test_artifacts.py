@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.artefacts import (
+from helpers.artifacts import (
     DEMO_MARK,
     SUPPRESSED,
     SourceLine,

@@ -24,7 +24,7 @@ from helpers.cells import factor_of, too_few  # noqa: E402
 
 DEMO_MARK = "Demonstration data — simulated, not for citation"
 SUPPRESSED = "suppressed"
-# Okabe and Ito's colour-blind-safe palette (yellow last: weak on white), one for the whole
+# Okabe and Ito's color-blind-safe palette (yellow last: weak on white), one for the whole
 # report; series differ by line style too.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), "-")

@@ -1,4 +1,4 @@
-"""The behavioral-health programme policy model: mechanisms checked by hand."""
+"""The behavioral-health program policy model: mechanisms checked by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from helpers import bh_programme as bh
+from helpers import bh_program as bh
 
 
 def test_learning_curve_target_has_its_stated_gap_so_the_comparison_is_not_zero():
