@@ -433,3 +433,22 @@ def test_a_stopped_pool_starts_nothing(tmp_path):
     pool.stop()
     with pytest.raises(Stopped):
         pool.run(nb, tmp_path / "out.ipynb", tmp_path / "p.yaml", cwd=tmp_path)
+
+
+def test_an_early_pool_is_adopted_only_for_what_it_was_started_for(tmp_path):
+    from helpers.pipeline import kernel_env, pool
+
+    nb = write_notebook(tmp_path, "01_x", "x = 1\n")
+    argv = ["--data", "somewhere", "--notebooks", str(tmp_path)]
+    pool.start_early([*argv, "--no-warm"], paths.KERNEL_NAME, paths.NOTEBOOKS)
+    assert pool.adopt_early(paths.KERNEL_NAME, tmp_path, kernel_env(), [nb]) is None
+    pool.start_early(argv, paths.KERNEL_NAME, paths.NOTEBOOKS)
+    early = pool._early
+    assert early is not None
+    assert pool.adopt_early(paths.KERNEL_NAME, tmp_path, kernel_env(), [nb]) is early
+    early.stop()
+    pool.start_early(argv, paths.KERNEL_NAME, paths.NOTEBOOKS)
+    early = pool._early
+    other = write_notebook(tmp_path, "02_y", "y = 1\n")
+    assert pool.adopt_early(paths.KERNEL_NAME, tmp_path, kernel_env(), [nb, other]) is None
+    assert early._state == "stopped" and pool._early is None

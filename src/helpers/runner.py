@@ -32,13 +32,20 @@ from typing import Any
 
 import yaml
 
-from helpers import cache, catalog, findings, manifest, params, paths
-from helpers.data import cache_root, open_dataset
-from helpers.validate import DataError
+from helpers import paths
+from helpers.pipeline import kernel_env
+
+if __name__ == "__main__":  # the warm process imports for seconds: start it before ours
+    from helpers.pipeline.pool import start_early
+
+    start_early(sys.argv[1:], paths.KERNEL_NAME, paths.NOTEBOOKS)
+
+from helpers import cache, catalog, findings, manifest, params  # noqa: E402
+from helpers.data import cache_root, open_dataset  # noqa: E402
+from helpers.validate import DataError  # noqa: E402
 
 REQUIRED_FINDINGS = catalog.required()
 PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
-_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class RunError(Exception):
@@ -198,7 +205,7 @@ class Runner:
     @staticmethod
     def _kernel_env() -> dict[str, str]:
         """The environment of Papermill and the kernel (and of the warm process)."""
-        return {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        return kernel_env()
 
     def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
         run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
@@ -253,14 +260,11 @@ class Runner:
         self._pool, self._cold_reason = None, None
         if not self.warm or not runs:
             return
-        from helpers.pipeline.pool import WarmPool
+        from helpers.pipeline.pool import WarmPool, adopt_early
 
-        self._pool = WarmPool(
-            self.kernel,
-            cwd=runs[0].notebook.parent,
-            env=self._kernel_env(),
-            notebooks=[r.notebook for r in runs],
-        )
+        notebooks = [r.notebook for r in runs]
+        spec = (self.kernel, runs[0].notebook.parent, self._kernel_env(), notebooks)
+        self._pool = adopt_early(*spec) or WarmPool(*spec)
         self._pool.start()
 
     def _stop_pool(self) -> None:
@@ -529,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
         return runner.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        from helpers.pipeline.pool import discard_early
+
+        discard_early()  # if started early for nothing (the run stopped before notebooks)
 
 
 if __name__ == "__main__":

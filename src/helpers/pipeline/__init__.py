@@ -16,7 +16,25 @@ notebook code ran: its memory is a copy-on-write copy of the warm process, so wh
 changes (globals, patched modules, ``os.environ``, random state) ends with its process.
 """
 
+import os
 import signal
+
+# The environment the runner gives Papermill and the kernels (and so the warm process): one
+# BLAS/OpenMP thread per kernel (two kernels share two cores; and a fork copies no thread),
+# matplotlib's Agg backend, and a fixed hash seed so that set order cannot change results.
+KERNEL_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+}
+
+
+def kernel_env() -> dict[str, str]:
+    """This process's environment with :data:`KERNEL_ENV`."""
+    return {**os.environ, **KERNEL_ENV}
+
 
 # The line a notebook's process prints when its kernel died, followed by the kernel's return
 # code; :func:`helpers.pipeline.pool.describe_crash` reads it.

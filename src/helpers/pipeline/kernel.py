@@ -23,11 +23,15 @@ import os
 import random
 import signal
 import sys
+import time
 import traceback
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from traitlets import DottedObjectName, Type
 
 LAUNCHER = "ipykernel_launcher"
 _PR_SET_PDEATHSIG = 1
@@ -173,9 +177,49 @@ class ForkedProvisioner(LocalProvisioner):
         return self.connection_info
 
 
+class ForkedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, but ready sooner after start: once the kernel has answered
+    ``kernel_info`` on the shell channel and published on IOPub (the check jupyter_client
+    makes), IOPub is drained until it has been quiet for 20 ms rather than 200 ms. What is
+    left would be the start's own status messages, which nbclient ignores: it keeps only
+    messages whose parent is the cell it runs."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.time() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.time() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.02)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready  # (the async client binds the name to its own)
+
+
 class ForkingKernelManager(AsyncKernelManager):
     """jupyter_client's kernel manager with :class:`ForkedProvisioner` as its provisioner
     (unless the kernel spec names a provisioner of its own)."""
+
+    client_class = DottedObjectName("helpers.pipeline.kernel.ForkedKernelClient")
+    client_factory = Type(ForkedKernelClient, klass=AsyncKernelClient)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         spec = self.kernel_spec

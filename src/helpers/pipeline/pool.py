@@ -14,6 +14,7 @@ as a separate Papermill process, as before.
 from __future__ import annotations
 
 import ast
+import atexit
 import itertools
 import json
 import os
@@ -377,3 +378,58 @@ def describe_crash(executed: Path, output: str, returncode: int) -> str | None:
         return f"cell {i} ({first[0][:60] if first else 'empty'}): {how}"
     stage = "before the first cell ran" if doc else "before the notebook was written"
     return f"{how} {stage}"
+
+
+# -- started early ---------------------------------------------------------------------------
+
+_early: WarmPool | None = None
+
+
+def start_early(argv: list[str], kernel: str, default_notebooks: Path) -> None:
+    """Start the warm process for ``python -m helpers.runner ARGV`` before the runner imports
+    its own modules (which takes seconds): the runner adopts it if its notebooks, kernel and
+    environment turn out as guessed here, and stops it otherwise."""
+    import argparse
+
+    global _early
+    ap = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    ap.add_argument("--notebooks", default=str(default_notebooks))
+    ap.add_argument("--no-warm", action="store_true")
+    ap.add_argument("-h", "--help", action="store_true")
+    args, _ = ap.parse_known_args(argv)
+    folder = Path(args.notebooks)
+    notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if args.no_warm or args.help or not notebooks:
+        return
+    from helpers.pipeline import kernel_env
+
+    _early = WarmPool(kernel, folder, kernel_env(), notebooks)
+    _early.start()
+    atexit.register(discard_early)
+
+
+def adopt_early(
+    kernel: str, cwd: Path, env: dict[str, str], notebooks: list[Path]
+) -> WarmPool | None:
+    """The pool :func:`start_early` started, if it was started for exactly this."""
+    global _early
+    pool, _early = _early, None
+    if pool is None:
+        return None
+    if (pool.kernel, pool.cwd, pool.env, pool.notebooks) == (
+        kernel,
+        Path(cwd),
+        dict(env),
+        list(notebooks),
+    ):
+        return pool
+    pool.stop()
+    return None
+
+
+def discard_early() -> None:
+    """Stop the early pool if nothing adopted it."""
+    global _early
+    pool, _early = _early, None
+    if pool is not None:
+        pool.stop()

@@ -22,6 +22,7 @@ Nothing here runs notebook code: that happens in the kernels, two forks down.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -100,10 +101,16 @@ def warm(kernel_side: list[str], client_side: list[str]) -> dict[str, Any]:
     it as the plain papermill command would.
     """
     start = time.perf_counter()
+    gc.disable()  # no collections (and no holes in the pages the forks share) while importing
     failed = _import(kernel_side)
     kernel_filters = list(warnings.filters)
     failed += _import(client_side)
     sys.modules["helpers.pipeline.kernel"].KERNEL_WARNING_FILTERS = kernel_filters
+    # What is imported now stays for every fork: the collector leaves it alone, so that the
+    # forks' collections do not write to (and so copy) every page of it.
+    gc.collect()
+    gc.freeze()
+    gc.enable()
     threads = running_threads()
     unsafe = [t for t in threads if t not in FORK_SAFE_THREADS]
     reply: dict[str, Any] = {
