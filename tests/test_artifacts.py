@@ -264,3 +264,20 @@ def test_a_missing_or_unreadable_head_count_is_no_one():
     df = pd.DataFrame({"g": list("abc"), "clinicians": ["n/a", 30, 40]}, dtype=object)
     rows, _ = suppression(df, "clinicians", 11)
     assert rows.tolist() == [True, True, False]
+
+
+def test_plain_log_axis_labels_plain_numbers_and_thins_a_wide_range():
+    import matplotlib.pyplot as plt
+
+    from helpers.artifacts import plain_log_axis
+
+    fig, ax = plt.subplots()
+    ax.set_ylim(0.6, 2.2)
+    plain_log_axis(ax)
+    assert list(ax.get_yticks()) == [0.75, 1, 1.5, 2]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.75", "1", "1.5", "2"]
+    ax.set_yscale("linear")
+    ax.set_ylim(0.15, 12)
+    plain_log_axis(ax)
+    assert list(ax.get_yticks()) == [0.25, 0.5, 1, 2, 5, 10]
+    plt.close(fig)

@@ -116,6 +116,7 @@ def test_a_header_word_is_never_squeezed_below_its_width_by_long_cells_elsewhere
     assert sum(weights) == pytest.approx(line)  # long cells: the whole line is used
     for h, w in zip(header, weights, strict=True):
         assert w >= max(len(word) for word in h.split()) * 1.2 + 1, h
+    assert weights[-1] >= len(rows[0][-1]) / 2  # an interval on two lines at most
     short = tables._weights(["Role", "Exits"], [["Physician", "12"]], ["text", "count"])
     assert short == [9, 7.0]  # a narrow table keeps its natural widths
 

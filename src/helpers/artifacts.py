@@ -165,8 +165,13 @@ def plain_log_axis(ax: plt.Axes, which: str = "y", ticks: tuple[float, ...] | No
     axis = ax.yaxis if which == "y" else ax.xaxis
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
     lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
-    candidates = ticks or (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10)
-    shown = [t for t in candidates if lo <= t <= hi] or [1]
+    if ticks is None:  # a wide range gets fewer ticks, so that their labels never crowd
+        ticks = (
+            (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100)
+            if hi / max(lo, 1e-12) > 8
+            else (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10)
+        )
+    shown = [t for t in ticks if lo <= t <= hi] or [1]
     axis.set_major_locator(ticker.FixedLocator(shown))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_locator(ticker.NullLocator())

@@ -125,6 +125,7 @@ VALUES: dict[str, str] = {
     "payment_share": "Share of the fee schedule paid",
     "discount_rate": "Discount rate a year",
     "departures": "Departures",
+    "visits": "Visits",
     "net_cost": "Net cost, discounted (USD)",
     "net_cost_undiscounted": "Net cost, undiscounted (USD)",
     "day_one": "Target from month one",
@@ -255,6 +256,8 @@ CI_PAIRS: tuple[tuple[str, str], ...] = (
 # Codes that mean something else in a particular column.
 IN_COLUMN: dict[str, dict[str, str]] = {
     "setting": {"behavioral_health": "Behavioral health"},
+    # in the event-study table, whose first column already says before or after
+    "period": {"before_switch": "Pre-trend model", "after_switch": "Imputation"},
 }
 
 

@@ -168,7 +168,8 @@ def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list
     """Relative column widths, in characters.
 
     Each column first gets what cannot wrap: the longest word of its header (bold, so wider)
-    and the longest word of its cells. What is left of the line then goes to the columns whose
+    and the longest word of its cells (for a number or an interval, half its longest cell, so
+    that it takes two lines at most). What is left of the line then goes to the columns whose
     cells would like more (up to 40 characters, beyond which text wraps), in proportion to how
     much more they would like. So no header word is squeezed below its own width to make room
     for a long cell elsewhere.
@@ -182,9 +183,12 @@ def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list
             need.append(max(8.0, word))
             want.append(max(8.0, word))
             continue
+        longest = max((len(c) for c in cells), default=0)
+        if kinds[j] != "text":  # a number or an interval wraps onto two lines at most
+            token = max(token, min(longest, longest // 2 + 2))
         lo = max(4.0, word, min(token, 40))
         need.append(lo)
-        want.append(max(lo, min(max((len(c) for c in cells), default=0), 40)))
+        want.append(max(lo, min(longest, 40)))
     room = LINE_CHARACTERS - PADDING_CHARACTERS * len(header)
     if sum(want) <= room:
         return want
