@@ -37,6 +37,9 @@ def test_p_values_and_intervals():
     assert fm.interval(1.3011, 2.0236, "ratio") == "1.30\u20132.02"
     assert fm.interval(-15.27, -14.51, "number") == "\u221215.27 to \u221214.51"
     assert fm.interval(20e6, 35.9e6, "usd") == "$20.0 million to $35.9 million"
+    assert fm.interval(810_538, 8.6e6, "usd") == "$0.8 million to $8.6 million"
+    assert fm.interval(-69_900, 268_746, "usd") == "\u2212$69,900 to $268,746"
+    assert fm.interval(-2.5e9, 1e6, "usd") == "\u2212$2.5 billion to $0.0 billion"
     assert fm.interval(None, 1, "ratio") == ""
 
 

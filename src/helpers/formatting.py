@@ -39,13 +39,15 @@ def _signed(text: str) -> str:
     return MINUS + text[1:] if text.startswith("-") else text
 
 
-def usd(x: float) -> str:
-    """Money with ``$`` and a unit: $27.6 million, $1.13 billion, $463,067."""
+def usd(x: float, scale: float | None = None) -> str:
+    """Money with ``$`` and a unit: $27.6 million, $1.13 billion, $463,067. ``scale`` chooses
+    the unit by another amount (an interval's larger limit) instead of ``x`` itself."""
     a = abs(x)
     sign = MINUS if x < 0 else ""
-    if a >= 1e9:
+    by = a if scale is None else abs(scale)
+    if by >= 1e9:
         return f"{sign}${a / 1e9:,.1f} billion"
-    if a >= 1e6:
+    if by >= 1e6:
         return f"{sign}${a / 1e6:,.1f} million"
     return f"{sign}${a:,.0f}"
 
@@ -99,9 +101,10 @@ def interval(low: Any, high: Any, kind: str) -> str:
     """Two interval limits as "1.30–2.02" (with "to" when a limit is negative)."""
     if _missing(low) or _missing(high):
         return ""
+    if kind == "usd":  # both limits in the unit of the larger: $0.8 million to $8.6 million
+        scale = max(abs(float(low)), abs(float(high)))
+        return f"{usd(float(low), scale)} to {usd(float(high), scale)}"
     a, b = fmt(low, kind), fmt(high, kind)
-    if kind == "usd":
-        return f"{a} to {b}"
     joiner = " to " if a.startswith(MINUS) or b.startswith(MINUS) else DASH
     return f"{a}{joiner}{b}"
 

@@ -396,8 +396,8 @@ def context_table(rv: RunView) -> str:
             "Replacement cost per physician departure",
             "the assumption used here"
             + (" (@sec-cost)" if any(sec.name == "cost" for sec in rv.sections) else ""),
-            f"{formatting.usd(sh['replacement_cost_usd'][0])} to "
-            f"{formatting.usd(sh['replacement_cost_usd'][1])} "
+            formatting.interval(*sh["replacement_cost_usd"], "usd")
+            + " "
             + _cite([sh["cite"], ref["ama_steps_forward"]["cite"]]),
             "Recruitment, lost billing and onboarding",
         ),
@@ -654,7 +654,7 @@ def variables(rv: RunView) -> dict[str, Any]:
             "primary": primary_list(rv),
         },
         "ref": {
-            "physician_replacement_cost": f"{formatting.usd(low)} to {formatting.usd(high)}",
+            "physician_replacement_cost": formatting.interval(low, high, "usd"),
             "national_burnout_cost": formatting.usd(ref["han2019"]["national_cost_usd_per_year"]),
         },
     }
