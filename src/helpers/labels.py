@@ -125,6 +125,11 @@ VALUES: dict[str, str] = {
     "payment_share": "Share of the fee schedule paid",
     "discount_rate": "Discount rate a year",
     "departures": "Departures",
+    # assumptions of the cost sensitivity analysis
+    "correlation_0": "Costs uncorrelated across roles",
+    "base_case": "Base case (the stated assumptions)",
+    "correlation_0_9": "Correlation 0.9 across roles",
+    "interval_95": "Published ranges as 95% ranges (not 90%)",
     "visits": "Visits",
     "net_cost": "Net cost, discounted (USD)",
     "net_cost_undiscounted": "Net cost, undiscounted (USD)",
