@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from helpers import catalog
 from helpers.report import tables
 
 DASH = "\u2014"
@@ -124,3 +125,29 @@ def test_a_header_word_is_never_squeezed_below_its_width_by_long_cells_elsewhere
 def test_a_setting_code_is_named_as_a_setting_and_a_role_code_as_a_role():
     df = pd.DataFrame({"setting": ["behavioral_health"], "role": ["behavioral_health"]})
     assert tables.prepare(df, 11).rows == [["Behavioral health", "Behavioral health clinician"]]
+
+
+def test_citations_findings_and_verbatim_codes_are_printed_as_such():
+    df = pd.DataFrame(
+        {
+            "site_id": ["S_01", "S_02"],  # an identifier, never relabelled
+            "finding": ["turnover.hr_rvu_production", "not.declared_here"],
+            "source": [" shanafelt2017business ; han2019attributable", ""],
+        }
+    )
+    shown = tables.prepare(df, 11)
+    spec = catalog.findings()["turnover.hr_rvu_production"]
+    assert shown.rows == [
+        ["S_01", spec.short, "[@shanafelt2017business; @han2019attributable]"],
+        ["S_02", "not.declared here", ""],
+    ]
+    assert shown.header == ["Site", "Finding", "Source"]
+
+
+def test_a_constant_text_column_stays_in_the_table_and_the_note_names_the_totals():
+    df = pd.DataFrame(
+        {"role": ["physician", "physician"], "sites": [12, 12], "clinicians": [40, "suppressed"]}
+    )
+    shown = tables.prepare(df, 11)
+    assert "Role" in shown.header and "Sites" not in shown.header  # text stays, counts go
+    assert shown.notes[-1].endswith("cannot be worked out from the totals.")
