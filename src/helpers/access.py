@@ -13,7 +13,36 @@ from helpers.inference import require_sites, site_resamples, t_interval
 
 
 def panel(access: pd.DataFrame) -> pd.DataFrame:
-    """Site-months with vacant FTE = max(budgeted - filled, 0) and visits per budgeted FTE."""
+    """Site-months with vacant FTE = max(budgeted - filled, 0) and visits per budgeted FTE.
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        The ``access`` table: one row per site and month with ``site_id``, ``month``
+        (datetime), ``budgeted_clinician_fte``, ``filled_clinician_fte``, ``visits`` and the
+        outcomes (e.g. ``third_next_available_days``). It is not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with three columns added: ``vacant_fte`` (clinician FTE, never negative),
+        ``visits_per_fte`` (visits per budgeted clinician FTE; NaN where none is budgeted)
+        and ``month_key`` (``"YYYY-MM"``, the month fixed effect).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({
+    ...     "site_id": ["s1", "s1", "s2"],
+    ...     "month": pd.to_datetime(["2022-01-01", "2022-02-01", "2022-02-01"]),
+    ...     "budgeted_clinician_fte": [4.0, 4.0, 0.0], "filled_clinician_fte": [3.0, 4.5, 0.0],
+    ...     "visits": [800, 900, 10]})
+    >>> panel(a)[["site_id", "month_key", "vacant_fte", "visits_per_fte"]]
+      site_id month_key  vacant_fte  visits_per_fte
+    0      s1   2022-01         1.0           200.0
+    1      s1   2022-02         0.0           225.0
+    2      s2   2022-02         0.0             NaN
+    """
     d = access.copy()
     d["vacant_fte"] = (d["budgeted_clinician_fte"] - d["filled_clinician_fte"]).clip(lower=0)
     d["visits_per_fte"] = np.where(
@@ -43,6 +72,27 @@ def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
 
     Raises ValueError with fewer than ``MIN_SITES`` sites: a cluster-robust interval from a
     handful of clusters claims a precision the data do not have.
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        Site-months from :func:`panel` (``site_id``, ``month_key``, ``vacant_fte`` and the
+        outcome). Rows missing any of these are left out.
+    outcome : str
+        The outcome column, e.g. ``"third_next_available_days"`` or ``"visits_per_fte"``.
+
+    Returns
+    -------
+    Slope
+        ``outcome``; ``estimate`` (change in the outcome per vacant clinician FTE in a
+        site-month, in the outcome's units), ``ci_low``, ``ci_high`` (95%), ``se``
+        (site-clustered); ``n`` (site-months fitted), ``sites``; ``residuals`` (a DataFrame of
+        ``site_id``, ``fitted``, ``resid`` per site-month fitted).
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites with data (a ``ValueError``).
     """
     data = d[[outcome, "vacant_fte", "site_id", "month_key"]].dropna()
     sites = data["site_id"].nunique()
@@ -82,7 +132,38 @@ def departures(
     """Clinician exits (roles in ``CLINICIAN_ROLES``, exit reason in ``reasons``) dated inside
     ``window`` (both ends included) at the given sites: one row per exit with ``site_id``,
     ``clinician_id``, ``fte``, ``exit_date``, ``exit_reason``. Support staff are left out
-    because the access panel's FTE are clinician FTE."""
+    because the access panel's FTE are clinician FTE.
+
+    Parameters
+    ----------
+    clinicians : pandas.DataFrame
+        The ``clinicians`` table (``site_id``, ``clinician_id``, ``role``, ``fte``,
+        ``exit_date``, ``exit_reason``).
+    sites : sequence of str
+        The sites of the access panel; exits elsewhere are left out.
+    window : tuple of pandas.Timestamp
+        First and last day counted (:func:`access_window`), both included.
+    reasons : tuple of str, default ``EXIT_REASONS`` (every reason)
+        The exit reasons counted. An exit without a recorded reason is never counted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per exit: ``site_id``, ``clinician_id``, ``fte``, ``exit_date``,
+        ``exit_reason``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({
+    ...     "clinician_id": ["a", "b", "c"], "site_id": ["s1", "s1", "s2"],
+    ...     "role": ["physician", "nurse", "advanced_practice"], "fte": [1.0, 1.0, 0.8],
+    ...     "exit_date": pd.to_datetime(["2022-02-10", "2022-02-11", "2022-03-01"]),
+    ...     "exit_reason": ["voluntary", "voluntary", "retirement"]})
+    >>> departures(c, ["s1", "s2"], (pd.Timestamp("2022-01-01"), pd.Timestamp("2022-02-28")))
+      site_id clinician_id  fte  exit_date exit_reason
+    0      s1            a  1.0 2022-02-10   voluntary
+    """
     c = clinicians
     keep = (
         c["role"].isin(CLINICIAN_ROLES)
@@ -96,7 +177,24 @@ def departures(
 
 
 def access_window(d: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First day of the panel's first month to the last day of its last month."""
+    """First day of the panel's first month to the last day of its last month.
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        Site-months with ``month`` the first day of each month (:func:`panel`).
+
+    Returns
+    -------
+    tuple of pandas.Timestamp
+        (first day, last day), both included.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> access_window(pd.DataFrame({"month": pd.to_datetime(["2022-01-01", "2022-02-01"])}))
+    (Timestamp('2022-01-01 00:00:00'), Timestamp('2022-02-28 00:00:00'))
+    """
     return d["month"].min(), d["month"].max() + pd.offsets.MonthEnd(0)
 
 
@@ -204,6 +302,40 @@ def departure_effects(
     replacement, each bringing its site-months and its exits, and both slopes (site and month
     fixed effects) and the vacancy ratio are recomputed on each resample, so the intervals
     carry the uncertainty of both parts and their correlation.
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        Site-months from :func:`panel` (``site_id``, ``month``, ``vacant_fte``,
+        ``budgeted_clinician_fte`` and both outcomes).
+    deps : pandas.DataFrame
+        Clinician exits in the panel's window at its sites (:func:`departures`; ``site_id``,
+        ``fte``).
+    resamples : int, default 1000
+        Site cluster bootstrap resamples.
+    seed : int, default 0
+        Seed of the bootstrap.
+    days_outcome : str, default ``"third_next_available_days"``
+        The waiting-time outcome (days).
+    visits_outcome : str, default ``"visits_per_fte"``
+        The visits outcome (visits per budgeted clinician FTE per month).
+
+    Returns
+    -------
+    DepartureEffect
+        ``vacancy`` (a :class:`Vacancy`: ``ratio`` of vacant FTE-months per departed FTE,
+        ``vacant_fte_months``, ``budget_weighted``, ``departed_fte``, ``departures``,
+        ``sites``); ``ratio_ci`` (its 95% interval); ``slopes`` (outcome -> slope on the full
+        data); ``days`` and ``visits`` (estimate, low, high: third-next-available day-months
+        added and visits lost per departed FTE); ``resamples``; ``draws`` (one row per
+        resample: ``slope_days``, ``slope_visits``, ``ratio``, ``days``, ``visits``).
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        No clinician FTE in ``deps`` (no exits to divide by).
     """
     sites = d["site_id"].nunique()
     require_sites(sites, "access per departure")

@@ -55,6 +55,26 @@ def responses(survey: pd.DataFrame, management: pd.DataFrame, sites: pd.DataFram
     practices (0/1), ``pct_comp_productivity``, ``rvu_target_annual``,
     ``protected_time_pct`` and ``support_staff_per_clinician``. Responses at a site with no
     management row in effect are dropped.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        The ``survey`` table (``site_id``, ``role``, ``survey_date``, ``burnout`` (1-5),
+        ``intent_to_leave`` (1-5), ``clinician_id`` where identified, the items). Only
+        clinician roles (``CLINICIAN_ROLES``) with a burnout answer are kept.
+    management : pandas.DataFrame
+        The ``management`` table (``site_id``, ``effective_from``, ``effective_to`` and the
+        columns of ``MANAGEMENT``).
+    sites : pandas.DataFrame
+        The ``sites`` table (``site_id``, ``setting``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kept response, in survey order: the survey's columns, the management
+        columns in effect on ``survey_date``, ``setting``, ``year`` (int), ``burned_out``
+        (0/1), ``high_intent`` (0/1, NaN without an answer); practices as 0/1, doses and the
+        survey items as float.
     """
     s = survey[survey["role"].isin(CLINICIAN_ROLES) & survey["burnout"].notna()].copy()
     s["row"] = np.arange(len(s))
@@ -85,6 +105,25 @@ def people(r: pd.DataFrame) -> int:
     another year. A person answers at most once a survey year, so the responses of any one
     year are distinct people, and so are the identified clinicians: the bound is the larger
     of the two, max(distinct clinician_ids, most responses in one survey year).
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`) with ``clinician_id`` (missing when anonymous) and
+        ``year``.
+
+    Returns
+    -------
+    int
+        The lower bound; 0 for no responses.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"clinician_id": ["a", "a", None, None],
+    ...                   "year": [2022, 2023, 2023, 2023]})
+    >>> people(r)  # one identified clinician; three responses in 2023
+    3
     """
     if len(r) == 0:
         return 0
@@ -94,7 +133,33 @@ def people(r: pd.DataFrame) -> int:
 
 def prevalence_table(r: pd.DataFrame, by: str) -> pd.DataFrame:
     """Share burned out by ``by`` with Wilson 95% intervals, responses, the distinct-people
-    lower bound and the burned-out responses (events) of each group."""
+    lower bound and the burned-out responses (events) of each group.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`) with ``burned_out`` (0/1), ``clinician_id``, ``year``
+        and the ``by`` column.
+    by : str
+        The column to group by (e.g. ``"year"``, ``"role"``, ``"comp_model"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, sorted: the ``by`` column, ``responses``, ``people`` (distinct
+        people, lower bound: :func:`people`), ``burned_out`` (responses burned out),
+        ``share`` (a proportion), ``ci_low``, ``ci_high`` (Wilson 95%).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"clinician_id": ["a", "a", None, None],
+    ...                   "year": [2022, 2023, 2023, 2023], "burned_out": [1, 0, 1, 0]})
+    >>> prevalence_table(r, "year").round(3)
+       year  responses  people  burned_out  share  ci_low  ci_high
+    0  2022          1       1           1  1.000   0.207    1.000
+    1  2023          3       3           1  0.333   0.061    0.792
+    """
     rows = []
     for key, g in r.groupby(by):
         events = int(g["burned_out"].sum())
@@ -376,7 +441,23 @@ def odds_ratio_table(r: pd.DataFrame, fit: LogisticFit) -> pd.DataFrame:
     t(G-1) intervals and P values; ``people``: the distinct-people lower bound of the
     smaller side of the term's comparison (its group vs the reference group, or with vs
     without a practice: :func:`comparison_sides`) and ``events``: the responses with the
-    outcome on the side with fewer."""
+    outcome on the side with fewer.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        The responses the model was fitted on (or a superset: ``fit.index`` selects them),
+        with ``clinician_id`` and ``year``.
+    fit : LogisticFit
+        The adjusted logistic model (:func:`logistic`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reported term: ``term`` (design column, e.g. ``comp_rvu_production``),
+        ``or`` (adjusted odds ratio), ``ci_low``, ``ci_high`` (95%, t(G-1)), ``p``,
+        ``people``, ``events``.
+    """
     r = r.loc[fit.index]
     x = pd.DataFrame(fit.x, columns=fit.columns, index=r.index)
     y = pd.Series(fit.y, index=r.index)
@@ -470,7 +551,38 @@ def standardized(
     """Risk ratio and difference of ``outcome`` by standardization over the responses ``r``:
     every response predicted under the exposure and under the reference by the adjusted
     logistic model, averaged. Intervals: delta method on the influence function, CR1 site
-    clustering, t(G-1) (log scale for the ratio)."""
+    clustering, t(G-1) (log scale for the ratio).
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing the outcome or a dose are left out.
+    exposure : Exposure
+        The comparison: a level against a reference (e.g. ``PAY["rvu_production"]``,
+        ``PRACTICE["team_based_care"]``) or a numeric column raised by ``shift``.
+    outcome : str, default ``"burned_out"``
+        A 0/1 column (e.g. ``"high_intent"``).
+    doses : dict of str to float, optional
+        Numeric columns entered linearly, column -> unit (e.g. ``{"protected_time_pct": 10}``).
+
+    Returns
+    -------
+    Standardized
+        ``exposure`` (its code), ``risk_exposed``, ``risk_reference`` (mean predicted risks),
+        ``rr``, ``rr_low``, ``rr_high`` (risk ratio, 95%), ``rd``, ``rd_low``, ``rd_high``
+        (risk difference, 95%), ``p`` (of log RR = 0), ``se_log_rr``, ``se_rd``, ``n``
+        (responses), ``people`` and ``events`` (of the smaller side, or of all responses for
+        a shift), ``n_sites`` and ``fit`` (the :class:`LogisticFit`). ``row()`` gives the
+        table row.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        No responses on one side of a binary comparison, a dose that does not vary apart
+        from the adjustment set, or a model that does not converge.
+    """
     d = r.dropna(subset=[outcome, *(doses or {})])
     sides = exposure.sides(d)
     if sides is not None and (len(sides[0]) == 0 or len(sides[1]) == 0):
@@ -514,7 +626,35 @@ def bootstrap_rr(
     r: pd.DataFrame, exposure: Exposure, resamples: int, seed: int, outcome: str = "burned_out"
 ) -> tuple[np.ndarray, int]:
     """Standardized risk ratios in site-cluster bootstrap resamples (all refitted at once), and
-    how many resamples failed (a side of the comparison absent, or no convergence)."""
+    how many resamples failed (a side of the comparison absent, or no convergence).
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing the outcome are left out.
+    exposure : Exposure
+        The comparison (as in :func:`standardized`).
+    resamples : int
+        Site-cluster bootstrap resamples.
+    seed : int
+        Seed of the resampling.
+    outcome : str, default ``"burned_out"``
+        A 0/1 column.
+
+    Returns
+    -------
+    draws : numpy.ndarray
+        The risk ratios of the resamples that succeeded.
+    failures : int
+        Resamples left out.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        The model on all responses does not converge.
+    """
     d = r.dropna(subset=[outcome])
     fit = logistic(d, outcome)
     c = cells(fit.x, fit.y, fit.codes)
@@ -582,6 +722,27 @@ def dose_response(r: pd.DataFrame, doses: Iterable[Dose] = DOSE_MODELS) -> pd.Da
     ``across_pay_models``: pay-model indicators left out, so the dose describes pay itself;
     ``within_pay_model`` and the others: pay model adjusted. The RVU target is modeled
     among responses at sites with a target only.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing a model's dose are left out of it.
+    doses : iterable of Dose, default ``DOSE_MODELS``
+        The models: dose column, unit (``per``), table label and optional subset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: ``exposure``, ``per``, ``model``, ``risk_ratio``, ``ci_low``,
+        ``ci_high`` (95%), ``p``, ``responses``, ``people``, ``events``, ``sites``.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        A dose that does not vary apart from the adjustment set, or a model that does not
+        converge.
     """
     rows = []
     for dose in doses:
@@ -619,7 +780,31 @@ def mean_difference(
     r: pd.DataFrame, exposure: str = "admin_shadowing", outcome: str = "trust_in_leadership"
 ) -> Difference:
     """Adjusted mean difference of ``outcome`` (points), ``exposure`` 1 vs 0, from a linear
-    model on the adjustment set; CR1 site-cluster SE, t(G-1) interval and P value."""
+    model on the adjustment set; CR1 site-cluster SE, t(G-1) interval and P value.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing the outcome are left out.
+    exposure : str, default ``"admin_shadowing"``
+        A 0/1 column of the adjustment set (a design column).
+    outcome : str, default ``"trust_in_leadership"``
+        A numeric survey item (points).
+
+    Returns
+    -------
+    Difference
+        ``exposure``, ``estimate`` (adjusted mean difference, points), ``ci_low``,
+        ``ci_high`` (95%), ``se``, ``p``, ``n`` (responses), ``people`` (smaller side) and
+        ``n_sites``.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        ``exposure`` does not vary apart from the adjustment set.
+    """
     d = r.dropna(subset=[outcome])
     codes = pd.factorize(d["site_id"])[0]
     inference.require_sites(int(codes.max() + 1) if len(d) else 0, f"model of {outcome}")
@@ -741,6 +926,37 @@ def mediation(
     TE = NIE + NDE, share = NIE / TE. Percentile intervals from ``resamples`` site-cluster
     bootstrap resamples, both models refitted in each; a resample without one side of the
     comparison or whose fits do not converge is a failure, counted and left out.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing the mediator or the outcome are left out.
+    resamples : int, default 1000
+        Site-cluster bootstrap resamples.
+    seed : int, default 0
+        Seed of the resampling.
+    exposure : str, default ``"rvu_production"``
+        The pay model compared with salary.
+    mediator : str, default ``"burned_out"``
+        A 0/1 column.
+    outcome : str, default ``"high_intent"``
+        A 0/1 column.
+
+    Returns
+    -------
+    Mediation
+        ``nie``, ``nde``, ``te`` (risk differences), ``share`` (NIE / TE), ``nie_rr`` (the
+        NIE as a risk ratio); ``ci`` (effect name -> 95% percentile interval, for ``nie``,
+        ``nde``, ``te``, ``share`` and ``nie_rr``); ``resamples``, ``failures``; ``n``
+        (responses), ``people`` and ``events`` (high-intent responses) of the smaller side,
+        ``n_sites``. ``table()`` gives the published rows.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        No responses under ``exposure`` or under salary, or a model that does not converge.
     """
     d = r.dropna(subset=[mediator, outcome])
     codes = pd.factorize(d["site_id"])[0]
@@ -809,7 +1025,29 @@ def mediation(
 def correlates(r: pd.DataFrame, items: Iterable[str] = ITEMS) -> pd.DataFrame:
     """Risk ratio of burned out per point more of each item (everyone's answer one point
     higher vs as given), by standardization with the item linear beside the adjustment set;
-    one model per item."""
+    one model per item.
+
+    Parameters
+    ----------
+    r : pandas.DataFrame
+        Responses (:func:`responses`); rows missing an item are left out of its model.
+    items : iterable of str, default ``ITEMS``
+        Numeric survey items (points).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item: ``item``, ``risk_ratio`` (per point), ``ci_low``, ``ci_high``
+        (95%), ``p``, ``responses``, ``people``, ``events``.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        An item that does not vary apart from the adjustment set, or a model that does not
+        converge.
+    """
     rows = []
     for item in items:
         d = r.dropna(subset=[item])

@@ -75,7 +75,25 @@ def required() -> tuple[str, ...]:
 
 
 def primary() -> tuple[str, ...]:
-    """The declared primary findings."""
+    """The declared primary findings.
+
+    The declarations are read from the package's ``catalog.yaml`` (once, then cached); the
+    function takes no parameters.
+
+    Returns
+    -------
+    tuple of str
+        The ids of the findings declared ``primary: true``, in declaration order (their P
+        values are left out of the Holm adjustment,
+        :func:`helpers.findings.adjust_secondary`).
+
+    Examples
+    --------
+    >>> "turnover.hr_rvu_production" in primary()
+    True
+    >>> set(primary()) <= set(findings())
+    True
+    """
     return tuple(f.id for f in findings().values() if f.primary)
 
 

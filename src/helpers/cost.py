@@ -156,7 +156,41 @@ class ReplacementCosts:
 def exits_per_year(
     clinicians: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]
 ) -> tuple[pd.DataFrame, float]:
-    """Voluntary clinician exits in the window by role, and the window's length in years."""
+    """Voluntary clinician exits in the window by role, and the window's length in years.
+
+    Parameters
+    ----------
+    clinicians : pandas.DataFrame
+        The ``clinicians`` table (``role``, ``exit_date``, ``exit_reason``). Only roles in
+        ``CLINICIAN_ROLES`` and ``exit_reason == "voluntary"`` count.
+    window : tuple of pandas.Timestamp
+        First and last day of the analysis window, both included.
+
+    Returns
+    -------
+    exits : pandas.DataFrame
+        One row per clinician role, in ``CLINICIAN_ROLES`` order (0 for a role without
+        exits): ``role``, ``exits`` (voluntary exits dated in the window) and
+        ``exits_per_year``.
+    years : float
+        The window's length in years (days, both ends included, / 365.25).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({
+    ...     "role": ["physician", "physician", "medical_assistant"],
+    ...     "exit_date": pd.to_datetime(["2022-03-31", None, "2022-05-01"]),
+    ...     "exit_reason": ["voluntary", None, "voluntary"]})
+    >>> exits, years = exits_per_year(c, (pd.Timestamp("2022-01-01"), pd.Timestamp("2023-12-31")))
+    >>> exits
+                    role  exits  exits_per_year
+    0          physician      1        0.500342
+    1  advanced_practice      0        0.000000
+    2  behavioral_health      0        0.000000
+    >>> round(years, 3)
+    1.999
+    """
     years = ((window[1] - window[0]).days + 1) / 365.25
     c = clinicians[clinicians["role"].isin(CLINICIAN_ROLES)]
     vol = c[
@@ -196,6 +230,29 @@ def turnover_cost(
     Jeffreys prior for a Poisson rate), independent across roles; the replacement costs from
     ``costs`` (lognormal, correlated across roles). Point = median of the total's draws,
     interval = its 2.5th to 97.5th percentiles; the same for each role.
+
+    Parameters
+    ----------
+    exits : pandas.DataFrame
+        Voluntary exits by role (:func:`exits_per_year`): ``role``, ``exits``,
+        ``exits_per_year``. Every role needs a range in ``costs``.
+    years : float
+        Length of the window the exits were counted over, in years.
+    costs : ReplacementCosts
+        Replacement cost per departure by role (USD).
+    draws : int, default 20000
+        Monte Carlo draws.
+    seed : int, default 0
+        Seed of the random generator.
+
+    Returns
+    -------
+    CostResult
+        ``point``, ``low``, ``high``: median and 2.5th and 97.5th percentiles of the yearly
+        cost (USD per year); ``draws``: the total's draws; ``by_role``: one row per role with
+        ``role``, ``exits``, ``exits_per_year``, ``replacement_cost_median``,
+        ``replacement_cost_low``, ``replacement_cost_high`` (USD per departure) and
+        ``cost_per_year_median``, ``cost_per_year_low``, ``cost_per_year_high`` (USD per year).
     """
     rng = np.random.default_rng(seed)
     cost_draws = costs.draws(draws, rng)
@@ -252,6 +309,34 @@ def excess_turnover_cost(
     cost is Σ_role excess_i,role × replacement cost_i,role with replacement costs drawn from
     ``costs`` (one correlated draw per excess draw), so the interval carries both the
     uncertainty of the excess exits and of the costs. Point = median of the draws.
+
+    Parameters
+    ----------
+    excess : numpy.ndarray or mapping of str to numpy.ndarray
+        Draws of excess voluntary exits per year: one array for all clinicians, or role ->
+        array (arrays of equal length).
+    costs : ReplacementCosts
+        Replacement cost per departure by role (USD).
+    role_mix : mapping of str to float, optional
+        Role -> share of the exits, summing to 1; required when ``excess`` is one array,
+        ignored otherwise.
+    seed : int, default 0
+        Seed of the replacement-cost draws.
+
+    Returns
+    -------
+    ExcessCost
+        ``point``, ``low``, ``high``: median and 2.5th and 97.5th percentiles of the yearly
+        cost (USD per year); ``draws``: its draws; ``by_role``: one row per role with
+        ``role``, ``excess_exits_per_year`` (median of the draws),
+        ``cost_per_year_median``, ``cost_per_year_low``, ``cost_per_year_high``;
+        ``role_mix``: the shares used (None when ``excess`` was given by role).
+
+    Raises
+    ------
+    ValueError
+        One array without a ``role_mix``, shares that do not sum to 1, roles with different
+        numbers of draws, or a role without a replacement cost in ``costs``.
     """
     if isinstance(excess, Mapping):
         by_role = {r: np.asarray(v, float) for r, v in excess.items()}
@@ -332,6 +417,31 @@ def burnout_attributable_cost(
     risk RR_i from :func:`relative_risk_draws`, attributable fraction
     p_i (RR_i - 1) / (1 + p_i (RR_i - 1)), times draw i of the yearly cost of all voluntary
     turnover (``cost_draws``). Point = median of the draws.
+
+    Parameters
+    ----------
+    burned_out : int
+        Survey responses that report burnout.
+    responses : int
+        All survey responses (the denominator of the prevalence).
+    cost_draws : numpy.ndarray
+        Draws of the yearly cost of all voluntary turnover, USD per year (e.g.
+        ``turnover_cost(...).draws``); their number sets the number of draws.
+    seed : int, default 0
+        Seed of the prevalence and relative-risk draws.
+    estimate : float, default 2.1
+        Relative risk (or hazard ratio) of leaving for burned-out clinicians; by default
+        Hamidi et al. 2018's.
+    ci : tuple of float, default (1.3, 3.3)
+        Its 95% confidence interval.
+
+    Returns
+    -------
+    cost : Summary
+        Yearly cost attributable to burnout (USD per year): ``point`` (median), ``low``,
+        ``high`` (2.5th and 97.5th percentiles) and ``draws``.
+    fraction : Summary
+        The attributable fraction (a share between 0 and 1), summarized the same way.
     """
     rng = np.random.default_rng(seed)
     n = len(cost_draws)
@@ -346,7 +456,30 @@ def burnout_attributable_cost(
 
 def hamidi2018(ref: dict) -> dict[str, float]:
     """Hamidi et al. 2018: physicians x burned-out share x excess two-year departure
-    (21% - 10%), rounded to whole physicians as the paper does, x replacement cost."""
+    (21% - 10%), rounded to whole physicians as the paper does, x replacement cost.
+
+    Parameters
+    ----------
+    ref : dict
+        The paper's numbers (``published()["hamidi2018"]``): ``physicians``,
+        ``burnout_share``, ``departure_2yr_burned_out``, ``departure_2yr_not_burned_out``
+        (two-year departure shares) and ``replacement_cost_usd`` (low, high).
+
+    Returns
+    -------
+    dict of str to float
+        ``departures`` (two-year departures attributable to burnout), ``departures_rounded``
+        (to whole physicians), ``cost_low`` and ``cost_high`` (USD over two years, from the
+        rounded departures) and ``cost_low_unrounded`` and ``cost_high_unrounded``.
+
+    Examples
+    --------
+    >>> h = hamidi2018({"physicians": 2023, "burnout_share": 0.26,
+    ...                 "departure_2yr_burned_out": 0.21, "departure_2yr_not_burned_out": 0.10,
+    ...                 "replacement_cost_usd": [268000, 957000]})
+    >>> h["departures_rounded"], h["cost_low"], h["cost_high"]
+    (58, 15544000, 55506000)
+    """
     excess = ref["departure_2yr_burned_out"] - ref["departure_2yr_not_burned_out"]
     departures = ref["physicians"] * ref["burnout_share"] * excess
     rounded = round(departures)
@@ -363,7 +496,31 @@ def hamidi2018(ref: dict) -> dict[str, float]:
 
 def shanafelt2017(ref: dict) -> dict[str, float]:
     """Shanafelt, Goh and Sinsky 2017 worked example: physicians x turnover reduction x
-    replacement cost; and the attributable turnover their worksheet inputs imply."""
+    replacement cost; and the attributable turnover their worksheet inputs imply.
+
+    Parameters
+    ----------
+    ref : dict
+        The paper's numbers (``published()["shanafelt2017"]``): ``turnover_per_year`` (a
+        share), ``relative_risk_leaving_burned_out`` and ``worked_example`` with
+        ``physicians``, ``turnover_reduction_points`` (a share of physicians per year),
+        ``replacement_cost_usd`` and ``burnout_before`` (a share).
+
+    Returns
+    -------
+    dict of str to float
+        ``savings`` (USD per year) and ``attributable_turnover_points`` (turnover
+        attributable to burnout, percentage points per year).
+
+    Examples
+    --------
+    >>> s = shanafelt2017({"turnover_per_year": 0.07, "relative_risk_leaving_burned_out": 2.0,
+    ...                    "worked_example": {"physicians": 450, "turnover_reduction_points": 0.005,
+    ...                                       "replacement_cost_usd": 500000,
+    ...                                       "burnout_before": 0.5}})
+    >>> s["savings"], round(s["attributable_turnover_points"], 2)
+    (1125000.0, 2.33)
+    """
     ex = ref["worked_example"]
     savings = ex["physicians"] * ex["turnover_reduction_points"] * ex["replacement_cost_usd"]
     p, rr, turnover = (

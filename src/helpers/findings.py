@@ -190,7 +190,31 @@ class Registry:
         self, id: str, label: str, note: str, *, unit: str = "", n_unit: str = "", method: str = ""
     ) -> Finding:
         """Register a finding that could not be computed (``available: false``): its input is
-        absent or the data cannot support the model. ``note`` says why, for the reader."""
+        absent or the data cannot support the model. ``note`` says why, for the reader.
+
+        Parameters
+        ----------
+        id : str
+            The finding's id (declared in ``catalog.yaml``; its design and primary flag are
+            taken from there).
+        label : str
+            A sentence a reader can quote.
+        note : str
+            Why the finding is not available ("input not provided", "could not be estimated
+            on these data (...)").
+        unit, n_unit, method : str, default ""
+            As in :meth:`add`, when known.
+
+        Returns
+        -------
+        Finding
+            The finding as published: ``available`` false, no estimate, interval or ``n``.
+
+        Examples
+        --------
+        >>> reg.unavailable("access.tnaa_per_vacant_fte", "Third-next-available days ...",
+        ...                 "input not provided")  # doctest: +SKIP
+        """
         spec = catalog.findings().get(id)
         f = Finding(
             id=id,

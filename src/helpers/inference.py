@@ -53,7 +53,28 @@ def t_interval(
 
 
 def t_p_value(estimate: float, se: float, n_clusters: int) -> float:
-    """Two-sided P value of estimate / se against t(G-1)."""
+    """Two-sided P value of estimate / se against t(G-1).
+
+    Parameters
+    ----------
+    estimate : float
+        The estimate (a coefficient, or a log ratio).
+    se : float
+        Its standard error (positive).
+    n_clusters : int
+        Clusters (sites) G behind the standard error; the reference is Student's t with
+        G - 1 degrees of freedom.
+
+    Returns
+    -------
+    float
+        P(|T| >= |estimate / se|) for T ~ t(G - 1).
+
+    Examples
+    --------
+    >>> round(t_p_value(2.0, 1.0, 20), 4)
+    0.06
+    """
     return float(2 * stats.t.sf(abs(estimate / se), n_clusters - 1))
 
 
@@ -169,7 +190,38 @@ def mde(
     :func:`mde_multiplier` (the usual approximation to the power of the t test, within a
     percentage point of the noncentral t's for 10 or more degrees of freedom; the test's
     other side is ignored, it adds under 0.1%). None without a finite positive ``se`` or
-    with ``df`` < 1."""
+    with ``df`` < 1.
+
+    Parameters
+    ----------
+    se : float
+        Standard error of the estimate: of the log ratio when ``ratio``, else of the
+        difference (in the outcome's units).
+    df : float
+        Degrees of freedom of the t reference (e.g. sites - 1, or Bell-McCaffrey's).
+    ratio : bool, default True
+        Whether the estimate is a ratio (``se`` on the log scale) or a difference.
+    power : float, default ``MDE_POWER`` (0.8)
+        Probability that the test detects the effect.
+    level : float, default ``MDE_LEVEL`` (0.95)
+        Confidence level; the test is two-sided at ``1 - level``.
+
+    Returns
+    -------
+    float or None
+        The smallest ratio above 1 (``ratio``) or the smallest absolute difference
+        (otherwise) detected with probability ``power``; None when ``se`` is missing, not
+        finite or not positive, or ``df`` is missing or below 1.
+
+    Examples
+    --------
+    >>> round(mde(0.1, 30), 3)  # a ratio: se of the log ratio 0.1, 30 degrees of freedom
+    1.336
+    >>> round(mde(2.0, 30, ratio=False), 2)  # a difference of 2.0 points' standard error
+    5.79
+    >>> mde(0.0, 30) is None
+    True
+    """
     if se is None or not np.isfinite(se) or se <= 0 or df is None or not df >= 1:
         return None
     k = mde_multiplier(df, power, level) * float(se)

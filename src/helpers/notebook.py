@@ -72,7 +72,24 @@ class Analysis:
     def ref(self, *exhibit_ids: str) -> str:
         """ " (@fig-a; @tbl-b)": a parenthetical reference to the exhibits of this run that were
         saved, or an empty string, so that narrative never points at an exhibit that a small
-        or incomplete data set did not produce."""
+        or incomplete data set did not produce.
+
+        Parameters
+        ----------
+        *exhibit_ids : str
+            Figure and table ids (``fig-...``, ``tbl-...``).
+
+        Returns
+        -------
+        str
+            A leading space and the saved ones in parentheses, in the order given, or ``""``
+            when none was saved.
+
+        Examples
+        --------
+        >>> run.ref("fig-turnover-cif", "tbl-turnover-rates")  # doctest: +SKIP
+        ' (@fig-turnover-cif; @tbl-turnover-rates)'
+        """
         ids = [i for i in exhibit_ids if i in self.saved]
         return f" ({'; '.join('@' + i for i in ids)})" if ids else ""
 
@@ -208,6 +225,17 @@ class Analysis:
         Markdown; numbers come from the findings (``run.quote(id)``), exhibits are referred
         to as ``@fig-...`` and ``@tbl-...``, sources as ``[@bibkey]``. Without narrative the
         report lists the notebook's findings.
+
+        Parameters
+        ----------
+        text : str
+            The paragraph (Markdown); surrounding whitespace is stripped.
+
+        Returns
+        -------
+        None
+            The notebook's paragraphs so far are written to
+            ``out_dir/narrative/<notebook>.md``.
         """
         self._narrative.append(text.strip())
         path = self.out_dir / "narrative" / f"{self.name}.md"
@@ -219,10 +247,28 @@ class Analysis:
         difference (a ratio of 1, a difference of 0), wholly below it, or neither (including
         a finding that is not shown), so that prose never claims more than the interval.
 
+        Parameters
+        ----------
+        finding_id : str
+            A finding registered in this run.
+        above : str
+            The word when the interval lies wholly above no difference.
+        below : str
+            The word when it lies wholly below.
+        neither : str
+            The word otherwise: the interval includes no difference, or the finding is not
+            registered, is suppressed, is unavailable or has no interval.
+
+        Returns
+        -------
+        str
+            One of ``above``, ``below`` and ``neither``.
+
         Examples
         --------
-        >>> run.direction("turnover.hr_admin_shadowing", "more", "less", "no more or less")
-        'less'  # doctest: +SKIP
+        >>> run.direction("turnover.hr_admin_shadowing", "more", "less",
+        ...               "no more or less")  # doctest: +SKIP
+        'less'
         """
         from helpers.catalog import null_value
 
@@ -236,7 +282,30 @@ class Analysis:
         """A registered finding as text: "1.62 (95% CI 1.30–2.02)", or why it is not shown;
         ``n=True`` adds what it rests on ("1,405 clinicians at 50 sites"), ``inside=True``
         gives the form for use inside parentheses ("1.62; 95% CI 1.30–2.02"), ``unit`` follows the
-        estimate."""
+        estimate.
+
+        Parameters
+        ----------
+        finding_id : str
+            A finding registered in this run (an unregistered one is quoted as not shown).
+        n : bool, default False
+            Add what the finding rests on.
+        inside : bool, default False
+            The form for use inside parentheses.
+        unit : str, default ""
+            Text placed after the estimate (e.g. ``" days"``).
+
+        Returns
+        -------
+        str
+            The finding as text, or the reason it is not shown (suppressed, unavailable, the
+            analysis did not run).
+
+        Examples
+        --------
+        >>> run.quote("turnover.hr_rvu_production", n=True)  # doctest: +SKIP
+        '1.62 (95% CI 1.30–2.02; 1,405 clinicians at 50 sites)'
+        """
         from helpers.report.content import quote
 
         f = self.findings.findings.get(finding_id)
@@ -287,6 +356,31 @@ class Analysis:
         :data:`MODEL_ERRORS`), each is registered as unavailable with the reason. Any other
         exception (``TypeError``, ``AttributeError``, ``NameError``: a bug) is raised, so that
         the notebook, and the run, fail. Otherwise returns what ``fit`` returns.
+
+        Parameters
+        ----------
+        findings : dict of str to str
+            Finding id -> label: the findings the model would give.
+        people : int
+            Distinct people the model rests on.
+        fit : callable
+            Called without arguments to fit the model.
+
+        Returns
+        -------
+        object or None
+            What ``fit`` returns; None when the findings were registered as suppressed or
+            unavailable instead.
+
+        Raises
+        ------
+        Exception
+            Whatever ``fit`` raises that is not one of :data:`MODEL_ERRORS`.
+
+        Examples
+        --------
+        >>> cox = run.guarded({"turnover.hr_rvu_production": "Hazard ratio ..."}, people,
+        ...                   lambda: turnover.cox_model(pt))  # doctest: +SKIP
         """
         if too_few(people, self.min_cell_size):
             for fid, label in findings.items():

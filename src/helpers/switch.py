@@ -78,7 +78,34 @@ class FitFailure(ArithmeticError):
 
 
 def switches(management: pd.DataFrame) -> pd.Series:
-    """Date each site moved from rvu_production to salary or salary_plus_quality."""
+    """Date each site moved from rvu_production to salary or salary_plus_quality.
+
+    Parameters
+    ----------
+    management : pandas.DataFrame
+        The ``management`` table: ``site_id``, ``effective_from``, ``comp_model``. A switch
+        is a period under salary or salary plus quality that directly follows one under RVU
+        production pay at the same site.
+
+    Returns
+    -------
+    pandas.Series
+        The date of each site's first such switch (``effective_from`` of the new period),
+        indexed by ``site_id``; sites that never switched are absent.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({
+    ...     "site_id": ["s1", "s1", "s2", "s2"],
+    ...     "effective_from": pd.to_datetime(
+    ...         ["2019-01-01", "2021-07-01", "2019-01-01", "2021-01-01"]),
+    ...     "comp_model": ["rvu_production", "salary", "rvu_production", "hybrid"]})
+    >>> switches(m)
+    site_id
+    s1   2021-07-01
+    Name: effective_from, dtype: datetime64[ns]
+    """
     m = management.sort_values(["site_id", "effective_from"])
     prev = m.groupby("site_id")["comp_model"].shift()
     hit = m[(prev == SWITCH_FROM) & m["comp_model"].isin(SWITCH_TO)]
@@ -188,7 +215,26 @@ def conventional_panel(
     pt: pd.DataFrame, management: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]
 ) -> pd.DataFrame:
     """Site-years of every site (the previous specification): switching sites against all
-    others, whatever their pay model; same columns as :func:`switch_panel`."""
+    others, whatever their pay model; same columns as :func:`switch_panel`.
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`helpers.turnover.person_time`): ``site_id``, ``clinician_id``,
+        ``p_start``, ``p_end``, ``event``.
+    management : pandas.DataFrame
+        The ``management`` table (for :func:`switches`).
+    window : tuple of pandas.Timestamp
+        First and last day of the analysis window; its calendar years are the panel's years.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site and calendar year with person-time, sorted by site and year:
+        ``site_id``, ``year``, ``exits`` (voluntary exits), ``clinician_years``,
+        ``clinicians``, ``switch_year`` (NaN: never switched) and ``rel``
+        (``year - switch_year``; NaN for never-switched sites). No site is censored.
+    """
     sy = site_years(pt, window)
     sy["switch_year"] = sy["site_id"].map(switches(management).dt.year).astype(float)
     sy["rel"] = sy["year"] - sy["switch_year"]
@@ -783,7 +829,26 @@ def twfe(panel: pd.DataFrame) -> TwfeResult:
 
     Every site-year not after a switch is a control, including sites already switched earlier
     than the site compared (for later switchers) -- the source of its bias when effects change
-    with time since the switch."""
+    with time since the switch.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Site-years (:func:`switch_panel` or :func:`conventional_panel`): ``site_id``,
+        ``year``, ``exits``, ``clinician_years``, ``rel``.
+
+    Returns
+    -------
+    TwfeResult
+        ``rr`` (rate ratio of voluntary exits after the switch), ``ci_low``, ``ci_high``
+        (95%), ``p_value``, ``n_sites``, ``n_switch_sites`` (sites with years after a
+        switch), ``n_site_years`` and ``events`` (exits in the site-years fitted).
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    """
     est = panel[panel["rel"].isna() | (panel["rel"] != 0)].copy()
     sites = est["site_id"].nunique()
     require_sites(sites, "two-way fixed-effects switch model")
@@ -858,7 +923,49 @@ def switch_analysis(
 ) -> SwitchResult:
     """The switch study on person-time ``pt`` (:func:`helpers.turnover.person_time`): the
     imputation estimate with its bootstrap, path and pre-trend test, and the conventional TWFE
-    estimate and event study on the same site-years for comparison."""
+    estimate and event study on the same site-years for comparison.
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`helpers.turnover.person_time`).
+    management : pandas.DataFrame
+        The ``management`` table (pay model periods by site).
+    window : tuple of pandas.Timestamp
+        First and last day of the analysis window.
+    lags : tuple of int, default ``LAGS`` (-3, 4)
+        Years before the switch tested for a pre-trend (``-lags[0]`` of them) and years
+        after it on the path (the last binned: that year or later).
+    reps : int, default ``BOOTSTRAP_REPS`` (999)
+        Site bootstrap replicates.
+    seed : int, default ``BOOTSTRAP_SEED``
+        Seed of the bootstrap (the pre-trend test uses ``seed + 1``).
+
+    Returns
+    -------
+    SwitchResult
+        ``rr`` (observed / imputed voluntary exits after the switch), ``ci_low``,
+        ``ci_high`` (95%), ``p_value``, ``se`` (bootstrap, log scale), ``se_linear``,
+        ``observed`` and ``expected`` exits; ``path`` (one row per year relative to the
+        switch: ``year_rel``, ``period``, ``rr``, ``ci_low``, ``ci_high``, ``switch_sites``,
+        ``site_years``, ``clinicians``, ``exits``, ``expected_exits``); ``pretrend`` (a
+        ``PretrendTest`` or None: ``leads``, ``rr``, ``ci_low``, ``ci_high``, ``wald``,
+        ``df``, ``p_value``, ``replicates``, ``failures``); ``n_switch_sites``, ``n_sites``,
+        ``n_site_years``, ``events``, ``clinicians``; ``reps``, ``failures``, ``seconds``,
+        ``notes``, ``draws`` (bootstrap log rate ratios); ``twfe`` (:func:`twfe` on the same
+        site-years) and ``twfe_path`` (the conventional event study: ``year_rel``, ``rr``,
+        ``ci_low``, ``ci_high``, ``clinicians``).
+
+    Raises
+    ------
+    TooFewSwitchSites
+        Fewer than ``MIN_SWITCH_SITES`` switching sites with years before and after the
+        switch (a ``ValueError``).
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    FitFailure
+        The Poisson model cannot be fitted on the data (an ``ArithmeticError``).
+    """
     panel = switch_panel(pt, management, window)
     people = site_year_people(pt)
     res = imputation(panel, lags, reps, seed, people=people)
@@ -885,13 +992,41 @@ METHOD = (
 
 
 def path_table(res: SwitchResult) -> pd.DataFrame:
-    """The path by years relative to the switch (the last year binned), as published."""
+    """The path by years relative to the switch (the last year binned), as published.
+
+    Parameters
+    ----------
+    res : SwitchResult
+        The switch study (:func:`switch_analysis`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``res.path`` with the columns ``year_rel``, ``period``
+        (``before_switch``: pre-trend model; ``after_switch``: imputation), ``rr``,
+        ``ci_low``, ``ci_high``, ``switch_sites``, ``site_years``, ``clinicians``, ``exits``
+        and ``expected_exits`` (NaN before the switch).
+    """
     cols = ["year_rel", "period", "rr", "ci_low", "ci_high", "switch_sites", "site_years"]
     return res.path[[*cols, "clinicians", "exits", "expected_exits"]].copy()
 
 
 def pretrend_table(res: SwitchResult) -> pd.DataFrame:
-    """The joint pre-trend test in one row."""
+    """The joint pre-trend test in one row.
+
+    Parameters
+    ----------
+    res : SwitchResult
+        The switch study (:func:`switch_analysis`), with a pre-trend test
+        (``res.pretrend`` not None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``leads`` (the years tested, e.g. "−3, −2", with minus signs), ``wald``,
+        ``df``, ``p``, ``replicates``, ``failed``, ``switch_sites``, ``sites`` and
+        ``clinicians``.
+    """
     t = res.pretrend
     return pd.DataFrame(
         [
@@ -914,7 +1049,25 @@ def estimator_table(
     res: SwitchResult, previous: TwfeResult | None = None, previous_clinicians: int = 0
 ) -> pd.DataFrame:
     """The imputation estimate against the conventional TWFE estimate on the same site-years
-    and, when given, on every site (the previous specification)."""
+    and, when given, on every site (the previous specification).
+
+    Parameters
+    ----------
+    res : SwitchResult
+        The switch study (:func:`switch_analysis`); its ``twfe`` row is included when set.
+    previous : TwfeResult, optional
+        :func:`twfe` on :func:`conventional_panel` (every site).
+    previous_clinicians : int, default 0
+        Clinicians behind ``previous``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per estimator (``imputation_poisson``, ``twfe_rvu_sites``,
+        ``twfe_all_sites``): ``estimator``, ``rr``, ``ci_low``, ``ci_high``, ``p``,
+        ``interval`` (``site_bootstrap_t`` or ``cluster_t``), ``sites``, ``switch_sites``,
+        ``site_years``, ``clinicians``.
+    """
     rows = [
         (
             "imputation_poisson",
@@ -984,7 +1137,25 @@ def plot_path(
     left out); with ``twfe_path``, the conventional event study beside them.
 
     Rows without a number (a published table's suppressed rows) or about fewer than
-    ``min_people`` clinicians are not drawn."""
+    ``min_people`` clinicians are not drawn.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to draw on.
+    path : pandas.DataFrame
+        The path (:func:`path_table`, or the table as published): ``year_rel``, ``rr``,
+        ``ci_low``, ``ci_high`` and, when present, ``period`` and ``clinicians``.
+    twfe_path : pandas.DataFrame, optional
+        The conventional event study (``SwitchResult.twfe_path``), drawn beside the path.
+    min_people : int, default 0
+        Rows about fewer clinicians are not drawn.
+
+    Returns
+    -------
+    None
+        Draws on ``ax``: points with 95% intervals on a log axis, a line at 1, the legend.
+    """
     from helpers.artifacts import MARKERS, PALETTE, plain_log_axis
     from helpers.labels import label
 

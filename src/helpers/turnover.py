@@ -65,6 +65,32 @@ def person_time(
     the last day; pieces of a spell are contiguous), ``event`` (voluntary exit) and ``cause``
     (any exit) on the spell's last piece only. Spells begun before the window enter at their
     tenure on its first day (left truncation); other exits are censored.
+
+    Parameters
+    ----------
+    clinicians : pandas.DataFrame
+        The ``clinicians`` table (``clinician_id``, ``site_id``, ``role``, ``hire_date``,
+        ``exit_date``, ``exit_reason``); only roles in ``CLINICIAN_ROLES`` are kept.
+    management : pandas.DataFrame
+        The ``management`` table: ``site_id``, ``effective_from``, ``effective_to`` (NaT:
+        still in effect), ``comp_model``, the practices and, when present, the dose columns
+        (``protected_time_pct``, ``pct_comp_productivity``, ``rvu_target_annual``; NaN when
+        absent).
+    sites : pandas.DataFrame
+        The ``sites`` table (``site_id``, ``setting``).
+    window : tuple of pandas.Timestamp
+        First and last day of the analysis window, both included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per piece, sorted by spell and start: ``spell`` (spell number),
+        ``clinician_id``, ``site_id``, ``role``, ``setting``, ``hire_date``, ``p_start``,
+        ``p_end`` (the piece's first and last day), ``year``, ``start``, ``stop`` (tenure in
+        years), ``years`` (``stop - start``), ``event`` (bool), ``cause`` (exit reason or
+        None), ``comp_model``, ``team_based_care``, ``clinician_in_governance``,
+        ``admin_shadowing`` (bool), ``protected_time_pct``, ``pct_comp_productivity``,
+        ``rvu_target_annual`` (float).
     """
     spells = clinician_spells(clinicians, window)
     m = management.copy()
@@ -128,7 +154,37 @@ def split_calendar_years(pieces: pd.DataFrame) -> pd.DataFrame:
 
 
 def rate_table(pt: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Voluntary exits per 100 clinician-years with exact Poisson CIs, overall or by group."""
+    """Voluntary exits per 100 clinician-years with exact Poisson CIs, overall or by group.
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`person_time`): ``clinician_id``, ``years``, ``event`` and the
+        ``by`` column.
+    by : str, optional
+        The column to group by; None for one row about everyone (group ``"all"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, sorted: ``group``, ``clinicians`` (distinct), ``exits``
+        (voluntary), ``clinician_years``, ``rate_per_100`` (exits per 100 clinician-years),
+        ``ci_low``, ``ci_high`` (exact 95%).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pt = pd.DataFrame({"clinician_id": ["a", "a", "b"],
+    ...                    "comp_model": ["salary", "salary", "rvu_production"],
+    ...                    "years": [1.0, 0.5, 2.0], "event": [False, True, False]})
+    >>> rate_table(pt).round(2)
+      group  clinicians  exits  clinician_years  rate_per_100  ci_low  ci_high
+    0   all           2      1              3.5         28.57    0.72   159.19
+    >>> rate_table(pt, "comp_model")[["group", "exits", "rate_per_100"]].round(2)
+                group  exits  rate_per_100
+    0  rvu_production      0          0.00
+    1          salary      1         66.67
+    """
     groups = [("all", pt)] if by is None else list(pt.groupby(by, sort=True))
     rows = []
     for key, g in groups:
@@ -260,6 +316,38 @@ def cox_model(
     is known to be too narrow. ``stratified`` gives each site its own baseline hazard (a
     within-site comparison; terms constant within every site drop out). The
     Grambsch–Therneau test uses ``ph_transform`` of tenure (``rank`` or ``log``).
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`person_time`).
+    extra : str, optional
+        A dose term of :data:`DOSES` to add (e.g. ``"protected_time_10pt"``).
+    stratified : bool, default False
+        A baseline hazard per site.
+    calendar : bool, default True
+        Adjust for calendar period.
+    ph_transform : str, default ``"rank"``
+        Time transform of the proportional-hazards test: ``"rank"`` or ``"log"``.
+    inference : str, default ``"jackknife"``
+        Standard errors: ``"jackknife"`` (site jackknife, CR3) or ``"cr1"``.
+
+    Returns
+    -------
+    CoxResult
+        ``table`` (one row per term: ``term``, ``hr``, ``ci_low``, ``ci_high`` (95%),
+        ``p``, ``clinicians``, ``sites``: see :func:`summarize`); ``coef`` (``term``,
+        ``log_hr``, ``se``, ``se_cr1``, ``se_sandwich``, ``se_model``); ``ph`` (the
+        Grambsch–Therneau test with a ``clinicians`` column); ``n_spells``,
+        ``n_clinicians``, ``n_events``, ``n_sites``, ``stratified`` and ``fit``.
+        ``term(name)`` gives one term's row and coefficients; ``dof`` is sites - 1.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        An unknown ``inference``.
     """
     if inference not in ("jackknife", "cr1"):
         raise ValueError(f"unknown inference {inference!r}")
@@ -416,7 +504,28 @@ def dose_model(pt: pd.DataFrame, term: str) -> CoxResult:
     """The main model plus one dose term of :data:`DOSES` (per 10 points of protected time or
     of pay tied to productivity, per 1,000 work RVUs of annual target), on the person-time
     where the dose is recorded (for the RVU target: person-time under a target). With the
-    pay-model indicators in the model, a dose term is the gradient within pay models."""
+    pay-model indicators in the model, a dose term is the gradient within pay models.
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`person_time`); rows without the dose are left out.
+    term : str
+        A key of :data:`DOSES`: ``"protected_time_10pt"``, ``"pct_comp_productivity_10pt"``
+        or ``"rvu_target_1000"``.
+
+    Returns
+    -------
+    CoxResult
+        As :func:`cox_model`, with the dose term in ``table`` and ``coef``.
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites with the dose recorded (a ``ValueError``).
+    KeyError
+        ``term`` is not in :data:`DOSES`.
+    """
     col, _ = DOSES[term]
     return cox_model(pt[pt[col].notna()], extra=term)
 
@@ -522,6 +631,27 @@ def linked_cohort(
     of: the exit (voluntary: an event; any other: censored), ``months`` months, the end of
     the window. ``time`` is years since the survey (days counted inclusive of the last);
     ``site_id`` is the site of the spell; ``burned_out`` is the burnout item >= 3.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        The ``survey`` table (``response_id``, ``clinician_id``, ``survey_date``,
+        ``burnout``); anonymous responses and those without a burnout answer are left out.
+    clinicians : pandas.DataFrame
+        The ``clinicians`` table (``clinician_id``, ``site_id``, ``role``, ``hire_date``,
+        ``exit_date``, ``exit_reason``).
+    window : tuple of pandas.Timestamp
+        First and last day of the analysis window, both included.
+    months : int, default 12
+        Longest follow-up after the survey, in months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per linked response (when a clinician holds two spells on the survey date,
+        the later hire): ``response_id``, ``clinician_id``, ``site_id``, ``role``,
+        ``survey_date``, ``year``, ``burned_out`` (bool), ``time`` (years), ``event``
+        (voluntary exit, bool), ``cause`` (exit reason within the follow-up, else None).
     """
     s = survey[survey["clinician_id"].notna() & survey["burnout"].notna()]
     s = s[(s["survey_date"] >= window[0]) & (s["survey_date"] <= window[1])]
@@ -577,7 +707,29 @@ def burnout_exit_model(cohort: pd.DataFrame) -> LinkedResult:
     the survey), burned out vs not, adjusted for survey year (indicators; years without an exit
     pooled, :func:`calendar_periods`) and stratified by site (each site its own baseline
     hazard). Standard errors are clustered by site (CR1, t(G-1)), which also covers the
-    repeated responses of one clinician in different years."""
+    repeated responses of one clinician in different years.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        Linked responses (:func:`linked_cohort`): ``clinician_id``, ``site_id``, ``year``,
+        ``burned_out``, ``time``, ``event``.
+
+    Returns
+    -------
+    LinkedResult
+        ``hr`` (hazard ratio, burned out vs not), ``ci_low``, ``ci_high`` (95%), ``p``,
+        ``log_hr``, ``se``; ``people`` (clinicians on the smaller side), ``n_responses``,
+        ``n_clinicians``, ``n_events``, ``n_sites``; ``table`` (every term, as in
+        :func:`summarize`).
+
+    Raises
+    ------
+    helpers.inference.TooFewSites
+        Fewer than ``MIN_SITES`` sites (a ``ValueError``).
+    ValueError
+        No variation in burnout among the linked responses.
+    """
     n_sites = int(cohort["site_id"].nunique())
     require_sites(n_sites, "Cox model of exit after a survey")
     x = pd.DataFrame({"burned_out": cohort["burned_out"].astype(float)}, index=cohort.index)
@@ -617,7 +769,36 @@ def burnout_exit_model(cohort: pd.DataFrame) -> LinkedResult:
 # --- cumulative incidence -------------------------------------------------------------------------
 def spells_at_entry(pt: pd.DataFrame) -> pd.DataFrame:
     """One row per spell: tenure at entry to the window and at exit or censoring, the cause
-    of an exit, and the management in effect when the spell entered the window."""
+    of an exit, and the management in effect when the spell entered the window.
+
+    Parameters
+    ----------
+    pt : pandas.DataFrame
+        Person-time (:func:`person_time`), pieces of a spell in time order: ``spell``,
+        ``start``, ``stop``, ``cause``, ``comp_model``, ``team_based_care``,
+        ``clinician_id``, ``site_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per spell: ``spell``, ``entry`` and ``exit`` (tenure in years), ``cause``
+        (exit reason, or None when censored), ``comp_model``, ``team_based_care`` (on the
+        first piece), ``clinician_id``, ``site_id``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pt = pd.DataFrame({
+    ...     "spell": [0, 0, 1], "clinician_id": ["a", "a", "b"], "site_id": ["s1", "s1", "s2"],
+    ...     "start": [2.0, 3.0, 0.0], "stop": [3.0, 3.5, 2.0],
+    ...     "cause": [None, "voluntary", None],
+    ...     "comp_model": ["rvu_production", "salary", "salary"],
+    ...     "team_based_care": [False, True, True]})
+    >>> spells_at_entry(pt)[["spell", "entry", "exit", "cause", "comp_model"]]
+       spell  entry  exit      cause      comp_model
+    0      0    2.0   3.5  voluntary  rvu_production
+    1      1    0.0   2.0       None          salary
+    """
     first = pt.groupby("spell").first()
     last = pt.groupby("spell").last()
     return pd.DataFrame(
@@ -647,7 +828,31 @@ def incidence_curves(
 
     At risk counts distinct clinicians (a clinician rehired can be at risk at one tenure in two
     spells), since the small-cell rule is about people; ``clinicians_at_risk`` is added to
-    each curve."""
+    each curve.
+
+    Parameters
+    ----------
+    spells : pandas.DataFrame
+        Spells (:func:`spells_at_entry`): ``entry``, ``exit``, ``cause``, ``clinician_id``
+        and the ``by`` column.
+    by : str
+        The column to group by (e.g. ``"comp_model"``).
+    min_at_risk : int
+        Fewest clinicians at risk for a curve to be drawn (the small-cell rule).
+    at : tuple of float, default (0, 2, 5, 10, 15)
+        Tenures (years) at which to count who is at risk.
+
+    Returns
+    -------
+    curves : dict of str to pandas.DataFrame
+        Group -> its curve, one row per distinct exit time: ``time`` (tenure, years),
+        ``at_risk``, ``events`` (voluntary exits), ``competing`` (other exits), ``cif``
+        (cumulative incidence of voluntary exit, a proportion), ``surv`` (all-cause
+        survival) and ``clinicians_at_risk``.
+    at_risk : pandas.DataFrame
+        ``group``, ``tenure_years``, ``at_risk`` (distinct clinicians) for every group,
+        including those without a curve.
+    """
     curves, rows = {}, []
     for level, g in spells.groupby(by, sort=True):
         key = str(level)
