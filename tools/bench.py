@@ -1,8 +1,7 @@
 """Benchmarks: `make bench` runs them and writes BENCHMARKS.md from its own measurements.
 
 1. a full run on the demonstration data (warm environment, empty result cache) against the
-   same run without the warm start (--no-warm) and the same notebooks run one after another
-   with the plain papermill CLI, the three in turn in each repeat;
+   same notebooks run one after another with the plain papermill CLI;
 2. the same run again with nothing changed;
 3. one notebook's parameter changed;
 4. the encounter aggregation at 1M, 10M and 100M rows against a plain pandas version (up to
@@ -12,9 +11,8 @@
 The generated encounter files (about 60 MB per 10M rows) are removed afterwards unless
 ``--keep``; 100M rows need about 1 GB of disk while the bench runs.
 
-Wall times are medians of several runs; peak memory is the largest proportional set size
-(PSS) of the process tree, sampled from /proc (see ``timed``); the load average of the
-machine before and after is written with the results.
+Wall times are medians of several runs; peak memory is the largest resident set of the
+process tree, sampled every 50 ms from /proc.
 """
 
 from __future__ import annotations
@@ -52,61 +50,33 @@ class Measure:
         return statistics.median(self.seconds)
 
 
-def _tree(root_pid: int) -> list[int]:
-    """A process and all its descendants."""
+def _tree_rss_kib(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB."""
     children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm") as fh:
+                pages = int(fh.read().split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, stack = [], [root_pid]
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [root_pid]
     while stack:
         pid = stack.pop()
-        found.append(pid)
+        total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return found
-
-
-def _rss_kib(pids: list[int]) -> int:
-    """Sum of the processes' resident sets, in KiB (cheap; counts shared pages once per
-    process that maps them)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
-def _pss_kib(pids: list[int]) -> int:
-    """Sum of the processes' proportional set sizes, in KiB: a page shared by k processes
-    (a fork's copy-on-write pages, a shared library) counts 1/k in each, so the sum is the
-    memory the tree occupies. Falls back to the resident set where the kernel has no
-    smaps_rollup."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
-        except (OSError, StopIteration, ValueError):
-            total += _rss_kib([pid])
     return total
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; return wall seconds, peak MiB of its process tree (PSS), and its output.
-
-    The tree's resident set is sampled every 50 ms (cheap); its PSS (which costs tens of
-    milliseconds to read for a large tree) when the resident set reaches a new high, at most
-    every 0.25 s, and at least every second.
-    """
+    """Run a command; return wall seconds, peak MiB of its process tree, and its output."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -121,13 +91,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
 
     def sample() -> None:
         nonlocal peak
-        high, last = 0, 0.0
         while not done.is_set():
-            pids = _tree(proc.pid)
-            rss, now = _rss_kib(pids), time.perf_counter()
-            if (rss > high and now - last >= 0.25) or now - last >= 1.0:
-                peak = max(peak, _pss_kib(pids))
-                high, last = max(high, rss), now
+            peak = max(peak, _tree_rss_kib(proc.pid))
             time.sleep(0.05)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -157,32 +122,12 @@ def check(what: str, got: list[str], expected: list[str]) -> None:
         raise RuntimeError(f"{what}: expected to run {expected}, ran {got}")
 
 
-def serial_papermill(nbs: list[Path], data: Path, cache: Path) -> tuple[float, float]:
-    """The notebooks one after another with the plain papermill command, as an analyst
-    without the runner would: seconds in all, peak MiB."""
-    shutil.rmtree(cache, ignore_errors=True)
-    plain_out = TMP / "plain"
-    shutil.rmtree(plain_out, ignore_errors=True)
-    plain_out.mkdir(parents=True)
-    total, peak = 0.0, 0.0
-    for nb in nbs:
-        cmd = [PY, "-m", "papermill", str(nb), str(plain_out / nb.name), "-k", "helpers"]
-        cmd += ["-p", "data_dir", str(data), "-p", "out_dir", str(plain_out)]
-        s, p, _ = timed(cmd, {"HELPERS_CACHE": str(cache)})
-        total += s
-        peak = max(peak, p)
-    return total, peak
-
-
 def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
-    """The full run, the same without the warm start, and serial Papermill, taken in turn in
-    each repeat (so that a change of load on the machine falls on all three alike); then
-    the reruns."""
     data = ROOT / "data" / "demo"
     out = TMP / "out"
-    cache = TMP / "cache"  # the full run's, kept for the reruns below
-    full, cold, serial, per_nb = [], [], [], {}
-    peak_full = peak_cold = peak_serial = 0.0
+    cache = TMP / "cache"
+    full, per_nb = [], {}
+    peak_full = 0.0
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for _ in range(repeats):
         shutil.rmtree(cache, ignore_errors=True)
@@ -193,17 +138,36 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         man = json.loads((out / "manifest.json").read_text())
         for nb in man["notebooks"]:
             per_nb.setdefault(nb["notebook"], []).append(nb["seconds"])
-        cold_cache, cold_out = TMP / "cache-no-warm", TMP / "out-no-warm"
-        shutil.rmtree(cold_cache, ignore_errors=True)
-        s, peak, _ = timed(
-            runner_cmd(data, cold_out, "--no-warm"), {"HELPERS_CACHE": str(cold_cache)}
-        )
-        cold.append(s)
-        peak_cold = max(peak_cold, peak)
-        check("full run, --no-warm", rerun_notebooks(cold_out), [nb.name for nb in nbs])
-        s, peak = serial_papermill(nbs, data, TMP / "cache-plain")
-        serial.append(s)
-        peak_serial = max(peak_serial, peak)
+    serial, peak_serial = [], 0.0
+    plain_cache = TMP / "cache-plain"  # keeps the runner's cache for the reruns below
+    for _ in range(repeats):
+        shutil.rmtree(plain_cache, ignore_errors=True)
+        plain_out = TMP / "plain"
+        shutil.rmtree(plain_out, ignore_errors=True)
+        plain_out.mkdir(parents=True)
+        total = 0.0
+        for nb in nbs:
+            s, peak, _ = timed(
+                [
+                    PY,
+                    "-m",
+                    "papermill",
+                    str(nb),
+                    str(plain_out / nb.name),
+                    "-k",
+                    "helpers",
+                    "-p",
+                    "data_dir",
+                    str(data),
+                    "-p",
+                    "out_dir",
+                    str(plain_out),
+                ],
+                {"HELPERS_CACHE": str(plain_cache)},
+            )
+            total += s
+            peak_serial = max(peak_serial, peak)
+        serial.append(total)
     rerun, peak_rerun = [], 0.0
     for _ in range(repeats):
         s, peak, _ = timed(runner_cmd(data, out), {"HELPERS_CACHE": str(cache)})
@@ -247,15 +211,6 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
             "serial plain papermill CLI",
             statistics.median(full) / statistics.median(serial),
         ),
-        Measure(
-            "  the same without the warm start (--no-warm: a new Papermill process and kernel "
-            "per notebook)",
-            "demo",
-            cold,
-            peak_cold,
-            "serial plain papermill CLI",
-            statistics.median(cold) / statistics.median(serial),
-        ),
         Measure("serial plain papermill CLI, no report (comparison)", "demo", serial, peak_serial),
         Measure(
             "unchanged rerun",
@@ -285,19 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = ap.parse_args(argv)
     TMP.mkdir(exist_ok=True)
-    load_before = _load()
     ms, per_nb = bench_runs(args.repeats)
     import bench_encounters  # noqa: PLC0415 - sits beside this file
 
-    sizes = [int(r) for r in args.rows.split(",") if r.strip()]  # --rows "": runs only
-    enc = bench_encounters.run(sizes, args.repeats, TMP)
+    enc = bench_encounters.run([int(r) for r in args.rows.split(",")], args.repeats, TMP)
     full = next(m for m in ms if m.what.startswith("full run"))
     for m in enc:
         if m.what.startswith("whole run"):
             m.compare, m.ratio = "full run (demo encounters)", m.median / full.median
             m.note = f"adds {m.median - full.median:.1f} s to the full demonstration run"
-    load = f"{load_before} before, {_load()} after"
-    write_markdown(Path(args.output), ms + enc, per_nb, args.repeats, load)
+    write_markdown(Path(args.output), ms + enc, per_nb, args.repeats)
     if not args.keep:
         for path in TMP.glob("encounters-*.parquet"):
             path.unlink()
@@ -305,21 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _load() -> str:
-    """The 1-, 5- and 15-minute load averages."""
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def write_markdown(
-    path: Path, ms: list[Measure], per_nb: dict[str, float], repeats: int, load: str = ""
-) -> None:
+def write_markdown(path: Path, ms: list[Measure], per_nb: dict[str, float], repeats: int) -> None:
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-        f"load average {load}); wall time is the median of {repeats} runs, peak memory the "
-        "largest proportional set size (PSS) of the whole process tree: a page that forked "
-        "processes share counts once, not once per process.",
+        f"Written by `make bench` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores); "
+        f"wall time is the median of {repeats} runs, peak memory the largest resident set "
+        "of the whole process tree.",
         "",
         "| what | rows | wall time (s, median) | peak memory (MiB) | compared with | ratio |",
         "|---|---|---|---|---|---|",
