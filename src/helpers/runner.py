@@ -5,11 +5,6 @@ data), runs the notebooks two at a time on the project's kernel, reuses a notebo
 result when none of its inputs changed, writes ``findings.json`` and ``manifest.json``,
 builds the report, and only then replaces ``OUT``. On any failure ``OUT`` is left exactly as
 it was and the command exits non-zero.
-
-Each notebook runs as the ``papermill`` command runs it, in a process and kernel of its own;
-both are forked from a warm process that imported Papermill, the kernel and the notebooks'
-modules once (:mod:`helpers.pipeline`), or, with ``--no-warm`` or where that cannot be used,
-started afresh.
 """
 
 from __future__ import annotations
@@ -32,20 +27,13 @@ from typing import Any
 
 import yaml
 
-from helpers import paths
-from helpers.pipeline import kernel_env
-
-if __name__ == "__main__":  # the warm process imports for seconds: start it before ours
-    from helpers.pipeline.pool import start_early
-
-    start_early(sys.argv[1:], paths.KERNEL_NAME, paths.NOTEBOOKS)
-
-from helpers import cache, catalog, findings, manifest, params  # noqa: E402
-from helpers.data import cache_root, open_dataset  # noqa: E402
-from helpers.validate import DataError  # noqa: E402
+from helpers import cache, catalog, findings, manifest, params, paths
+from helpers.data import cache_root, open_dataset
+from helpers.validate import DataError
 
 REQUIRED_FINDINGS = catalog.required()
 PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class RunError(Exception):
@@ -79,12 +67,9 @@ class Runner:
     cache_dir: Path = field(default_factory=cache_root)
     kernel: str = paths.KERNEL_NAME
     log: Any = field(default_factory=lambda: sys.stdout)
-    warm: bool = True  # fork notebooks from a warm process (helpers.pipeline) where possible
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: bool = False
-    _pool: Any = None  # the warm process (helpers.pipeline.pool.WarmPool), if any
-    _cold_reason: str | None = None
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -131,44 +116,6 @@ class Runner:
         param_file = tmp / "parameters.yaml"
         full = {**run.params, "data_dir": str(self.data_dir.resolve()), "out_dir": str(tmp)}
         param_file.write_text(yaml.safe_dump(full, sort_keys=True), encoding="utf-8")
-        ended = None
-        if self._pool is not None:
-            from helpers.pipeline.pool import Stopped, Unavailable
-
-            try:
-                ended = self._pool.run(
-                    run.notebook, executed, param_file, cwd=run.notebook.parent, start_timeout=120
-                )
-            except Stopped:
-                run.error = "not started: the run was stopped"
-                run.result_dir = tmp
-                return
-            except Unavailable as exc:
-                with self._lock:
-                    first, self._cold_reason = self._cold_reason is None, str(exc)
-                if first:
-                    self.say(f"  (each notebook starts a new Papermill process: {exc})")
-        if ended is not None:
-            returncode, output = ended.returncode, ended.output
-        else:
-            returncode, output = self._papermill_process(run, executed, param_file)
-        if returncode != 0:
-            from helpers.pipeline.pool import describe_crash
-
-            run.executed = executed if executed.exists() else None
-            run.error = describe_crash(executed, output, returncode) or describe_failure(
-                executed, output
-            )
-            run.result_dir = tmp
-            return
-        param_file.unlink()
-        shutil.rmtree(result, ignore_errors=True)
-        tmp.rename(result)
-
-    def _papermill_process(
-        self, run: NotebookRun, executed: Path, param_file: Path
-    ) -> tuple[int, str]:
-        """Run one notebook with the papermill command in a new process (and a new kernel)."""
         cmd = [
             sys.executable,
             "-m",
@@ -185,12 +132,13 @@ class Runner:
             "--start-timeout",
             "120",
         ]
+        env = {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
         proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=self._kernel_env(),
+            env=env,
             start_new_session=True,
         )
         with self._lock:
@@ -200,12 +148,14 @@ class Runner:
         output, _ = proc.communicate()
         with self._lock:
             self._procs.remove(proc)
-        return proc.returncode, output
-
-    @staticmethod
-    def _kernel_env() -> dict[str, str]:
-        """The environment of Papermill and the kernel (and of the warm process)."""
-        return kernel_env()
+        if proc.returncode != 0:
+            run.executed = executed if executed.exists() else None
+            run.error = describe_failure(executed, output)
+            run.result_dir = tmp
+            return
+        param_file.unlink()
+        shutil.rmtree(result, ignore_errors=True)
+        tmp.rename(result)
 
     def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
         run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
@@ -249,30 +199,6 @@ class Runner:
             lock.release()
 
     def _run(self, runs: list[NotebookRun]) -> int:
-        """The run, with the warm process started first: its imports overlap validation."""
-        self._start_pool(runs)
-        try:
-            return self._run_all(runs)
-        finally:
-            self._stop_pool()
-
-    def _start_pool(self, runs: list[NotebookRun]) -> None:
-        self._pool, self._cold_reason = None, None
-        if not self.warm or not runs:
-            return
-        from helpers.pipeline.pool import WarmPool, adopt_early
-
-        notebooks = [r.notebook for r in runs]
-        spec = (self.kernel, runs[0].notebook.parent, self._kernel_env(), notebooks)
-        self._pool = adopt_early(*spec) or WarmPool(*spec)
-        self._pool.start()
-
-    def _stop_pool(self) -> None:
-        """Stop the warm process and whatever it still runs (at once)."""
-        if self._pool is not None:
-            self._pool.stop()
-
-    def _run_all(self, runs: list[NotebookRun]) -> int:
         self.say(f"Validating {self.data_dir} …")
         try:
             dataset = open_dataset(self.data_dir)
@@ -291,7 +217,6 @@ class Runner:
         try:
             list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
             pool.shutdown()
-            self._stop_pool()  # its memory back before the report
             failed = [r for r in runs if r.error]
             if failed:
                 for r in failed:
@@ -349,7 +274,6 @@ class Runner:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except (ProcessLookupError, PermissionError):
                     pass
-        self._stop_pool()
         pool.shutdown(wait=True, cancel_futures=True)
 
     def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
@@ -542,12 +466,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--notebooks", default=str(paths.NOTEBOOKS), help="folder of the notebooks to run"
     )
-    ap.add_argument(
-        "--no-warm",
-        action="store_true",
-        help="start each notebook as a new Papermill process instead of forking it from a "
-        "warm one (slower; for comparison)",
-    )
     args = ap.parse_args(argv)
     try:
         overrides = _parse_overrides(args.param)
@@ -563,7 +481,6 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         report=not args.no_report,
         notebook_dir=Path(args.notebooks),
-        warm=not args.no_warm,
     )
 
     def on_term(signum: int, frame: Any) -> None:
@@ -574,9 +491,6 @@ def main(argv: list[str] | None = None) -> int:
         return runner.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
-        from helpers.pipeline.pool import discard_early
-
-        discard_early()  # if started early for nothing (the run stopped before notebooks)
 
 
 if __name__ == "__main__":
