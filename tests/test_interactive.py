@@ -58,6 +58,20 @@ def _written(out: Path, path: Path) -> dict[Path, dict]:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_defaults_mean_the_demonstration_data_and_reports_interactive(path):
+    """What makes a notebook run on the demonstration data as committed: empty ``data_dir``
+    and ``out_dir`` in its parameters cell, both passed to ``Analysis``. Each notebook runs
+    with an analyst's folder below; one runs on its defaults in the next test."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^data_dir = ""', cell.source, re.M), path.name
+    assert re.search(r'^out_dir = ""', cell.source, re.M), path.name
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert f'Analysis("{_name(path)}", data_dir, out_dir, min_cell_size)' in code, path.name
+
+
+# One notebook end to end on its defaults (the mechanism is the same for every notebook).
+@pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=lambda p: p.stem)
 def test_runs_with_its_defaults_on_the_demonstration_data(path):
     assert (paths.DEMO_DATA / "truth.json").exists(), "no demonstration data: run `make data`"
     out = paths.INTERACTIVE_OUT

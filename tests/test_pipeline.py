@@ -20,6 +20,7 @@ from helpers.formatting import fmt, unit_kind
 from helpers.report import DEMO_MARK
 from helpers.report.content import RunView, mde_table
 from helpers.runner import REQUIRED_FINDINGS, Runner
+from tests.quick import QUICK_PARAMS
 
 pytestmark = pytest.mark.slow
 
@@ -359,7 +360,7 @@ def test_required_tables_only_and_not_synthetic(run, tmp_path):
         shutil.copy(run["data"] / f"{name}.csv", data)
     out = tmp_path / "out"
     log = (tmp_path / "log.txt").open("w")
-    assert Runner(data, out, cache_dir=run["cache"], log=log).run() == 0, (
+    assert Runner(data, out, overrides=QUICK_PARAMS, cache_dir=run["cache"], log=log).run() == 0, (
         tmp_path / "log.txt"
     ).read_text()
     doc = json.loads((out / "findings.json").read_text())

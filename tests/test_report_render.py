@@ -16,6 +16,7 @@ import pytest
 from helpers import catalog, paths
 from helpers.report import render
 from helpers.runner import Runner
+from tests.quick import QUICK_PARAMS
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,14 @@ def run_out(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("render")
     out = base / "out"
     log = (base / "log.txt").open("w")
-    runner = Runner(paths.DEMO_DATA, out, cache_dir=base / "cache", log=log, report=False)
+    runner = Runner(
+        paths.DEMO_DATA,
+        out,
+        overrides=QUICK_PARAMS,
+        cache_dir=base / "cache",
+        log=log,
+        report=False,
+    )
     assert runner.run() == 0, (base / "log.txt").read_text()
     return out
 

@@ -303,6 +303,8 @@ def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig):
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "HELPERS_CACHE": token},
+        # as from a terminal: a test run started in the background inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines = []
     for line in proc.stdout:

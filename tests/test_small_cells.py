@@ -15,6 +15,7 @@ from helpers.artifacts import SUPPRESSED
 from helpers.labels import label
 from helpers.runner import Runner
 from tests.conftest import make_valid_folder
+from tests.quick import QUICK_PARAMS
 
 pytestmark = pytest.mark.slow
 NOT_ABOUT_PEOPLE = ("validation.", "bh.")
@@ -24,9 +25,12 @@ def test_tiny_organization_is_suppressed_everywhere(tmp_path):
     data = make_valid_folder(tmp_path / "tiny")
     out = tmp_path / "out"
     log = (tmp_path / "log.txt").open("w")
-    assert Runner(data, out, cache_dir=tmp_path / "cache", log=log, report=False).run() == 0, (
-        tmp_path / "log.txt"
-    ).read_text()
+    assert (
+        Runner(
+            data, out, overrides=QUICK_PARAMS, cache_dir=tmp_path / "cache", log=log, report=False
+        ).run()
+        == 0
+    ), (tmp_path / "log.txt").read_text()
     findings = json.loads((out / "findings.json").read_text())["findings"]
     for f in findings:
         if f["id"].startswith(NOT_ABOUT_PEOPLE):
@@ -162,7 +166,7 @@ def tiny_groups(tmp_path_factory) -> Path:
     shrink_role(data)
     out = tmp / "out"
     log = (tmp / "log.txt").open("w")
-    assert Runner(data, out, cache_dir=tmp / "cache", log=log).run() == 0, (
+    assert Runner(data, out, overrides=QUICK_PARAMS, cache_dir=tmp / "cache", log=log).run() == 0, (
         tmp / "log.txt"
     ).read_text()
     return out

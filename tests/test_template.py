@@ -10,6 +10,7 @@ from helpers.data.template import write
 from helpers.runner import Runner
 from helpers.validate import validate_folder
 from tests.conftest import VALID
+from tests.quick import QUICK_PARAMS
 
 
 def test_template_has_dictionary_sheets_and_dropdowns(tmp_path):
@@ -69,8 +70,11 @@ def test_filled_template_to_report(tmp_path):
     test_filled_template_passes_validation(tmp_path)
     out = tmp_path / "report"
     log = (tmp_path / "log.txt").open("w")
-    assert Runner(tmp_path / "filled", out, cache_dir=tmp_path / "cache", log=log).run() == 0, (
-        tmp_path / "log.txt"
-    ).read_text()
+    assert (
+        Runner(
+            tmp_path / "filled", out, overrides=QUICK_PARAMS, cache_dir=tmp_path / "cache", log=log
+        ).run()
+        == 0
+    ), (tmp_path / "log.txt").read_text()
     assert (out / "report.html").exists() and (out / "report.pdf").exists()
     assert "not shown (fewer than 11 people or events)" in (out / "report.html").read_text()
