@@ -827,7 +827,7 @@ def expected_extras(folder: Folder) -> dict[str, list[str]]:
 
 
 # -- property: valid folders ---------------------------------------------------------------
-@settings(max_examples=40, **PROPERTY_SETTINGS)
+@settings(max_examples=30, **PROPERTY_SETTINGS)
 @given(folder=folders())
 def test_valid_folders_validate_and_load_the_values_written(folder):
     note(folder.describe())
@@ -1014,7 +1014,7 @@ def corrupted_folders(draw) -> tuple[Folder, Corruption, bool]:
     return folder, draw(corruptions(folder)), draw(st.sampled_from([False, False, False, True]))
 
 
-@settings(max_examples=60, **PROPERTY_SETTINGS)
+@settings(max_examples=30, **PROPERTY_SETTINGS)
 @given(case=corrupted_folders())
 def test_one_corruption_gives_the_values_or_a_clean_error(case):
     folder, corruption, run_cli = case
