@@ -384,34 +384,3 @@ def test_required_tables_only_and_not_synthetic(run, tmp_path):
             ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
         ).stdout
         assert "Demonstration data" not in text
-
-
-def test_with_no_rvu_effect_claim_one_is_inconclusive_and_the_key_points_say_so(tmp_path):
-    """The demonstration organization simulated with every effect of RVU production pay set to
-    none: the findings that test claim 1 come out inconclusive (their intervals include no
-    difference) and the key points say the data do not show an association, not that one
-    was found."""
-    import dataclasses
-    import shutil
-
-    from helpers.report import content
-
-    data = tmp_path / "demo"
-    demo.generate(data, realism=dataclasses.replace(demo.Realism(), rvu_effect=False))
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for name in ("02_turnover.ipynb", "04_burnout.ipynb"):
-        shutil.copy2(paths.NOTEBOOKS / name, notebooks / name)
-    out = tmp_path / "out"
-    log = (tmp_path / "log.txt").open("w")
-    runner = Runner(data, out, cache_dir=tmp_path / "cache", log=log, report=False,
-                    require_findings=False, notebook_dir=notebooks)  # fmt: skip
-    assert runner.run() == 0, (tmp_path / "log.txt").read_text()
-    rv = RunView(out)
-    claim = next(c for c in catalog.claims() if c.number == 1)
-    for test in claim.tests:
-        f = rv.findings[test.finding]
-        assert catalog.verdict(f, test.expect)[0] == "inconclusive", (test.finding, f)
-    meaning = content.meaning(rv)
-    assert meaning.startswith("These data do not show a clear association")
-    assert "was associated with more voluntary departures" not in meaning
