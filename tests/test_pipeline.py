@@ -21,6 +21,16 @@ from helpers.report import DEMO_MARK
 from helpers.report.content import RunView, mde_table
 from helpers.runner import REQUIRED_FINDINGS, Runner
 from tests.quick import QUICK_PARAMS
+from tests.report_render_checks import (  # the report of this module's run, read as a reader would
+    rendered,
+    test_body_has_no_code_names_and_large_numbers_have_separators,
+    test_both_engines_say_the_same_thing,
+    test_engine_renders_both_formats_without_warnings,
+    test_every_citation_resolves_into_a_numbered_reference,
+    test_html_reads_like_a_quarto_report,
+    test_key_points_and_claims_table_open_the_report,
+    test_no_glyph_sits_on_another_on_any_line,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +57,24 @@ def run(tmp_path_factory):
         "base": base,
         "before": before,
     }
+
+
+@pytest.fixture(scope="module")
+def run_out(run) -> Path:
+    """The run's output folder, whose report the render checks build again by each engine."""
+    return run["out"]
+
+
+__all__ = [
+    "rendered",
+    "test_body_has_no_code_names_and_large_numbers_have_separators",
+    "test_both_engines_say_the_same_thing",
+    "test_engine_renders_both_formats_without_warnings",
+    "test_every_citation_resolves_into_a_numbered_reference",
+    "test_html_reads_like_a_quarto_report",
+    "test_key_points_and_claims_table_open_the_report",
+    "test_no_glyph_sits_on_another_on_any_line",
+]
 
 
 def tree(folder: Path) -> dict[str, bytes]:

@@ -2,7 +2,10 @@
 page by page (no glyphs over glyphs, no code names, no unseparated large numbers, key points and
 claims on the first pages, every citation resolved) and the HTML in headless Chromium (the
 table of contents stays in view, every figure is shown as SVG with alt text, tables fit or
-scroll at 390 px)."""
+scroll at 390 px).
+
+The checks are collected in ``tests/test_pipeline.py``, which renders the report of its own
+demonstration run (``run_out``), so that the notebooks run once for both."""
 
 from __future__ import annotations
 
@@ -15,10 +18,6 @@ import pytest
 
 from helpers import catalog, paths
 from helpers.report import render
-from helpers.runner import Runner
-from tests.quick import QUICK_PARAMS
-
-pytestmark = pytest.mark.slow
 
 ENGINES = [
     "pandoc",
@@ -28,23 +27,6 @@ ENGINES = [
     ),
 ]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def run_out(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("render")
-    out = base / "out"
-    log = (base / "log.txt").open("w")
-    runner = Runner(
-        paths.DEMO_DATA,
-        out,
-        overrides=QUICK_PARAMS,
-        cache_dir=base / "cache",
-        log=log,
-        report=False,
-    )
-    assert runner.run() == 0, (base / "log.txt").read_text()
-    return out
 
 
 @pytest.fixture(scope="module")
