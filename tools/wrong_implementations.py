@@ -124,7 +124,7 @@ WRONG: tuple[Wrong, ...] = (
         "cox-model-based-se",
         "the Cox table's interval from the model-based standard error",
         "turnover.py",
-        (("b, se = fit.params, np.sqrt(np.diag(cov))", "b, se = fit.params, fit.se"),),
+        (("low, high = t_interval(b, se, g)", "low, high = t_interval(b, fit.se, g)"),),
         ("tests/test_turnover.py", "-k", "symmetric or frailty"),
     ),
     Wrong(
