@@ -167,7 +167,6 @@ def test_the_data_layer_imports_without_cycles():
         "helpers.data",
         "helpers.encounters",
         "helpers.validate",
-        "helpers.contract",
     ]
     for name in modules:
         importlib.import_module(name)

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from helpers import demo, paths
-from helpers.contract import SPECS
 from helpers.data import open_dataset
+from helpers.data.contract import SPECS
 from helpers.validate import validate_folder
 
 CLINICIAN_ROLES = ["physician", "advanced_practice", "behavioral_health"]

@@ -30,7 +30,8 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from helpers.contract import (
+from helpers.data import open_dataset
+from helpers.data.contract import (
     ACTIVITIES,
     COMP_MODELS,
     EXIT_REASONS,
@@ -41,7 +42,6 @@ from helpers.contract import (
     TABLES,
     Column,
 )
-from helpers.data import open_dataset
 from helpers.validate import DataError, main
 
 TODAY = date.today()

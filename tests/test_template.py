@@ -5,7 +5,7 @@ import io
 
 from openpyxl import load_workbook
 
-from helpers.contract import SPECS
+from helpers.data.contract import SPECS
 from helpers.data.template import write
 from helpers.runner import Runner
 from helpers.validate import validate_folder

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from helpers.contract import CLINICIAN_ROLES, EXIT_REASONS
+from helpers.data.contract import CLINICIAN_ROLES, EXIT_REASONS
 from helpers.inference import require_sites, site_resamples, t_interval
 
 

@@ -28,7 +28,7 @@ from scipy.special import expit
 
 from helpers import inference
 from helpers.cells import factor_of
-from helpers.contract import CLINICIAN_ROLES
+from helpers.data.contract import CLINICIAN_ROLES
 from helpers.evalue import e_value
 from helpers.rates import wilson_ci
 

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from helpers.contract import CLINICIAN_ROLES, PRODUCTION_LINE, SPECS
+from helpers.data.contract import CLINICIAN_ROLES, PRODUCTION_LINE, SPECS
 from helpers.reference import fee_schedule
 
 SIM_START = pd.Timestamp("2008-01-01")

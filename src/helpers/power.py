@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import access, burnout, demo, switch, turnover
-from helpers.contract import SPECS
+from helpers.data.contract import SPECS
 from helpers.inference import MDE_LEVEL, MDE_POWER, MIN_SITES, mde, mde_multiplier
 
 __all__ = ["MDE_LEVEL", "MDE_POWER", "mde", "mde_multiplier"]  # re-exported for the tool

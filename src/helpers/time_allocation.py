@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.contract import PRODUCTION_LINE, SOLUTION_SHOP
+from helpers.data.contract import PRODUCTION_LINE, SOLUTION_SHOP
 
 
 def with_management(ta: pd.DataFrame, management: pd.DataFrame) -> pd.DataFrame:

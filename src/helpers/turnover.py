@@ -12,7 +12,7 @@ import pandas as pd
 
 from helpers import survival
 from helpers.cells import factor_of
-from helpers.contract import CLINICIAN_ROLES
+from helpers.data.contract import CLINICIAN_ROLES
 from helpers.inference import MIN_SITES, jackknife_se, require_sites, t_interval, t_p_value
 from helpers.rates import poisson_rate_ci
 

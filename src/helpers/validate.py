@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from helpers.data import DataError, ValidationResult, validate_folder
 from helpers.data.contract import OPTIONAL_TABLES, REQUIRED_TABLES
-from helpers.data.result import DataError, ValidationResult
 
 __all__ = [
     "OPTIONAL_TABLES",
@@ -19,28 +19,6 @@ __all__ = [
     "main",
     "validate_folder",
 ]
-
-
-def validate_folder(*args, **kwargs) -> ValidationResult:
-    """Check a data folder (:func:`helpers.data.folder.validate_folder`).
-
-    Parameters
-    ----------
-    *args, **kwargs
-        ``folder``, ``dest`` and ``today`` as there.
-
-    Returns
-    -------
-    ValidationResult
-
-    Examples
-    --------
-    >>> validate_folder("no/such/folder").ok
-    False
-    """
-    from helpers.data.folder import validate_folder as check
-
-    return check(*args, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.contract import CLINICIAN_ROLES
+from helpers.data.contract import CLINICIAN_ROLES
 
 PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
 

@@ -15,6 +15,7 @@ already validated folder does not load the engine.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ __all__ = [
 ]
 
 
-def validate_folder(folder: Path | str, dest: Path | str | None = None, **kwargs: Any) -> Any:
+def validate_folder(
+    folder: Path | str, dest: Path | str | None = None, today: dt.date | None = None
+) -> Any:
     """Check a data folder against the contract (see
     :func:`helpers.data.folder.validate_folder`, which this calls).
 
@@ -43,8 +46,8 @@ def validate_folder(folder: Path | str, dest: Path | str | None = None, **kwargs
         The data folder.
     dest
         Where to write the typed tables (default: nowhere kept).
-    **kwargs
-        ``today``: dates after this day are in the future.
+    today
+        Dates after this day are in the future (default: the day it runs).
 
     Returns
     -------
@@ -57,7 +60,7 @@ def validate_folder(folder: Path | str, dest: Path | str | None = None, **kwargs
     """
     from helpers.data.folder import validate_folder as check
 
-    return check(folder, dest, **kwargs)
+    return check(folder, dest, today)
 
 
 def open_dataset(data_dir: str | Path) -> Dataset:
