@@ -168,6 +168,58 @@ def test_failing_cell_fails_the_run_and_leaves_out_unchanged(setup):
     assert "out is unchanged" in log.replace(str(out), "out")
 
 
+NO_KERNEL = "RuntimeError: Kernel didn't respond in 60 seconds\n"
+
+
+def test_a_kernel_that_never_answers_is_started_again(setup, monkeypatch):
+    make, nbs, out, tmp = setup
+    real = Runner._papermill
+    calls: list[str] = []
+
+    def flaky(self, cmd, env):
+        calls.append(Path(cmd[3]).stem)
+        if calls.count("01_alpha") == 1 and Path(cmd[3]).stem == "01_alpha":
+            return 1, NO_KERNEL
+        return real(self, cmd, env)
+
+    monkeypatch.setattr(Runner, "_papermill", flaky)
+    assert make(jobs=1).run() == 0
+    assert calls == ["01_alpha", "01_alpha", "02_beta"]
+    assert "01_alpha                 its kernel did not start; starting another" in log_text(tmp)
+    assert json.loads((out / "findings.json").read_text())["findings"][0]["id"] == "alpha.rows"
+
+
+def test_a_kernel_that_never_starts_fails_the_run_after_three_attempts(setup, monkeypatch):
+    make, nbs, out, tmp = setup
+    calls: list[str] = []
+
+    def never(self, cmd, env):
+        calls.append(Path(cmd[3]).stem)
+        return 1, NO_KERNEL
+
+    monkeypatch.setattr(Runner, "_papermill", never)
+    assert make(jobs=1).run() == 1
+    assert calls == ["01_alpha"] * 3 + ["02_beta"] * 3
+    assert "Kernel didn't respond in 60 seconds" in log_text(tmp)
+    assert not out.exists()
+
+
+def test_a_kernel_message_after_cells_ran_is_not_retried(setup, monkeypatch):
+    make, nbs, out, tmp = setup
+    calls: list[str] = []
+
+    def died_midway(self, cmd, env):
+        calls.append(Path(cmd[3]).stem)
+        nb = nbformat.read(cmd[3], as_version=4)
+        nb.cells[1].execution_count = 1
+        nbformat.write(nb, cmd[4])
+        return 1, NO_KERNEL
+
+    monkeypatch.setattr(Runner, "_papermill", died_midway)
+    assert make(jobs=1).run() == 1
+    assert calls == ["01_alpha", "02_beta"]
+
+
 def test_bad_data_runs_nothing(setup):
     make, nbs, out, tmp = setup
     assert make().run() == 0

@@ -33,6 +33,12 @@ from helpers.validate import DataError
 
 REQUIRED_FINDINGS = catalog.required()
 PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
+# A kernel that has not answered within this time never will: when many kernels start at once,
+# two can be given the same port, and the one that loses the race waits forever (a known race of
+# Jupyter's port choice). Such a notebook is started again, with a new kernel.
+KERNEL_START_SECONDS = 60
+KERNEL_START_ATTEMPTS = 3
+KERNEL_NOT_STARTED = ("Kernel didn't respond in", "Kernel died before replying to kernel_info")
 _THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -130,9 +136,27 @@ class Runner:
             str(run.notebook.parent),
             "--no-progress-bar",
             "--start-timeout",
-            "120",
+            str(KERNEL_START_SECONDS),
         ]
         env = {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            returncode, output = self._papermill(cmd, env)
+            if returncode == 0 or self._stopping or not kernel_never_started(output, executed):
+                break
+            if attempt < KERNEL_START_ATTEMPTS:
+                self.say(f"  {run.notebook.stem:<24} its kernel did not start; starting another")
+                executed.unlink(missing_ok=True)
+        if returncode != 0:
+            run.executed = executed if executed.exists() else None
+            run.error = describe_failure(executed, output)
+            run.result_dir = tmp
+            return
+        param_file.unlink()
+        shutil.rmtree(result, ignore_errors=True)
+        tmp.rename(result)
+
+    def _papermill(self, cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+        """Run one Papermill process in its own session (so that a stop reaches its kernel)."""
         proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
@@ -148,14 +172,7 @@ class Runner:
         output, _ = proc.communicate()
         with self._lock:
             self._procs.remove(proc)
-        if proc.returncode != 0:
-            run.executed = executed if executed.exists() else None
-            run.error = describe_failure(executed, output)
-            run.result_dir = tmp
-            return
-        param_file.unlink()
-        shutil.rmtree(result, ignore_errors=True)
-        tmp.rename(result)
+        return proc.returncode, output
 
     def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
         run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
@@ -361,6 +378,25 @@ def _link_or_copy(src: str, dst: str) -> str:
     except OSError:
         shutil.copy2(src, dst)
     return dst
+
+
+def kernel_never_started(output: str, executed: Path) -> bool:
+    """Whether Papermill failed because its kernel never answered: it says so, and no cell of
+    the executed notebook ran.
+
+    Examples
+    --------
+    >>> kernel_never_started("RuntimeError: Kernel didn't respond in 60 seconds", Path("-"))
+    True
+    >>> kernel_never_started("ZeroDivisionError: division by zero", Path("-"))
+    False
+    """
+    if not any(text in output for text in KERNEL_NOT_STARTED):
+        return False
+    if not executed.is_file():
+        return True
+    doc = json.loads(executed.read_text(encoding="utf-8"))
+    return not any(c.get("execution_count") for c in doc.get("cells", []))
 
 
 def describe_failure(executed: Path, output: str) -> str:
