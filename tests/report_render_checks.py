@@ -191,6 +191,13 @@ def test_html_reads_like_a_quarto_report(rendered, engine):
             "t.clientWidth + 1 && getComputedStyle(t).overflowX !== 'auto').length"
         )
         assert wide == 0
+        # A caption stays readable while its table scrolls: its text ends inside the screen.
+        cut = page.evaluate(
+            "Array.from(document.querySelectorAll('caption')).filter(c => { const r = "
+            "document.createRange(); r.selectNodeContents(c); return "
+            "r.getBoundingClientRect().right > window.innerWidth + 1; }).map(c => c.innerText)"
+        )
+        assert cut == [], cut
         browser.close()
 
 
