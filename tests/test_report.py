@@ -263,6 +263,29 @@ def test_figure_and_table_order_follow_the_notebook(tmp_path):
     assert [m["id"] for m in rv._metas("figures")] == ["fig-b", "fig-a"]
 
 
+def test_multiplicity_table_gives_raw_and_holm_p_of_published_secondary_findings():
+    gov = {**HR, "id": "turnover.hr_clinician_in_governance", "estimate": 0.59, "ci_low": 0.41,
+           "ci_high": 0.87, "p_value": 0.00807, "p_adjusted": 0.0565}  # fmt: skip
+    tiny = {**HR, "id": "burnout.rr_team_based_care", "p_value": 3.5e-6, "p_adjusted": 3.2e-5}
+    top = {**HR, "id": "turnover.hr_admin_shadowing", "p_value": 0.80, "p_adjusted": 1.0}
+    hidden = {**gov, "id": "burnout.rr_admin_shadowing", "suppressed": True}
+    primary = {**HR, "p_value": 0.001}  # primary findings are not adjusted: no p_adjusted
+    view = _View({f["id"]: f for f in (gov, tiny, top, hidden, primary)})
+    text = content.multiplicity_paragraph(view)
+    rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r][1:]
+    short = catalog.findings()
+    assert rows == [
+        f"| {short['turnover.hr_clinician_in_governance'].short} | 0.59 (0.41\u20130.87) "
+        "| .008 | .06 |",
+        f"| {short['burnout.rr_team_based_care'].short} | 1.62 (1.30\u20132.02) | <.001 | <.001 |",
+        f"| {short['turnover.hr_admin_shadowing'].short} | 1.62 (1.30\u20132.02) | .80 | >.99 |",
+    ]
+    assert "(@tbl-multiplicity)" in text and "{#tbl-multiplicity}" in text
+    assert content.multiplicity_paragraph(_View({HR["id"]: primary})) == (
+        "The P values of all other ratio findings are adjusted together by Holm's method.\n"
+    )
+
+
 def test_power_paragraph_refers_to_its_table_only_when_there_is_one():
     assert content.power_paragraph(_View({"turnover.hr_rvu_production": HR})) == ""
     view = _View({"turnover.hr_rvu_production": {**HR, "mde": 1.8, "mde_power": 0.9}})

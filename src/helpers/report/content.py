@@ -584,6 +584,42 @@ def power_paragraph(rv: RunView) -> str:
     )
 
 
+def _p(p: float) -> str:
+    """A P value for a table cell: '.02', '<.001', '>.99'."""
+    return formatting.p_value(p).removeprefix("P = ").replace("P ", "").replace(" ", "")
+
+
+def multiplicity_paragraph(rv: RunView) -> str:
+    """The methods' sentence on secondary findings and, when any has an adjusted P value
+    (``p_adjusted``), a table of each published one with its P value before and after Holm's
+    adjustment (id ``tbl-multiplicity``)."""
+    rows = []
+    for fid, f in rv.findings.items():
+        if f.get("p_adjusted") is None or not _shown(f):
+            continue
+        spec = catalog.findings().get(fid)
+        short = spec.short if spec else f.get("label", fid)
+        rows.append(f"| {short} | {_estimate_ci(f)} | {_p(f['p_value'])} | {_p(f['p_adjusted'])} |")
+    sentence = "The P values of all other ratio findings are adjusted together by Holm's method"
+    if not rows:
+        return sentence + ".\n"
+    notes = (
+        "Holm's step-down adjustment over every secondary ratio finding of the run: calling "
+        "only those with an adjusted P value below .05 different from no difference keeps the "
+        "chance of any false positive among them at most 5%. The intervals are not adjusted; "
+        "the verdicts of @tbl-claims follow the unadjusted 95% intervals."
+    )
+    return (
+        f"{sentence} (@tbl-multiplicity).\n\n"
+        # relative column widths, as the dashes give them (the finding's words need room)
+        "| Finding | Estimate (95% CI) | P value | Adjusted P value (Holm) |\n"
+        f"|:{'-' * 48}|{'-' * 18}:|{'-' * 9}:|{'-' * 15}:|\n"
+        + "\n".join(rows)
+        + "\n\n: Secondary findings: P values before and after adjustment for multiplicity "
+        "{#tbl-multiplicity}\n\n" + f"::: {{.table-notes}}\n{notes}\n:::\n"
+    )
+
+
 def provenance(rv: RunView) -> str:
     man = rv.manifest
     code, data = man.get("code", {}), man.get("data", {})
@@ -673,6 +709,7 @@ def fragments(rv: RunView) -> dict[str, str]:
         "claims.qmd": claims_table(rv),
         "context.qmd": context_table(rv),
         "mde.qmd": power_paragraph(rv),
+        "multiplicity.qmd": multiplicity_paragraph(rv),
         "analyses.qmd": body,
         "appendix.qmd": appendix or "No long listings or diagnostics were produced.\n",
         "provenance.qmd": provenance(rv),
