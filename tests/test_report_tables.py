@@ -122,6 +122,21 @@ def test_a_header_word_is_never_squeezed_below_its_width_by_long_cells_elsewhere
     assert short == [9, 7.0]  # a narrow table keeps its natural widths
 
 
+def test_a_table_that_fits_the_line_prints_every_cell_on_one_line():
+    header = ["Term", "Hazard ratio", "95% CI", "P value", "Clinicians", "Sites", "Voluntary exits"]
+    rows = [["Pay tied to productivity, per 10 points", "0.80", "0.61\u20131.06", ".12", "1,249",
+             "50", "522"]] * 3  # fmt: skip
+    kinds = ["text", "ratio", "ci", "p", "count", "count", "count"]
+    weights = tables._weights(header, rows, kinds)
+    shown = tables.Shown(header, rows, ["l"] + ["r"] * 6, weights, 0, 3, [])
+    seps = tables.markdown(shown, "Dose", "tbl-dose").splitlines()[1].strip("|").split("|")
+    dashes = [len(sep.strip(":")) for sep in seps]
+    for j, cell in enumerate(rows[0]):
+        # the column's share of the line, less its cell padding, holds the cell
+        width = tables.LINE_CHARACTERS * dashes[j] / sum(dashes) - tables.PADDING_CHARACTERS
+        assert width >= len(cell), (header[j], width)
+
+
 def test_a_setting_code_is_named_as_a_setting_and_a_role_code_as_a_role():
     df = pd.DataFrame({"setting": ["behavioral_health"], "role": ["behavioral_health"]})
     assert tables.prepare(df, 11).rows == [["Behavioral health", "Behavioral health clinician"]]

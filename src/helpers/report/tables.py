@@ -214,8 +214,9 @@ def markdown(shown: Shown, caption: str, tbl_id: str) -> str:
     # Relative widths whenever the table is wide or has several columns: an engine's automatic
     # widths may leave a column narrower than a word of its header.
     if natural > PANDOC_COLUMNS or len(shown.header) >= 4:
-        total = sum(shown.weights)
-        dashes = [max(3, round(120 * w / total)) for w in shown.weights]
+        # a column's share of the line holds its cell padding as well as its text
+        padded = [w + PADDING_CHARACTERS for w in shown.weights]
+        dashes = [max(3, round(120 * w / sum(padded))) for w in padded]
         dashes[-1] += max(0, PANDOC_COLUMNS + 8 - sum(dashes) - 2 * len(dashes))
     else:
         dashes = [3] * len(shown.header)
