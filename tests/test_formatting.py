@@ -70,6 +70,13 @@ def test_labels_name_codes_in_words():
         (0, "usd", "$0"),
         (0.4, "usd", "$0"),
         (-5, "usd", "\u2212$5"),
+        (-0.4, "usd", "$0"),  # no minus before what rounds to zero
+        (-1.2e6, "usd", "\u2212$1.2 million"),
+        (-0.0004, "points", "0.0"),
+        (-0.0006, "points", "\u22120.1"),
+        (-0.04, "rate", "0.0"),
+        (-0.4, "count", "0"),
+        (-0.0004, "share", "0.0%"),
         (0.001, "p", ".001"),
         (0.01, "p", ".01"),
     ],

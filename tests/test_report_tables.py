@@ -137,6 +137,31 @@ def test_a_table_that_fits_the_line_prints_every_cell_on_one_line():
         assert width >= len(cell), (header[j], width)
 
 
+def test_a_crowded_table_is_set_in_smaller_type_in_the_pdf_only():
+    wide = pd.DataFrame(
+        {
+            "exposure": ["salary_plus_quality", "team_based_care"],
+            "risk_exposed": [0.168, 0.161], "risk_reference": [0.168, 0.2],
+            "risk_ratio": [1.0, 0.81], "ci_low": [0.83, 0.68], "ci_high": [1.19, 0.96],
+            "risk_difference": [-0.0003, -0.039], "rd_ci_low": [-0.03, -0.069],
+            "rd_ci_high": [0.03, -0.009], "p": [0.99, 0.01], "responses": [2640, 2640],
+            "people": [221, 363], "events": [99, 159], "sites": [50, 49],
+        }
+    )  # fmt: skip
+    shown = tables.prepare(wide, 11)
+    assert shown.small and len(shown.header) >= 9
+    text = tables.markdown(shown, "Standardized risks", "tbl-wide")
+    rule = "#show <tbl-wide>: it => { show table: set text(size: 7pt); it }"
+    assert text.startswith(f"```{{=typst}}\n{rule}\n```\n\n| ")
+    # at 7 points the line holds more characters, which the widths use
+    line = tables.LINE_CHARACTERS * tables.TABLE_TEXT_PT / tables.SMALL_TEXT_PT
+    assert sum(shown.weights) > tables.LINE_CHARACTERS - tables.PADDING_CHARACTERS * 13
+    assert sum(shown.weights) <= line - tables.PADDING_CHARACTERS * len(shown.header) + 1e-9
+    narrow = tables.prepare(wide[["exposure", "risk_ratio", "ci_low", "ci_high"]], 11)
+    assert not narrow.small
+    assert "typst" not in tables.markdown(narrow, "Risk ratios", "tbl-narrow")
+
+
 def test_a_setting_code_is_named_as_a_setting_and_a_role_code_as_a_role():
     df = pd.DataFrame({"setting": ["behavioral_health"], "role": ["behavioral_health"]})
     assert tables.prepare(df, 11).rows == [["Behavioral health", "Behavioral health clinician"]]

@@ -36,20 +36,26 @@ def _missing(x: Any) -> bool:
 
 
 def _signed(text: str) -> str:
-    return MINUS + text[1:] if text.startswith("-") else text
+    """A typographic minus, and none before a value that rounds to zero ("-0.0" is "0.0")."""
+    if not text.startswith("-"):
+        return text
+    if not any(c in "123456789" for c in text):
+        return text[1:]
+    return MINUS + text[1:]
 
 
 def usd(x: float, scale: float | None = None) -> str:
     """Money with ``$`` and a unit: $27.6 million, $1.13 billion, $463,067. ``scale`` chooses
     the unit by another amount (an interval's larger limit) instead of ``x`` itself."""
     a = abs(x)
-    sign = MINUS if x < 0 else ""
     by = a if scale is None else abs(scale)
     if by >= 1e9:
-        return f"{sign}${a / 1e9:,.1f} billion"
-    if by >= 1e6:
-        return f"{sign}${a / 1e6:,.1f} million"
-    return f"{sign}${a:,.0f}"
+        text = f"${a / 1e9:,.1f} billion"
+    elif by >= 1e6:
+        text = f"${a / 1e6:,.1f} million"
+    else:
+        text = f"${a:,.0f}"
+    return _signed("-" + text) if x < 0 else text
 
 
 def p_value(p: float) -> str:

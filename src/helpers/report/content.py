@@ -584,11 +584,6 @@ def power_paragraph(rv: RunView) -> str:
     )
 
 
-def _p(p: float) -> str:
-    """A P value for a table cell: '.02', '<.001', '>.99'."""
-    return formatting.p_value(p).removeprefix("P = ").replace("P ", "").replace(" ", "")
-
-
 def multiplicity_paragraph(rv: RunView) -> str:
     """The methods' sentence on secondary findings and, when any has an adjusted P value
     (``p_adjusted``), a table of each published one with its P value before and after Holm's
@@ -599,7 +594,8 @@ def multiplicity_paragraph(rv: RunView) -> str:
             continue
         spec = catalog.findings().get(fid)
         short = spec.short if spec else f.get("label", fid)
-        rows.append(f"| {short} | {_estimate_ci(f)} | {_p(f['p_value'])} | {_p(f['p_adjusted'])} |")
+        p, adjusted = (formatting.fmt(f[k], "p") for k in ("p_value", "p_adjusted"))
+        rows.append(f"| {short} | {_estimate_ci(f)} | {p} | {adjusted} |")
     sentence = "The P values of all other ratio findings are adjusted together by Holm's method"
     if not rows:
         return sentence + ".\n"

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from helpers import cache, manifest, paths
+from helpers.report import tables
 from helpers.report.content import DEMO_MARK, ReportError, RunView, source
 
 CSL = "american-medical-association"
@@ -51,7 +52,7 @@ def typst_header(synthetic: bool) -> str:
     )
     return (
         "#set page(\n" + mark + '  numbering: "1",\n)\n'
-        "#show figure.where(kind: table): set text(size: 8.5pt)\n"
+        f"#show figure.where(kind: table): set text(size: {tables.TABLE_TEXT_PT:g}pt)\n"
         "#show figure.where(kind: image): set figure(placement: auto)\n"
         "#show table: set par(justify: false)\n"
         '#show table.cell.where(y: 0): set text(weight: "bold")\n'

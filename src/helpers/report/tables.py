@@ -34,6 +34,7 @@ class Shown:
     suppressed_rows: int
     total_rows: int
     notes: list[str]
+    small: bool = False  # printed in SMALL_TEXT_PT in the PDF: too wide for TABLE_TEXT_PT
 
 
 def _ci_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
@@ -142,7 +143,10 @@ def prepare(
             "people or events, or withheld so that another such row cannot be worked out from "
             "the totals."
         )
-    return Shown(header, rows, align, _weights(header, rows, kinds), suppressed, len(rows), notes)
+    small = crowded(header, rows, kinds)
+    line = LINE_CHARACTERS * (TABLE_TEXT_PT / SMALL_TEXT_PT if small else 1)
+    weights = _weights(header, rows, kinds, line)
+    return Shown(header, rows, align, weights, suppressed, len(rows), notes, small)
 
 
 def _nan(v: object) -> bool:
@@ -160,20 +164,23 @@ def _number(v: object) -> object:
 
 # About how many characters of 8.5 pt table text fit across the text width, and what each
 # column's padding costs in characters.
-LINE_CHARACTERS = 120
+LINE_CHARACTERS = 120  # characters of TABLE_TEXT_PT type across the PDF's text width
 PADDING_CHARACTERS = 2.5
+TABLE_TEXT_PT = 8.5  # tables' type size in the PDF (helpers.report.render.typst_header)
+SMALL_TEXT_PT = 7.0  # for a crowded table (:func:`crowded`)
+CROWDED = 0.9
 
 
-def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list[float]:
-    """Relative column widths, in characters.
+def _room(columns: int, line: float) -> float:
+    return line - PADDING_CHARACTERS * columns
 
-    Each column first gets what cannot wrap: the longest word of its header (bold, so wider)
-    and the longest word of its cells (for a number or an interval, half its longest cell, so
-    that it takes two lines at most). What is left of the line then goes to the columns whose
-    cells would like more (up to 40 characters, beyond which text wraps), in proportion to how
-    much more they would like. So no header word is squeezed below its own width to make room
-    for a long cell elsewhere.
-    """
+
+def _widths(
+    header: list[str], rows: list[list[str]], kinds: list[str]
+) -> tuple[list[float], list[float]]:
+    """Each column's need (what cannot wrap: the longest word of its header, bold so wider, and
+    of its cells; for a number or an interval, half its longest cell, so that it takes two
+    lines at most) and want (its longest cell, up to 40 characters), in characters."""
     need, want = [], []
     for j, h in enumerate(header):
         cells = [r[j] for r in rows]
@@ -189,7 +196,20 @@ def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list
         lo = max(4.0, word, min(token, 40))
         need.append(lo)
         want.append(max(lo, min(longest, 40)))
-    room = LINE_CHARACTERS - PADDING_CHARACTERS * len(header)
+    return need, want
+
+
+def _weights(
+    header: list[str], rows: list[list[str]], kinds: list[str], line: float = LINE_CHARACTERS
+) -> list[float]:
+    """Relative column widths, in characters.
+
+    Each column first gets its need (:func:`_widths`). What is left of the line then goes to
+    the columns whose cells would like more, in proportion to how much more they would like.
+    So no header word is squeezed below its own width to make room for a long cell elsewhere.
+    """
+    need, want = _widths(header, rows, kinds)
+    room = _room(len(header), line)
     if sum(want) <= room:
         return want
     spare = room - sum(need)
@@ -197,6 +217,14 @@ def _weights(header: list[str], rows: list[list[str]], kinds: list[str]) -> list
     if spare <= 0 or sum(extra) == 0:
         return need
     return [n + spare * e / sum(extra) for n, e in zip(need, extra, strict=True)]
+
+
+def crowded(header: list[str], rows: list[list[str]], kinds: list[str]) -> bool:
+    """Whether a table needs smaller type in the PDF: its cells do not fit the line, and what
+    cannot wrap takes more than ``CROWDED`` of it (text columns would wrap word by word)."""
+    need, want = _widths(header, rows, kinds)
+    room = _room(len(header), LINE_CHARACTERS)
+    return sum(want) > room and sum(need) > CROWDED * room
 
 
 def _escape(text: str) -> str:
@@ -226,7 +254,12 @@ def markdown(shown: Shown, caption: str, tbl_id: str) -> str:
     ]
     lines.append("|" + "|".join(seps) + "|")
     lines += ["| " + " | ".join(_escape(c) for c in r) + " |" for r in shown.rows]
-    return "\n".join(lines) + f"\n\n: {caption} {{#{tbl_id}}}\n"
+    table = "\n".join(lines) + f"\n\n: {caption} {{#{tbl_id}}}\n"
+    if shown.small:  # a Typst show rule for this table alone (the HTML scrolls instead)
+        # the table only: its caption keeps the size of every other caption
+        rule = f"#show <{tbl_id}>: it => {{ show table: set text(size: {SMALL_TEXT_PT:g}pt); it }}"
+        table = f"```{{=typst}}\n{rule}\n```\n\n" + table
+    return table
 
 
 def mostly_suppressed(shown: Shown) -> bool:
