@@ -157,11 +157,11 @@ def _html_leaks(html: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def tiny_groups(tmp_path_factory) -> Path:
-    """The demonstration organization with a tiny site and a tiny role, run end to end once
-    (report included) for the tests below; returns the output folder."""
+    """A demonstration organization of 30 sites with a tiny site and a tiny role, run end to
+    end once (report included) for the tests below; returns the output folder."""
     tmp = tmp_path_factory.mktemp("tiny-groups")
     data = tmp / "org"
-    demo.generate(data)
+    demo.generate(data, scale=0.6)  # enough sites and switching sites for every analysis
     add_tiny_site(data)
     shrink_role(data)
     out = tmp / "out"
