@@ -19,7 +19,7 @@ help:
 	@echo "make validate DATA=folder   check a data folder against the data contract"
 	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
 	@echo "make mutants [MODULES='inference rates']  mutation testing (TESTING.md)"
-	@echo "make coverage [SEEDS=200]  bias, coverage and power over simulated organizations (VALIDATION.md)"
+	@echo "make coverage [SEEDS=400]  bias, coverage and power over simulated organizations (VALIDATION.md)"
 	@echo "make data | run | lab | bench | lint | clean"
 
 env: $(VENV)/.installed
@@ -71,7 +71,7 @@ mutants: $(VENV)/.installed
 
 # Bias, interval coverage and power of the primary findings over many simulated
 # organizations; resumes an interrupted run; not part of `make test`.
-SEEDS ?= 200
+SEEDS ?= 400
 coverage: $(VENV)/.installed
 	$(PY) tools/coverage.py --seeds $(SEEDS) $(COVERAGE_ARGS)
 

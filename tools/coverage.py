@@ -11,7 +11,7 @@ part of ``VALIDATION.md`` (the text outside the markers is left as it is).
 Experiments:
 
 * ``default`` and ``none``: the realistic defaults and ``--realism none``, every primary
-  finding, seeds 1..N (``--seeds``, default 200);
+  finding, seeds 1..N (``--seeds``, default 400);
 * ``mde-<finding>-<level>``: the power of each primary finding's test of no effect at a few
   true effects (``--mde-seeds`` each, default 100; see MDE_DESIGNS), from which the effect
   detected with 80% power is interpolated and compared with the approximation
@@ -454,7 +454,7 @@ def write_validation(text: str, path: Path = VALIDATION) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=400)
     parser.add_argument("--mde-seeds", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, default=RESULTS)
