@@ -17,10 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from helpers.data.compiled import count_sql, first_rows_sql, typed_sql
+from helpers.data.compiled import count_sql, first_rows_sql, sums_sql, typed_sql
 from helpers.data.contract import FOLDER_RULES, OPTIONAL_TABLES, REQUIRED_TABLES, SPECS, Check
 from helpers.data.engine import connect, lit
 from helpers.data.read import (
@@ -35,103 +34,11 @@ from helpers.data.read import (
     rename_columns,
     stage,
 )
-from helpers.data.result import FIRST_ROWS, Collector, ValidationResult
+from helpers.data.result import Collector, ValidationResult
+from helpers.data.sums import SUMS, arrange
 
 if TYPE_CHECKING:
     from helpers.data.sources import WarehouseSource
-
-# Tables with patient-level rows: of these only sums are kept (and, for a table read from a
-# database, only sums leave it): table -> (the function of the typed table, its keys).
-SUMS = {
-    "encounters": ("helpers.encounters", "code_sums"),
-    "time_allocation": ("helpers.time_allocation", "minute_sums"),
-}
-
-
-def sums_expr(table: str, typed: Any) -> Any:
-    """The sums of a table that the analyses read (:data:`SUMS`), as an Ibis expression
-    over its typed rows, for any backend.
-
-    Parameters
-    ----------
-    table
-        ``encounters`` or ``time_allocation``.
-    typed
-        Its typed rows (an Ibis table).
-
-    Returns
-    -------
-    ibis.expr.types.Table
-
-    Examples
-    --------
-    >>> import ibis
-    >>> from helpers.data.checks import typed_schema
-    >>> t = ibis.table(typed_schema(SPECS["time_allocation"]), name="t")
-    >>> "minutes" in sums_expr("time_allocation", t).columns
-    True
-    """
-    import importlib
-
-    module, name = SUMS[table]
-    return getattr(importlib.import_module(module), name)(typed)
-
-
-def write_sums(con: Any, table: str, typed: Any, path: Path) -> int:
-    """Compute a table's sums in the engine that holds it and write them to ``path``, in the
-    order of their keys (bytes of text; the same whatever the engine's collation).
-
-    Parameters
-    ----------
-    con
-        The Ibis backend holding ``typed``.
-    table, typed
-        As :func:`sums_expr`.
-    path
-        The Parquet file to write.
-
-    Returns
-    -------
-    int
-        The rows fetched from the engine (the sums' rows).
-
-    Examples
-    --------
-    >>> # write_sums(con, "encounters", typed, store / "encounters.sums.parquet")
-    """
-    expr = sums_expr(table, typed)
-    got = con.to_pyarrow(expr)
-    measures = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
-    keys = [c for c in got.column_names if not any(m(got.schema.field(c).type) for m in measures)]
-    got = got.sort_by([(k, "ascending") for k in keys])
-    pq.write_table(got, path)
-    return got.num_rows
-
-
-def key_columns(table: str) -> list[str]:
-    """The columns that name a row of a table read from a database (which has no row
-    numbers): its unique key, else every column that is not a measure.
-
-    Parameters
-    ----------
-    table
-        A table of the contract.
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> key_columns("encounters")
-    ['encounter_id']
-    >>> key_columns("time_allocation")
-    ['clinician_id', 'site_id', 'month', 'activity', 'after_hours']
-    """
-    spec = SPECS[table]
-    if spec.unique:
-        return list(spec.unique[0])
-    return [c.name for c in spec.columns if c.type not in ("number", "integer")]
 
 
 def run_checks(
@@ -208,7 +115,6 @@ class _Folder:
         self.con = connect(work)
         self.typed: list[str] = []  # tables read, in order (typed_<table> in self.con)
         self.backends: dict[str, Any] = {}  # resolved URL -> Ibis backend
-        self.fetched = 0  # rows fetched from databases (sums, counts, first keys)
 
     def problem(self, source: Source | WarehouseSource, rule: str) -> None:
         self.out.add(source.label, source.table, "", rule.splitlines()[0], [], 1)
@@ -267,111 +173,14 @@ class _Folder:
         self.typed.append(spec.name)
         self.result.tables.append(spec.name)
         if spec.name in SUMS and not broken:
-            import ibis
+            got = self.con.sql(sums_sql(spec.name)).to_arrow_table()
+            pq.write_table(arrange(spec.name, got), self.dest / f"{spec.name}.sums.parquet")
 
-            con = ibis.duckdb.from_connection(self.con)
-            sums = self.dest / f"{spec.name}.sums.parquet"
-            write_sums(con, spec.name, con.table(f"typed_{spec.name}"), sums)
-
-    # -- a table read from a database ------------------------------------------------------
     def warehouse(self, source: WarehouseSource, mapping: dict[str, str]) -> None:
-        """Check one table where it lives and keep its sums (or, for a table without patient
-        rows, its typed rows); only aggregates and the first offending keys leave the engine.
-        Every failure is one message naming the table and the source, never the URL."""
-        from helpers.data.sources import SourceError, scrub
+        """Check one table where it lives (:func:`helpers.data.warehouse.check_table`)."""
+        from helpers.data.warehouse import check_table
 
-        url = ""
-        try:
-            url = source.resolve()
-            self._warehouse(source, mapping, url)
-        except SourceError as exc:
-            self.problem(source, str(exc))
-        except Exception as exc:  # drivers and engines fail in many ways
-            from helpers.data.sources import _why
-
-            self.problem(source, scrub(_why(exc, url), url) if url else type(exc).__name__)
-
-    def _warehouse(self, source: WarehouseSource, mapping: dict[str, str], url: str) -> None:
-        import ibis
-
-        from helpers.data import checks, sources
-
-        spec = SPECS[source.table]
-        if url not in self.backends:
-            self.backends[url] = sources.connect(source)
-        con = self.backends[url]
-        t = sources.open_table(con, source)
-        names = list(t.columns)
-        chosen, extra, problems = rename_columns(names, spec.name, mapping, source.label)
-        if extra:
-            self.result.extra_columns[source.label] = extra
-        if problems:
-            self.out.extend(problems)
-            return
-        key = key_columns(spec.name)
-        picked = t.select(**{target: t[orig] for orig, target in chosen.items()})
-        picked = picked.select(*spec.column_names)
-        # No row numbers in a database: rows are numbered in the order of their key, so that
-        # the rows sharing a key (if any) are numbered alike in every evaluation.
-        raw = picked.select(ibis.row_number().over(order_by=key).name("_r"), *spec.column_names)
-        typed = checks.typed(spec, raw)
-        others = {}
-        for o in self.typed:
-            stored = self.dest / f"{o}.parquet"
-            if stored.exists():
-                others[o] = ibis.memtable(pq.read_table(stored, columns=SPECS[o].column_names))
-        conds = checks.conditions(spec, typed, others, self.today)
-        counts = {f"k{i}": cond.fill_null(False).sum() for i, (_, cond) in enumerate(conds)}
-        text = [picked[c].cast("string").fill_null("\x00") for c in spec.column_names]
-        row_hash = ibis.literal("\x1f").join(text).hash().cast("decimal(38, 0)")
-        summary = picked.aggregate(_rows=picked.count(), _hash=row_hash.sum())
-        got = con.to_pyarrow(typed.aggregate(_n=typed.count(), **counts)).to_pylist()[0]
-        ident = con.to_pyarrow(summary).to_pylist()[0]
-        self.fetched += 2
-        broken = []
-        for i, (chk, cond) in enumerate(conds):
-            n = int(got[f"k{i}"] or 0)
-            if n:
-                first = typed.filter(cond).order_by("_r").limit(FIRST_ROWS).select(*key)
-                rows = con.to_pyarrow(first).to_pylist()
-                self.fetched += len(rows)
-                keys = [_key_text([r[k] for k in key]) for r in rows]
-                broken.append((chk, n, keys))
-        for chk, n, keys in broken:
-            self.out.add(
-                source.label, spec.name, chk.column, chk.message, [], n, keys, ", ".join(key)
-            )
-        rows = int(ident["_rows"])
-        content = hashlib.sha256(f"{rows}:{ident['_hash']}".encode()).hexdigest()
-        self.result.inputs.append(
-            {
-                "table": source.table,
-                **source.identity,
-                "source": source.name,
-                "rows": rows,
-                "fingerprint": content,
-            }
-        )
-        if rows == 0:
-            self.problem(source, "no rows")
-            return
-        self.result.tables.append(spec.name)
-        if broken:
-            return
-        if spec.name in SUMS:
-            self.fetched += write_sums(
-                con, spec.name, typed, self.dest / f"{spec.name}.sums.parquet"
-            )
-            return
-        # A table without patient rows (sites, clinicians, ...) is kept whole, as from a file.
-        store = self.dest / f"{spec.name}.parquet"
-        got_rows = con.to_pyarrow(typed.order_by("_r"))
-        self.fetched += got_rows.num_rows
-        pq.write_table(got_rows, store)
-        self.con.execute(
-            f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({lit(str(store))})"
-        ).fetchall()
-        self.typed.append(spec.name)
+        check_table(self, source, mapping)
 
     def _typed(
         self, source: Source, names: list[object], chosen: dict[str, str], store: Path
@@ -402,12 +211,6 @@ class _Folder:
                 self.problem(source, FOLDER_RULES["file.readable"](error=exc))
                 return False
         return False
-
-
-def _key_text(values: list[Any]) -> str:
-    """A row's key as the analyst reads it: ``E17``, or ``(C1, S1, 2024-01-01, inbox)``."""
-    shown = [v.date().isoformat() if isinstance(v, dt.datetime) else str(v) for v in values]
-    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
 
 
 def validate_folder(

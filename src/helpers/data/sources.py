@@ -272,8 +272,9 @@ def _missing_extra(exc: BaseException, scheme: str) -> bool:
     )
 
 
-def _why(exc: BaseException, url: str) -> str:
-    """The analyst's message for a failure to connect or to read."""
+def _why(exc: BaseException, url: str, otherwise: str = "cannot connect") -> str:
+    """The analyst's message for a failure to connect or to read (``otherwise``: what
+    failed, for a failure of no known kind)."""
     text = scrub(" ".join(str(exc).split()), url)
     low = text.lower()
     if "password authentication failed" in low or "authentication failed" in low:
@@ -295,7 +296,7 @@ def _why(exc: BaseException, url: str) -> str:
         return f"the server cannot be reached: {text[:200]}"
     if "does not exist" in low and "database" in low:
         return f"the database does not exist: {text[:200]}"
-    return f"cannot connect: {type(exc).__name__}: {text[:200]}"
+    return f"{otherwise}: {type(exc).__name__}: {text[:200]}"
 
 
 def connect(source: WarehouseSource) -> Any:
