@@ -380,7 +380,7 @@ def open_table(con: Any, source: WarehouseSource) -> Any:
     try:
         return con.table(parts[-1], database=database)
     except Exception as exc:
-        text = " ".join(str(exc).split()).lower()
-        if "not found" in text or "does not exist" in text or "no such" in text:
+        text = " ".join(str(exc).split()).lower() + " " + type(exc).__name__.lower()
+        if any(s in text for s in ("not found", "notfound", "does not exist", "no such")):
             raise SourceError(f"table {source.name} not found") from None
         raise SourceError(f"table {source.name} cannot be read: {type(exc).__name__}") from None
