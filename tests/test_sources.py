@@ -37,53 +37,50 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def problems(folder: Path) -> list[tuple[str, str, str]]:
-    result = validate_folder(folder)
-    assert not result.ok
-    assert PASSWORD not in result.summary()
-    return [(v.file, v.column, v.rule) for v in result.errors]
+BAD = {  # table -> (its URL, what the analyst reads)
+    "sites": (None, "environment variable URL_SITES is not set"),
+    "management": (f"warehouse.example.org:5432 password={PASSWORD}", "malformed URL"),
+    "clinicians": (f"nosuchengine://me:{PASSWORD}@127.0.0.1/db", "malformed URL"),
+    "access": (
+        f"mssql://me:{PASSWORD}@127.0.0.1:1433/db",
+        "the Ibis backend for mssql is not installed: pip install 'ibis-framework[mssql]'",
+    ),
+    "survey": (
+        f"postgres://me:{PASSWORD}@127.0.0.1:{_closed_port()}/db",
+        "the server cannot be reached",
+    ),
+    "time_allocation": ("silent", "the server did not answer in time (timeout)"),
+}
 
 
-def test_a_missing_variable_is_named(folder, monkeypatch):
-    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
-    result = validate_folder(folder)
-    assert [(v.file, v.rule) for v in result.errors] == [
-        (LABEL, "environment variable WAREHOUSE_URL is not set")
-    ]
-    assert f"{LABEL}\n  file: environment variable WAREHOUSE_URL is not set" in result.summary()
-
-
-@pytest.mark.parametrize(
-    "url, expected",
-    [
-        (f"warehouse.example.org:5432 user=me password={PASSWORD}", "malformed URL"),
-        (f"nosuchengine://me:{PASSWORD}@127.0.0.1/db", "malformed URL"),
-        (
-            f"mssql://me:{PASSWORD}@127.0.0.1:1433/db",
-            "the Ibis backend for mssql is not installed: pip install 'ibis-framework[mssql]'",
-        ),
-        (f"postgres://me:{PASSWORD}@127.0.0.1:{_closed_port()}/db", "cannot be reached"),
-    ],
-    ids=["not-a-url", "unknown-engine", "extra-not-installed", "unreachable"],
-)
-def test_a_bad_url_is_one_message_without_the_password(folder, monkeypatch, url, expected):
-    monkeypatch.setenv("WAREHOUSE_URL", url)
-    found = problems(folder)
-    assert len(found) == 1, found
-    label, column, rule = found[0]
-    assert (label, column) == (LABEL, "")
-    assert expected in rule and "me:" not in rule
-
-
-def test_a_server_that_does_not_answer_times_out(folder, monkeypatch):
-    with socket.socket() as server:  # accepts connections, never answers
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        port = server.getsockname()[1]
-        monkeypatch.setenv("WAREHOUSE_URL", f"postgres://me:{PASSWORD}@127.0.0.1:{port}/db")
-        monkeypatch.setenv("HELPERS_SOURCE_TIMEOUT", "1")
-        ((label, _, rule),) = problems(folder)
-    assert label == LABEL and "timeout" in rule and PASSWORD not in rule
+def test_every_bad_source_is_one_message_naming_it_without_the_password(tmp_path, monkeypatch):
+    data = make_valid_folder(tmp_path / "data", tables=("encounters",))
+    (data / "sources.yaml").write_text(
+        "".join(
+            f"{t}:\n  engine: ibis\n  url: ${{URL_{t.upper()}}}\n  table: analytics.{t}\n"
+            for t in BAD
+        )
+    )
+    monkeypatch.setenv("HELPERS_SOURCE_TIMEOUT", "1")
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        for table, (url, _) in BAD.items():
+            monkeypatch.delenv(f"URL_{table.upper()}", raising=False)
+            if url == "silent":
+                url = f"postgres://me:{PASSWORD}@127.0.0.1:{port}/db"
+            if url:
+                monkeypatch.setenv(f"URL_{table.upper()}", url)
+        result = validate_folder(data)
+    found = {v.file: (v.column, v.rule) for v in result.errors}
+    assert len(found) == len(result.errors) == len(BAD), result.summary()
+    for table, (_, expected) in BAD.items():
+        column, rule = found[f"sources.yaml [{table}: analytics.{table}]"]
+        assert column == "" and rule.startswith(expected), (table, rule)
+    summary = result.summary()
+    assert "sources.yaml [sites: analytics.sites]\n  file: environment variable" in summary
+    assert PASSWORD not in summary and "me:" not in summary
 
 
 def test_sources_yaml_problems(tmp_path):
@@ -109,7 +106,7 @@ def test_sources_yaml_problems(tmp_path):
 def test_a_table_both_in_a_file_and_in_sources_yaml(folder, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_URL", "postgres://me:pw@127.0.0.1:1/db")
     (folder / "encounters.csv").write_text("encounter_id\n")
-    rules = [rule for _, _, rule in problems(folder)]
+    rules = [v.rule for v in validate_folder(folder).errors]
     assert any("one file per table: encounters is in encounters.csv, " + LABEL in r for r in rules)
 
 
