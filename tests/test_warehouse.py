@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.skipif(bool(postgres_unavailable()), reason=str(postgres_unavailable())),
 ]
 NOTEBOOKS = ("05_time_allocation", "06_encounters")
-SCALE = 0.25
+SCALE = 0.1
 SOURCES = """encounters:
   engine: ibis
   url: ${WAREHOUSE_URL}
