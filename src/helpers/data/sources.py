@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -252,15 +252,17 @@ def scrub(text: str, url: str) -> str:
     --------
     >>> scrub("bad postgres://u:pw@h/db", "postgres://u:pw@h/db")
     'bad <url>'
+    >>> scrub("user u, password p@ss", "postgres://u:p%40ss@h/db")
+    'user u, password <password>'
     """
     text = text.replace(url, "<url>")
     try:
-        parts = urlsplit(url)
-        secret = parts.password
+        secret = urlsplit(url).password
     except ValueError:
         secret = None
-    if secret:
-        text = text.replace(secret, "<password>")
+    if secret:  # as written in the URL and as the driver decodes it (%40 is @)
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "<password>")
     return text
 
 
