@@ -128,3 +128,23 @@ def test_the_runner_stops_on_a_bad_source_and_leaves_out_untouched(folder, tmp_p
     assert LABEL in text and "cannot be reached" in text and "Nothing was run" in text
     assert PASSWORD not in text
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_the_report_lists_a_database_table_by_its_name_and_fingerprint():
+    from types import SimpleNamespace
+
+    from helpers.report.content import provenance
+
+    inputs = [
+        {"table": "sites", "path": "/d/sites.csv", "sheet": None, "sha256": "a" * 64, "rows": 3},
+        {
+            "table": "encounters",
+            "engine": "ibis/postgres",
+            "source": "analytics.encounters_2024",
+            "rows": 1200,
+            "fingerprint": "b" * 64,
+        },
+    ]
+    text = provenance(SimpleNamespace(run_date="today", manifest={"data": {"inputs": inputs}}))
+    assert "| Encounters | `analytics.encounters_2024 (ibis/postgres)` | 1,200 | `bbbb" in text
+    assert "| Sites | `sites.csv` | 3 | `aaaa" in text

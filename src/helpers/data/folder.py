@@ -122,6 +122,8 @@ class _Folder:
     def close(self) -> None:
         self.con.close()
         for con in self.backends.values():
+            if getattr(con, "name", "") == "pyspark":
+                continue  # its disconnect stops the process's Spark session, which is shared
             try:
                 con.disconnect()
             except Exception:  # a server that went away: nothing to close
