@@ -199,7 +199,12 @@ def test_the_data_layer_imports_without_cycles():
 
 
 def test_a_second_validation_needs_neither_ibis_nor_compiling(valid_folder):
-    for kept in (compiled.typed_sql, compiled.count_sql, compiled.first_rows_sql):
+    for kept in (
+        compiled.typed_sql,
+        compiled.count_sql,
+        compiled.first_rows_sql,
+        compiled.sums_sql,
+    ):
         kept.cache_clear()  # so that this process writes the SQL to this test's cache
     assert data.validate_folder(valid_folder).ok
     code = (

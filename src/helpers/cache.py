@@ -49,8 +49,11 @@ def environment_hash() -> str:
 
 
 def data_hash(inputs: list[dict[str, Any]]) -> str:
-    """Hash of the input files' contents (their SHA-256s) and table names."""
-    rows = sorted((str(i.get("table")), str(i.get("sha256"))) for i in inputs)
+    """Hash of the inputs' contents (a file's SHA-256, a database table's fingerprint) and
+    table names."""
+    rows = sorted(
+        (str(i.get("table")), str(i.get("sha256") or i.get("fingerprint"))) for i in inputs
+    )
     return _sha(json.dumps(rows).encode())
 
 

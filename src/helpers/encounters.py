@@ -1,8 +1,10 @@
 """What work RVUs pay for: encounter aggregates computed where the data lie.
 
-The aggregations are Ibis expressions (:func:`encounters`, :func:`per_clinician_expr`,
-:func:`by_visit_type_expr`) run by the data layer's engine (DuckDB, bounded memory) on the
-validated Parquet file; the same expressions can run on another Ibis backend.
+The encounters are summed where they are (:func:`code_sums`, an Ibis expression run by the
+data layer: DuckDB for files, the warehouse for a table of ``sources.yaml``): per clinician,
+site and billed code combination, exact sums. Only those sums leave the engine; the figures
+(:func:`encounters`, :func:`per_clinician_expr`, :func:`by_visit_type_expr`) are computed from
+them with DuckDB, so that they are the same, bit for bit, whatever engine held the rows.
 
 Work RVUs missing from the data come from the fee schedule, looked up once per distinct code
 combination (a few thousand) rather than per encounter (tens of millions).
@@ -45,21 +47,63 @@ def exact_sum(x: ir.NumericValue) -> ir.FloatingValue:
     return x.cast(dt.Decimal(38, 9)).sum().cast("float64")
 
 
-def encounters(e: ir.Table, fee: ir.Table) -> ir.Table:
-    """One row per encounter: clinician, site, visit type (the billed codes without
-    spaces), minutes, work RVUs (from the data, else the fee-schedule sum of the codes),
-    whether they came from the schedule, and how many of its codes the schedule lacks.
+DEC = dt.Decimal(38, 9)  # exact sums: the same in every engine, in any order
+
+
+def code_sums(e: ir.Table) -> ir.Table:
+    """What leaves the engine that holds the encounters: per clinician, site and billed code
+    combination (and whether the data lack the work RVUs), the encounters and the exact sums
+    of minutes and work RVUs. No encounter row leaves; every later figure is computed from
+    these sums (:func:`encounters`).
 
     Parameters
     ----------
     e
-        The validated encounters table.
+        The typed encounters table (in any Ibis backend).
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        ``clinician_id``, ``site_id``, ``cpt_codes``, ``rvu_missing``, ``encounters`` and
+        DECIMAL(38, 9) sums ``minutes_total``, ``minutes_uncredited``, ``work_rvu``.
+
+    Examples
+    --------
+    >>> e = ibis.memtable({"clinician_id": ["C1", "C1"], "site_id": ["S1", "S1"],
+    ...     "cpt_codes": ["99213", "99213"], "minutes_total": [20.0, 30.0],
+    ...     "minutes_uncredited": [2.0, 0.0], "work_rvu": [1.3, 1.3]})
+    >>> ibis.duckdb.connect().execute(code_sums(e))["encounters"].tolist()
+    [2]
+    """
+    return e.group_by(
+        clinician_id=e.clinician_id,
+        site_id=e.site_id,
+        cpt_codes=e.cpt_codes,
+        rvu_missing=e.work_rvu.isnull(),
+    ).aggregate(
+        encounters=e.count(),
+        minutes_total=e.minutes_total.cast(DEC).sum().cast(DEC),
+        minutes_uncredited=e.minutes_uncredited.cast(DEC).sum().cast(DEC),
+        work_rvu=e.work_rvu.cast(DEC).sum().cast(DEC),
+    )
+
+
+def encounters(sums: ir.Table, fee: ir.Table) -> ir.Table:
+    """Per clinician, site and visit type (the billed codes without spaces): encounters,
+    minutes, work RVUs (from the data, else the fee-schedule sum of the codes), how many came
+    from the schedule, and how many of their codes the schedule lacks; exact sums.
+
+    Parameters
+    ----------
+    sums
+        The encounters' sums (:func:`code_sums`).
     fee
         The fee schedule: ``code`` and ``work_rvu``.
 
     Returns
     -------
     ibis.expr.types.Table
+        Sums as DECIMAL(38, 9); ``rvu_encounters`` counts the encounters with a work RVU.
 
     Examples
     --------
@@ -68,28 +112,36 @@ def encounters(e: ir.Table, fee: ir.Table) -> ir.Table:
     ...     schema={"clinician_id": "string", "site_id": "string", "cpt_codes": "string",
     ...     "minutes_total": "float64", "minutes_uncredited": "float64", "work_rvu": "float64"})
     >>> fee = ibis.memtable({"code": ["99213"], "work_rvu": [1.3]})
-    >>> ibis.duckdb.connect().execute(encounters(e, fee))["work_rvu"].tolist()
-    [1.3]
+    >>> float(ibis.duckdb.connect().execute(encounters(code_sums(e), fee))["work_rvu"][0])
+    1.3
     """
-    combos = e.filter(e.work_rvu.isnull()).select("cpt_codes").distinct()
+    combos = sums.filter(sums.rvu_missing).select("cpt_codes").distinct()
     codes = combos.select("cpt_codes", code=combos.cpt_codes.split(";").unnest().strip())
     joined = codes.left_join(fee, codes.code == fee.code)
     filled = joined.group_by("cpt_codes").aggregate(
         schedule_rvu=exact_sum(joined.work_rvu),
         unknown_codes=joined.code_right.isnull().sum(),
     )
-    j = e.left_join(filled, [e.work_rvu.isnull(), e.cpt_codes == filled.cpt_codes])
-    from_schedule = j.work_rvu.isnull()
+    j = sums.left_join(filled, [sums.rvu_missing, sums.cpt_codes == filled.cpt_codes])
+    n = j.encounters
+    # every encounter of a combination without work RVUs is credited the schedule's sum
+    from_schedule = j.schedule_rvu.cast(DEC) * n
     return j.select(
         clinician_id=j.clinician_id,
         site_id=j.site_id,
         visit_type=j.cpt_codes.replace(" ", ""),
+        encounters=n,
         minutes_total=j.minutes_total,
         minutes_uncredited=j.minutes_uncredited,
-        work_rvu=j.work_rvu.fill_null(j.schedule_rvu),
-        rvu_from_schedule=from_schedule,
-        unknown_codes=ibis.ifelse(from_schedule, j.unknown_codes.fill_null(0), 0),
+        work_rvu=ibis.ifelse(j.rvu_missing, from_schedule, j.work_rvu).cast(DEC),
+        rvu_encounters=ibis.ifelse(j.rvu_missing & j.schedule_rvu.isnull(), 0, n),
+        rvu_from_schedule=ibis.ifelse(j.rvu_missing, n, 0),
+        unknown_codes=ibis.ifelse(j.rvu_missing, j.unknown_codes.fill_null(0) * n, 0),
     )
+
+
+def _total(x: ir.NumericValue) -> ir.FloatingValue:
+    return x.sum().cast("float64")
 
 
 def per_clinician_expr(enc: ir.Table) -> ir.Table:
@@ -113,11 +165,11 @@ def per_clinician_expr(enc: ir.Table) -> ir.Table:
     return (
         enc.group_by(["clinician_id", "site_id"])
         .aggregate(
-            encounters=enc.count(),
-            minutes_total=exact_sum(enc.minutes_total),
-            minutes_uncredited=exact_sum(enc.minutes_uncredited),
-            work_rvu=exact_sum(enc.work_rvu),
-            rvu_from_schedule=enc.rvu_from_schedule.cast("int64").sum(),
+            encounters=enc.encounters.sum(),
+            minutes_total=_total(enc.minutes_total),
+            minutes_uncredited=_total(enc.minutes_uncredited),
+            work_rvu=_total(enc.work_rvu),
+            rvu_from_schedule=enc.rvu_from_schedule.sum(),
             unknown_codes=enc.unknown_codes.sum(),
         )
         .order_by(["clinician_id", "site_id"])
@@ -142,15 +194,15 @@ def by_visit_type_expr(enc: ir.Table) -> ir.Table:
     --------
     >>> # con.execute(by_visit_type_expr(encounters(e, fee)))
     """
-    rvu = exact_sum(enc.work_rvu)
+    rvu = _total(enc.work_rvu)
     return (
         enc.group_by("visit_type")
         .aggregate(
-            encounters=enc.count(),
+            encounters=enc.encounters.sum(),
             clinicians=enc.clinician_id.nunique(),
-            minutes_per_work_rvu=exact_sum(enc.minutes_total) / rvu.nullif(0),
-            uncredited_share=exact_sum(enc.minutes_uncredited) / exact_sum(enc.minutes_total),
-            mean_work_rvu=rvu / enc.work_rvu.count().nullif(0),
+            minutes_per_work_rvu=_total(enc.minutes_total) / rvu.nullif(0),
+            uncredited_share=_total(enc.minutes_uncredited) / _total(enc.minutes_total),
+            mean_work_rvu=rvu / enc.rvu_encounters.sum().nullif(0),
         )
         .order_by([ibis.desc("encounters"), "visit_type"])
     )
@@ -159,7 +211,7 @@ def by_visit_type_expr(enc: ir.Table) -> ir.Table:
 def _run(path: Path, fee: pd.DataFrame, build) -> pd.DataFrame:
     con = backend()
     try:
-        e = con.read_parquet(path, table_name="encounters")
+        e = con.read_parquet(path, table_name="encounter_sums")
         schedule = fee[["code", "work_rvu"]].astype({"code": str, "work_rvu": float})
         f = con.create_table("fee", ibis.memtable(schedule), temp=True)
         return con.execute(build(encounters(e, f)))
@@ -174,7 +226,8 @@ def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     path
-        The validated encounters Parquet file (``run.data.parquet("encounters")``).
+        The encounters' sums (:func:`code_sums`) as Parquet (``run.data.sums("encounters")``),
+        computed where the encounters are.
     fee
         The fee schedule (``helpers.reference.fee_schedule()``): ``code``, ``work_rvu``.
 
@@ -185,7 +238,7 @@ def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> # pc = per_clinician(run.data.parquet("encounters"), fee_schedule())
+    >>> # pc = per_clinician(run.data.sums("encounters"), fee_schedule())
     """
     return _run(path, fee, per_clinician_expr)
 
@@ -206,6 +259,6 @@ def by_visit_type(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> # vt = by_visit_type(run.data.parquet("encounters"), fee_schedule())
+    >>> # vt = by_visit_type(run.data.sums("encounters"), fee_schedule())
     """
     return _run(path, fee, by_visit_type_expr)

@@ -28,7 +28,8 @@ from typing import Any
 import yaml
 
 from helpers import cache, catalog, findings, manifest, params, paths
-from helpers.data import cache_root, open_dataset
+from helpers.data import STORE_VARIABLE, cache_root, open_dataset
+from helpers.data.sources import secret_variables
 from helpers.validate import DataError
 
 REQUIRED_FINDINGS = catalog.required()
@@ -76,6 +77,8 @@ class Runner:
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: bool = False
+    store: Path | None = None
+    secrets: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -139,6 +142,11 @@ class Runner:
             str(KERNEL_START_SECONDS),
         ]
         env = {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        # Notebooks read the store validated here and never connect to a database: the
+        # variables holding its URL are not theirs.
+        env[STORE_VARIABLE] = str(self.store)
+        for name in self.secrets:
+            env.pop(name, None)
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             returncode, output = self._papermill(cmd, env)
             if returncode == 0 or self._stopping or not kernel_never_started(output, executed):
@@ -223,6 +231,8 @@ class Runner:
             self.say(str(exc))
             self.say(f"Nothing was run; {self.out_dir} is unchanged.")
             return 2
+        self.store = dataset.store
+        self.secrets = secret_variables(self.data_dir)
         data_key = cache.data_hash(dataset.inputs)
         code_key = cache.tree_hash(paths.PACKAGE)
         env_key = cache.environment_hash()

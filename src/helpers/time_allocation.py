@@ -1,13 +1,77 @@
-"""Solution shop and production line: how clinician minutes are spent."""
+"""Solution shop and production line: how clinician minutes are spent.
+
+The time-allocation rows are summed where they are (:func:`minute_sums`, an Ibis expression
+run by the data layer: DuckDB for files, the warehouse for a table of ``sources.yaml``): per
+clinician, site, month, activity and after-hours flag. Everything here works on those sums,
+since every estimate is a ratio of sums of minutes over whole clinicians.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from helpers.data.contract import PRODUCTION_LINE, SOLUTION_SHOP
+
+SUM_KEYS = ("clinician_id", "site_id", "month", "activity", "after_hours")
+
+
+def minute_sums(t: Any) -> Any:
+    """What leaves the engine that holds the time-allocation rows: the exact sum of minutes
+    per clinician, site, month, activity and after-hours flag.
+
+    Parameters
+    ----------
+    t
+        The typed ``time_allocation`` table (an Ibis table, in any backend).
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        The keys of :data:`SUM_KEYS` and ``minutes`` (float64 of an exact DECIMAL sum, the
+        same in every engine).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"clinician_id": ["C1", "C1"], "site_id": ["S1", "S1"],
+    ...     "month": ["2024-01-01"] * 2, "activity": ["inbox"] * 2, "minutes": [0.1, 0.2],
+    ...     "after_hours": [False, False]})
+    >>> ibis.duckdb.connect().execute(minute_sums(t))["minutes"].tolist()
+    [0.3]
+    """
+    import ibis.expr.datatypes as dt
+
+    return t.group_by(list(SUM_KEYS)).aggregate(
+        minutes=t.minutes.cast(dt.Decimal(38, 9)).sum().cast("float64")
+    )
+
+
+def read_sums(path: Any) -> pd.DataFrame:
+    """The minute sums (:func:`minute_sums`) as pandas, with the contract's dtypes.
+
+    Parameters
+    ----------
+    path
+        ``run.data.sums("time_allocation")``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per clinician, site, month, activity and after-hours flag, in that order.
+
+    Examples
+    --------
+    >>> # t = read_sums(run.data.sums("time_allocation"))
+    """
+    from helpers.data.contract import SPECS
+    from helpers.data.store import with_dtypes
+
+    df = pd.read_parquet(path, columns=[*SUM_KEYS, "minutes"])
+    return with_dtypes(df, SPECS["time_allocation"])
 
 
 def with_management(ta: pd.DataFrame, management: pd.DataFrame) -> pd.DataFrame:

@@ -16,11 +16,15 @@ already validated folder does not load the engine.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from helpers.data.result import DataError, ValidationResult, Violation
 from helpers.data.store import Dataset, cache_root, fingerprint, open_store
+
+STORE_VARIABLE = "HELPERS_STORE"  # the validated store a runner gives its notebooks
 
 __all__ = [
     "DataError",
@@ -81,8 +85,20 @@ def open_dataset(data_dir: str | Path) -> Dataset:
     DataError
         The folder breaks the contract; ``str()`` is the summary of every problem.
 
+    Notes
+    -----
+    The runner validates once and gives its notebooks the store it made
+    (``HELPERS_STORE``): they open it without reading the data again and, for tables read
+    from a database, without connecting to it.
+
     Examples
     --------
     >>> # run.data = open_dataset("data/demo"); run.data.table("sites")
     """
+    given = os.environ.get(STORE_VARIABLE)
+    if given and (Path(given) / "meta.json").is_file():
+        from helpers.data.store import _as_read_from
+
+        meta = json.loads((Path(given) / "meta.json").read_text())
+        return Dataset(Path(data_dir), Path(given), _as_read_from(meta, Path(data_dir)))
     return open_store(data_dir, lambda folder, dest: validate_folder(folder, dest))

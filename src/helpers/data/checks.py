@@ -556,3 +556,26 @@ def first_rows_sql(table: str, others: tuple[str, ...], today: dt.date, index: i
     conds = conditions(SPECS[table], t, {o: _unbound(o) for o in others}, today)
     cond = conds[index][1]
     return _sql(t.filter(cond).order_by("_r").limit(FIRST_ROWS).select("_r"))
+
+
+def sums_sql(table: str) -> str:
+    """SQL of the sums of ``typed_<table>`` (:func:`helpers.data.sums.sums_expr`).
+
+    Parameters
+    ----------
+    table
+        ``encounters`` or ``time_allocation``.
+
+    Returns
+    -------
+    str
+        A SELECT statement.
+
+    Examples
+    --------
+    >>> "typed_encounters" in sums_sql("encounters")
+    True
+    """
+    from helpers.data.sums import sums_expr
+
+    return _sql(sums_expr(table, _unbound(table)))

@@ -24,7 +24,9 @@ HERE = Path(__file__).resolve().parent
 
 @functools.cache
 def _version() -> str:
-    parts = [(HERE / name).read_bytes() for name in ("contract.py", "checks.py")]
+    parts = [(HERE / name).read_bytes() for name in ("contract.py", "checks.py", "sums.py")]
+    # the sums' expressions are the analyses' own
+    parts += [(HERE.parent / name).read_bytes() for name in ("encounters.py", "time_allocation.py")]
     parts += [metadata.version(p).encode() for p in ("ibis-framework", "sqlglot")]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
@@ -119,3 +121,24 @@ def first_rows_sql(table: str, others: tuple[str, ...], today: dt.date, index: i
     True
     """
     return _cached("first_rows_sql", table, others, today, index)
+
+
+@functools.lru_cache(maxsize=16)
+def sums_sql(table: str) -> str:
+    """SQL of the sums of ``typed_<table>`` (see :func:`helpers.data.checks.sums_sql`).
+
+    Parameters
+    ----------
+    table
+        ``encounters`` or ``time_allocation``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> "typed_encounters" in sums_sql("encounters")
+    True
+    """
+    return _cached("sums_sql", table)

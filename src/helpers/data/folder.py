@@ -15,9 +15,11 @@ import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from helpers.data.compiled import count_sql, first_rows_sql, typed_sql
+import pyarrow.parquet as pq
+
+from helpers.data.compiled import count_sql, first_rows_sql, sums_sql, typed_sql
 from helpers.data.contract import FOLDER_RULES, OPTIONAL_TABLES, REQUIRED_TABLES, SPECS, Check
 from helpers.data.engine import connect, lit
 from helpers.data.read import (
@@ -33,6 +35,10 @@ from helpers.data.read import (
     stage,
 )
 from helpers.data.result import Collector, ValidationResult
+from helpers.data.sums import SUMS, arrange
+
+if TYPE_CHECKING:
+    from helpers.data.sources import WarehouseSource
 
 
 def run_checks(
@@ -107,10 +113,21 @@ class _Folder:
         self.dest = dest
         self.today = today
         self.con = connect(work)
-        self.typed: list[str] = []  # tables read, in order
+        self.typed: list[str] = []  # tables read, in order (typed_<table> in self.con)
+        self.backends: dict[str, Any] = {}  # resolved URL -> Ibis backend
 
-    def problem(self, source: Source, rule: str) -> None:
+    def problem(self, source: Source | WarehouseSource, rule: str) -> None:
         self.out.add(source.label, source.table, "", rule.splitlines()[0], [], 1)
+
+    def close(self) -> None:
+        self.con.close()
+        for con in self.backends.values():
+            if getattr(con, "name", "") == "pyspark":
+                continue  # its disconnect stops the process's Spark session, which is shared
+            try:
+                con.disconnect()
+            except Exception:  # a server that went away: nothing to close
+                pass
 
     def table(self, source: Source, mapping: dict[str, str]) -> None:
         """Read, type, check and store one table."""
@@ -157,6 +174,15 @@ class _Folder:
             return
         self.typed.append(spec.name)
         self.result.tables.append(spec.name)
+        if spec.name in SUMS and not broken:
+            got = self.con.sql(sums_sql(spec.name)).to_arrow_table()
+            pq.write_table(arrange(spec.name, got), self.dest / f"{spec.name}.sums.parquet")
+
+    def warehouse(self, source: WarehouseSource, mapping: dict[str, str]) -> None:
+        """Check one table where it lives (:func:`helpers.data.warehouse.check_table`)."""
+        from helpers.data.warehouse import check_table
+
+        check_table(self, source, mapping)
 
     def _typed(
         self, source: Source, names: list[object], chosen: dict[str, str], store: Path
@@ -231,21 +257,32 @@ def validate_folder(
         try:
             _check_folder(state)
         finally:
-            state.con.close()
+            state.close()
     state.result.errors = state.out.list()
     return state.result
 
 
 def _check_folder(state: _Folder) -> None:
+    from helpers.data.sources import read_sources
+
     folder, out = state.result.folder, state.out
     sources, problems = find_sources(folder)
     out.extend(problems)
     mapping, problems = read_column_map(folder)
     out.extend(problems)
+    remote, problems = read_sources(folder)
+    out.extend(problems)
+    for table, src in remote.items():
+        if table in sources:
+            files = f"{sources[table].label}, {src.label}"
+            rule = FOLDER_RULES["folder.one_file_per_table"](table=table, files=files)
+            out.add(sources[table].label, table, "", rule, [], 2)
     for table in REQUIRED_TABLES:
-        if table not in sources:
+        if table not in sources and table not in remote:
             rule = FOLDER_RULES["folder.required_table"](table=table)
             out.add(f"{table}.csv", table, "", rule, [], 1)
     for table in (*REQUIRED_TABLES, *OPTIONAL_TABLES):
-        if table in sources:
+        if table in remote and table not in sources:
+            state.warehouse(remote[table], mapping.get(table, {}))
+        elif table in sources:
             state.table(sources[table], mapping.get(table, {}))

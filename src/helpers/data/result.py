@@ -18,7 +18,9 @@ FIRST_ROWS = 5  # row numbers shown per violation
 @dataclass
 class Violation:
     """One rule broken in one file: ``count`` rows (``rows``: the first of them, as the
-    analyst sees them, header = row 1), or the file or header itself (no rows)."""
+    analyst sees them, header = row 1), or the file or header itself (no rows). A table read
+    from a database has no row numbers: its first rows are named by their key (``keys``, the
+    values of the columns ``key``)."""
 
     file: str
     column: str
@@ -26,6 +28,8 @@ class Violation:
     count: int = 1
     rows: list[int] = field(default_factory=list)
     table: str = ""
+    keys: list[str] = field(default_factory=list)
+    key: str = ""
 
 
 class Collector:
@@ -42,6 +46,8 @@ class Collector:
         rule: str,
         rows: Iterable[int],
         count: int | None = None,
+        keys: Iterable[str] = (),
+        key: str = "",
     ) -> None:
         """Record rows breaking a rule.
 
@@ -54,6 +60,8 @@ class Collector:
             Row numbers (header = row 1); the first :data:`FIRST_ROWS` are kept.
         count
             How many rows (default: as many as ``rows``).
+        keys, key
+            For a database table: the first rows' keys, and the key's column names.
 
         Returns
         -------
@@ -67,18 +75,20 @@ class Collector:
         [2, 4]
         """
         rows = [int(r) for r in rows]
-        n = len(rows) if count is None else count
+        keys = [str(k) for k in keys]
+        n = len(rows) + len(keys) if count is None else count
         if n == 0:
             return
-        key = (label, table, column, rule)
-        v = self.items.setdefault(key, Violation(label, column, rule, 0, [], table))
+        at = (label, table, column, rule)
+        v = self.items.setdefault(at, Violation(label, column, rule, 0, [], table, [], key))
         v.count += n
         v.rows = sorted(set(v.rows) | set(rows))[:FIRST_ROWS]
+        v.keys = (v.keys + [k for k in keys if k not in v.keys])[:FIRST_ROWS]
 
     def extend(self, vs: Iterable[Violation]) -> None:
         """Record violations found elsewhere."""
         for v in vs:
-            self.add(v.file, v.table, v.column, v.rule, v.rows, v.count)
+            self.add(v.file, v.table, v.column, v.rule, v.rows, v.count, v.keys, v.key)
 
     def list(self) -> list[Violation]:
         """The violations, in the order first found."""
@@ -128,9 +138,11 @@ class ValidationResult:
                 lines.append(f)
                 for v in (v for v in self.errors if v.file == f):
                     where = f"column {v.column}" if v.column else "file"
-                    if v.rows:  # a problem of rows; otherwise of the file or its header
-                        more = ", …" if v.count > len(v.rows) else ""
-                        rows = f"; rows {', '.join(map(str, v.rows))}{more}"
+                    if v.rows or v.keys:  # a problem of rows; else of the file or header
+                        first = v.rows or v.keys
+                        more = ", …" if v.count > len(first) else ""
+                        name = "rows" if v.rows else v.key
+                        rows = f"; {name} {', '.join(map(str, first))}{more}"
                         rows = f" ({v.count} row{'s' if v.count != 1 else ''}{rows})"
                     else:
                         rows = ""

@@ -29,6 +29,7 @@ from helpers import paths
 from helpers.data.contract import SPECS, Column, Table
 from helpers.data.read import COLUMNS_FILE, SUFFIXES
 from helpers.data.result import DataError, ValidationResult, Violation
+from helpers.data.sources import SOURCES_FILE
 
 if TYPE_CHECKING:
     import duckdb
@@ -108,7 +109,8 @@ def fingerprint(folder: Path) -> str:
     parts = []
     for path in sorted(folder.iterdir()):
         if path.is_file() and (
-            path.suffix.lower() in SUFFIXES or path.name in (COLUMNS_FILE, DATASET_FILE)
+            path.suffix.lower() in SUFFIXES
+            or path.name in (COLUMNS_FILE, DATASET_FILE, SOURCES_FILE)
         ):
             parts.append((path.name, _hash_memo(path, memo)))
     memo_path.parent.mkdir(parents=True, exist_ok=True)
@@ -288,7 +290,8 @@ class Dataset:
 
     @property
     def inputs(self) -> list[dict[str, Any]]:
-        """The input files: table, path, sheet, SHA-256 and rows."""
+        """The inputs: for a file, table, path, sheet, SHA-256 and rows; for a table read
+        from a database, table, engine, source (its name there), rows and fingerprint."""
         return self.meta["inputs"]
 
     @property
@@ -332,7 +335,41 @@ class Dataset:
         >>> ds.has("survey")
         False
         """
-        return (self.store / f"{table}.parquet").exists()
+        return (self.store / f"{table}.parquet").exists() or self._sums(table).exists()
+
+    def _sums(self, table: str) -> Path:
+        return self.store / f"{table}.sums.parquet"
+
+    def sums(self, table: str) -> Path:
+        """The sums of a table with patient-level rows (``encounters``: per clinician, site
+        and billed code combination; ``time_allocation``: per clinician, site, month,
+        activity and after-hours flag), computed where the rows are (for a table read from a
+        database, the only thing that left it). See :mod:`helpers.encounters` and
+        :func:`helpers.time_allocation.minute_sums`.
+
+        Parameters
+        ----------
+        table
+            ``encounters`` or ``time_allocation``.
+
+        Returns
+        -------
+        Path
+            A Parquet file.
+
+        Raises
+        ------
+        KeyError
+            The folder did not provide the table.
+
+        Examples
+        --------
+        >>> # pc = encounters.per_clinician(run.data.sums("encounters"), fee)
+        """
+        path = self._sums(table)
+        if not path.exists():
+            raise KeyError(f"table {table!r} was not provided")
+        return path
 
     def parquet(self, table: str) -> Path:
         """The stored Parquet file of a table (for engines that read it where it lies).
@@ -353,14 +390,20 @@ class Dataset:
         Raises
         ------
         KeyError
-            The folder did not provide the table.
+            The folder did not provide the table's rows (a table read from a database with
+            patient-level rows provides only its sums: :meth:`sums`).
 
         Examples
         --------
-        >>> # path = run.data.parquet("encounters")  # then read it with DuckDB or Ibis
+        >>> # path = run.data.parquet("clinicians")  # then read it with DuckDB or Ibis
         """
         path = self.store / f"{table}.parquet"
         if not path.exists():
+            if self._sums(table).exists():
+                raise KeyError(
+                    f"table {table!r} was read where it lives: only its sums are here "
+                    "(run.data.sums)"
+                )
             raise KeyError(f"table {table!r} was not provided")
         return path
 
@@ -413,7 +456,7 @@ class Dataset:
             f"CREATE VIEW {table} AS SELECT {', '.join(spec.column_names)} "
             f"FROM read_parquet({lit(str(self.parquet(table)))})"
             for table, spec in SPECS.items()
-            if self.has(table)
+            if (self.store / f"{table}.parquet").exists()
         ]
 
     def ibis(self) -> ibis.backends.duckdb.Backend:
@@ -469,9 +512,12 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
     from helpers.cache import tree_hash
 
     key = f"{fingerprint(folder)}-{tree_hash(Path(__file__).parent)[:12]}"
+    remote = (folder / SOURCES_FILE).exists()
     store = cache_root() / "validated" / key
     meta_path = store / "meta.json"
-    if meta_path.exists():
+    # A folder with tables in a database is checked there every time it is opened (the
+    # tables may have changed); its store is keyed by their fingerprints as well.
+    if meta_path.exists() and not remote:
         return Dataset(folder, store, _as_read_from(json.loads(meta_path.read_text()), folder))
     tmp = store.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -479,6 +525,11 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
     if not result.ok:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DataError(result)
+    if remote:
+        content = json.dumps(sorted(str(i.get("fingerprint")) for i in result.inputs))
+        key = f"{key}-{hashlib.sha256(content.encode()).hexdigest()[:12]}"
+        store = cache_root() / "validated" / key
+        meta_path = store / "meta.json"
     access = pd.read_parquet(tmp / "access.parquet", columns=["month"])["month"]
     window = (access.min(), access.max() + pd.offsets.MonthEnd(0))
     meta = {
@@ -499,5 +550,8 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
 def _as_read_from(meta: dict[str, Any], folder: Path) -> dict[str, Any]:
     """The stored record as seen from ``folder``: another folder with the same files may have
     been validated first, and its name and paths must not leak into this run's provenance."""
-    inputs = [{**i, "path": str((folder / Path(i["path"]).name).resolve())} for i in meta["inputs"]]
+    inputs = [
+        {**i, "path": str((folder / Path(i["path"]).name).resolve())} if "path" in i else i
+        for i in meta["inputs"]
+    ]
     return {**meta, **read_identity(folder), "inputs": inputs}

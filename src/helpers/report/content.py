@@ -625,16 +625,21 @@ def provenance(rv: RunView) -> str:
         f"{code.get('version', __version__)} (commit `{commit[:12]}`"
         f"{', with uncommitted changes' if code.get('dirty') else ''}) and Python "
         f"{man.get('python', {}).get('version', '')}. @tbl-provenance-inputs lists the input "
-        "files; `manifest.json` beside this report records every package version, every "
+        "files (a table read in a database: its name there, and a fingerprint the database "
+        "computed); `manifest.json` beside this report records every package version, every "
         "parameter and each notebook's run time.",
         "",
         "| Table | File | Rows | SHA-256 (first 16 characters) |",
         "|:---|:---|---:|:---|",
     ]
     for i in data.get("inputs", []):
-        name = Path(i["path"]).name + (f" [{i['sheet']}]" if i.get("sheet") else "")
+        if "path" in i:
+            name = Path(i["path"]).name + (f" [{i['sheet']}]" if i.get("sheet") else "")
+            digest = i["sha256"]
+        else:  # read where it lives (sources.yaml): no file, no URL
+            name, digest = f"{i['source']} ({i['engine']})", i["fingerprint"]
         table = i["table"].replace("_", " ").capitalize()
-        lines.append(f"| {table} | `{name}` | {i['rows']:,} | `{i['sha256'][:16]}` |")
+        lines.append(f"| {table} | `{name}` | {i['rows']:,} | `{digest[:16]}` |")
     lines += ["", ": Input files {#tbl-provenance-inputs}", ""]
     pk = man.get("packages", {})
     keys = [k for k in manifest.KEY_PACKAGES if k in pk]
