@@ -628,3 +628,218 @@ def test_rvu_excess_exits_use_the_main_models_rvu_term_and_the_rvu_exits():
     salary = pt[pt["comp_model"] != "rvu_production"]
     with pytest.raises(ValueError, match="^no person-time under RVU production pay$"):
         turnover.rvu_excess_exits(salary, turnover.cox_model(salary), WINDOW)
+
+
+# --- edges of the helpers, exactly ----------------------------------------------------------------
+def test_indicators_take_the_preferred_reference_else_the_most_common_level():
+    values = pd.Series(["b", "a", "a", "c", "a", "b"], index=[10, 11, 12, 13, 14, 15])
+    x = pd.DataFrame(index=values.index)
+    turnover._indicators(x, values, "role", "b")
+    assert list(x.columns) == ["role_a", "role_c"]
+    assert x["role_a"].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]
+    assert x["role_c"].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    y = pd.DataFrame(index=values.index)
+    turnover._indicators(y, values, "role", "physician")  # absent: "a", the most common
+    assert list(y.columns) == ["role_b", "role_c"]
+    assert y["role_b"].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_design_adjusts_for_calendar_period_by_default():
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    x = turnover.design(pt)
+    periods = sorted(turnover.calendar_periods(pt["year"], pt["event"]).unique())
+    assert len(periods) > 2
+    assert [c for c in x.columns if c.startswith("year_")] == [f"year_{p}" for p in periods[1:]]
+    assert not any(c.startswith("year_") for c in turnover.design(pt, calendar=False).columns)
+
+
+def test_calendar_periods_pool_trailing_years_with_the_last_period_and_all_without_exits():
+    year = pd.Series([2017, 2018, 2019, 2020, 2021], index=[5, 6, 7, 8, 9])
+    event = pd.Series([True, True, True, False, False], index=year.index)
+    periods = turnover.calendar_periods(year, event)
+    assert periods.tolist() == ["2017", "2018", "2019-2021", "2019-2021", "2019-2021"]
+    assert list(periods.index) == [5, 6, 7, 8, 9]
+    none = turnover.calendar_periods(year, pd.Series(False, index=year.index))
+    assert none.tolist() == ["2017-2021"] * 5
+
+
+def test_within_site_variation_ignores_a_site_with_one_row():
+    x = pd.DataFrame({"a": [1.0, 1.0, 0.0, 0.0, 1.0], "b": [0.0, 1.0, 0.0, 0.0, 0.0]})
+    site = pd.Series(["A", "A", "B", "B", "C"])  # C has a single row: no variation to see
+    assert turnover.within_site_variation(x, site).to_dict() == {"a": False, "b": True}
+
+
+def test_clinicians_at_risk_at_the_boundaries_and_counting_people_once():
+    spells = pd.DataFrame(
+        {
+            "clinician_id": ["p", "p", "q", "r"],  # p rehired: two spells
+            "entry": [0.0, 3.0, 1.0, 0.0],
+            "exit": [2.0, 5.0, 3.0, 1.0],
+        }
+    )
+    times = [0, 1, 2, 3, 5]
+    # left: entry <= t < exit (just after t); right: entry < t <= exit (the risk set at t)
+    left = turnover.clinicians_at_risk(spells, times, closed="left")
+    right = turnover.clinicians_at_risk(spells, times, closed="right")
+    assert left.tolist() == [2, 2, 1, 1, 0]  # t=1: p and q (r left at 1)
+    assert right.tolist() == [0, 2, 2, 1, 1]  # t=1: p and r; t=3: q (p's second spell not yet)
+    assert turnover.clinicians_at_risk(spells, times).tolist() == left.tolist()
+    assert turnover.clinicians_at_risk(spells, [0.5, 4.0]).tolist() == [2, 1]
+    assert left.dtype.kind == "i"
+    with pytest.raises(ValueError, match="closed"):
+        turnover.clinicians_at_risk(spells, times, closed="both")
+
+
+def _spells(group: str, n: int, exits: list[tuple[float, str | None]]) -> pd.DataFrame:
+    """n spells entering at tenure 0 in ``group``; the first ones end as ``exits`` says, the
+    rest are censored at 10 years."""
+    rows = [(t, c) for t, c in exits] + [(10.0, None)] * (n - len(exits))
+    return pd.DataFrame(
+        {
+            "clinician_id": [f"{group}{i}" for i in range(n)],
+            "group": group,
+            "entry": 0.0,
+            "exit": [t for t, _ in rows],
+            "cause": [c for _, c in rows],
+        }
+    )
+
+
+def test_incidence_curves_equal_a_hand_aalen_johansen_with_exact_at_risk_counts():
+    ex = [(1.0, "voluntary"), (2.0, "retirement"), (3.0, "voluntary")]
+    spells = pd.concat([_spells("b", 4, ex), _spells("a", 2, [])], ignore_index=True)
+    spells.loc[3, "exit"] = 4.0  # the fourth spell of b censored at 4
+    curves, at_risk = turnover.incidence_curves(spells, "group", min_at_risk=1, at=(0, 2, 3))
+    assert list(curves) == ["a", "b"] and len(curves["a"]) == 0  # a: no exit
+    c = curves["b"]
+    assert list(c.columns) == [
+        "time", "at_risk", "events", "competing", "cif", "surv", "clinicians_at_risk"
+    ]  # fmt: skip
+    assert c["time"].tolist() == [1.0, 2.0, 3.0]
+    # by hand: 4 at risk at 1 (one voluntary): F = 1/4, S = 3/4; 3 at 2 (retirement):
+    # S = 1/2; 2 at 3 (voluntary): F = 1/4 + 1/2 * 1/2
+    np.testing.assert_allclose(c["cif"], [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(c["surv"], [0.75, 0.5, 0.25])
+    assert c["clinicians_at_risk"].tolist() == [4, 3, 2]  # the risk set at each exit time
+    assert at_risk.to_dict("list") == {
+        "group": ["a", "a", "a", "b", "b", "b"],
+        "tenure_years": [0.0, 2.0, 3.0, 0.0, 2.0, 3.0],
+        "at_risk": [2, 2, 2, 4, 2, 1],  # those entering at 0 count at 0
+    }
+
+
+def test_incidence_curves_rule_of_fewest_at_risk_at_its_boundary():
+    ex = [(1.0, "voluntary"), (2.0, "voluntary"), (3.0, "voluntary")]
+    # "a" sorts first and is too small: the groups after it still get their curves
+    spells = pd.concat(
+        [_spells("b", 12, ex), _spells("a", 9, ex), _spells("c", 10, ex)], ignore_index=True
+    )
+    curves, at_risk = turnover.incidence_curves(spells, "group", min_at_risk=10)
+    assert list(curves) == ["b", "c"]  # a (9 clinicians) has none; c (10) has one
+    assert sorted(set(at_risk["group"])) == ["a", "b", "c"]
+    # c: 10 at risk at the first exit (kept), 9 at the second (the curve stops there)
+    assert curves["c"]["time"].tolist() == [1.0]
+    assert curves["b"]["clinicians_at_risk"].tolist() == [12, 11, 10]
+    assert list(curves["c"].index) == [0]
+
+
+def test_spells_at_entry_columns():
+    pt = org_person_time(seed=14, n_sites=10, per_site=5)
+    s = turnover.spells_at_entry(pt)
+    assert list(s.columns) == [
+        "spell", "entry", "exit", "cause", "comp_model", "team_based_care", "clinician_id",
+        "site_id",
+    ]  # fmt: skip
+    first = pt.groupby("spell").first()
+    assert s.set_index("spell")["site_id"].equals(first["site_id"])
+
+
+def test_excess_exit_draws_are_the_t_and_poisson_draws_of_the_seed():
+    """Each draw: log HR = log_hr + se * T with T ~ t(G-1), exits ~ Poisson(observed), in that
+    order from one generator seeded with ``seed`` (0 by default)."""
+    exits, years, log_hr, se, g = 40, 8.0, np.log(1.5), 0.2, 30
+    res = turnover.excess_exits(exits, years, log_hr, se, g, draws=5000)
+    rng = np.random.default_rng(0)
+    b = log_hr + se * rng.standard_t(g - 1, 5000)
+    d = rng.poisson(exits, 5000) / years * (1 - np.exp(-b))
+    np.testing.assert_array_equal(res.draws, d)
+    assert (res.ci_low, res.ci_high) == pytest.approx(np.quantile(d, [0.025, 0.975]), rel=1e-12)
+    assert res.years == years and res.exits == exits and res.hr == pytest.approx(1.5)
+    assert res.estimate == pytest.approx(40 / 8 * (1 - 1 / 1.5))
+
+
+def test_rvu_excess_exits_seed_defaults_to_zero():
+    pt = org_person_time(seed=12, per_site=8)
+    cox = turnover.cox_model(pt, inference="cr1")
+    a = turnover.rvu_excess_exits(pt, cox, WINDOW, draws=500)
+    b = turnover.rvu_excess_exits(pt, cox, WINDOW, draws=500, seed=0)
+    np.testing.assert_array_equal(a.draws, b.draws)
+
+
+def test_linked_cohort_window_edges_burnout_threshold_and_overlapping_spells():
+    clinicians = pd.DataFrame(
+        {
+            "clinician_id": ["a", "b", "c", "d", "o", "o"],
+            "site_id": ["A", "A", "A", "A", "A", "B"],
+            "role": "physician",
+            "hire_date": pd.to_datetime(
+                ["2010-01-01", "2010-01-01", "2010-01-01", "2010-01-01", "2010-01-01",
+                 "2017-03-01"]
+            ),
+            "exit_date": pd.to_datetime([None, None, "2017-06-01", None, None, None]),
+            "exit_reason": [None, None, "involuntary", None, None, None],
+        }
+    )  # fmt: skip
+    survey = pd.DataFrame(
+        {
+            "response_id": ["first", "last", "before", "after", "noanswer", "c", "o"],
+            "survey_date": pd.to_datetime(
+                ["2017-01-01", "2024-12-31", "2016-12-31", "2025-01-01", "2018-01-01",
+                 "2017-01-01", "2018-01-01"]
+            ),
+            "clinician_id": ["a", "a", "a", "a", "b", "c", "o"],
+            "burnout": [3, 2, 5, 5, np.nan, 4, 1],
+        }
+    )  # fmt: skip
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW).set_index("response_id")
+    assert sorted(cohort.index) == ["c", "first", "last", "o"]  # window days both included
+    assert cohort.loc["first", "burned_out"] and not cohort.loc["last", "burned_out"]  # 3, 2
+    assert cohort.loc["last", "time"] == pytest.approx(1 / 365.25)
+    # o holds two spells on the survey date (a second post at B): the later hire answers
+    assert cohort.loc["o", "site_id"] == "B"
+    assert cohort.loc["c", "cause"] == "involuntary" and not cohort.loc["c", "event"]
+    assert cohort.loc["first", "cause"] is None  # censored: no cause, not NaN
+
+
+def test_burnout_exit_model_year_terms_match_a_direct_fit_on_any_index():
+    from statsmodels.duration.hazard_regression import PHReg
+
+    survey, clinicians = simulate_linked(seed=33, n_sites=12, per_site=12)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    res = turnover.burnout_exit_model(cohort)
+    shuffled = cohort.sample(frac=1.0, random_state=1)
+    shuffled.index = shuffled.index + 1000
+    again = turnover.burnout_exit_model(shuffled)
+    pd.testing.assert_frame_equal(
+        res.table.set_index("term"), again.table.set_index("term"), check_exact=False, rtol=1e-6
+    )
+    period = turnover.calendar_periods(cohort["year"], cohort["event"])
+    d = pd.DataFrame({"burned_out": cohort["burned_out"].astype(float)})
+    for level in sorted(period.unique())[1:]:
+        d[f"year_{level}"] = (period == level).astype(float)
+    ph = PHReg(
+        cohort["time"], d, status=cohort["event"].astype(int), strata=cohort["site_id"],
+        ties="breslow",
+    ).fit()  # fmt: skip
+    np.testing.assert_allclose(np.log(res.table["hr"]), ph.params, rtol=1e-5)
+
+
+def test_burnout_exit_model_counts_sites_where_burnout_varies_within_them():
+    survey, clinicians = simulate_linked(seed=33, n_sites=12, per_site=12)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    cohort.loc[cohort["site_id"] == "S0", "burned_out"] = True
+    cohort.loc[cohort["site_id"] == "S1", "burned_out"] = False
+    res = turnover.burnout_exit_model(cohort)
+    both = cohort.groupby("site_id")["burned_out"].nunique().eq(2).sum()
+    assert both == 10  # the smaller side between sites would be 11
+    assert res.table.set_index("term").loc["burned_out", "sites"] == both
