@@ -843,3 +843,66 @@ def test_burnout_exit_model_counts_sites_where_burnout_varies_within_them():
     both = cohort.groupby("site_id")["burned_out"].nunique().eq(2).sum()
     assert both == 10  # the smaller side between sites would be 11
     assert res.table.set_index("term").loc["burned_out", "sites"] == both
+
+
+def test_design_without_salary_takes_the_most_common_pay_model_as_reference():
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    rvu = pt["comp_model"] == "rvu_production"
+    pt.loc[~rvu, "comp_model"] = np.where(
+        pt.loc[~rvu, "site_id"] < "S04", "hybrid", "rvu_production"
+    )
+    assert pt["comp_model"].value_counts().index[0] == "rvu_production"
+    x = turnover.design(pt, calendar=False)
+    assert [c for c in x.columns if c.startswith("comp_")] == ["comp_hybrid"]
+    assert x["comp_hybrid"].tolist() == (pt["comp_model"] == "hybrid").astype(float).tolist()
+
+
+def _design_rows(n: int = 12, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "comp_model": rng.choice(["salary", "rvu_production"], n),
+            "team_based_care": np.arange(n) % 2 == 0,
+            "clinician_in_governance": np.arange(n) % 3 == 0,
+            "admin_shadowing": False,
+            "role": ["advanced_practice"] * 7 + ["physician"] * 5,
+            "setting": ["specialty"] * 7 + ["primary_care"] * 5,
+            "year": 2020,
+            "event": [True, False] * 6,
+            "protected_time_pct": 0.0,
+        }
+    )
+
+
+def test_design_references_physicians_and_primary_care_even_when_fewer():
+    x = turnover.design(_design_rows(), calendar=False)
+    assert "role_advanced_practice" in x.columns and "role_physician" not in x.columns
+    assert "setting_specialty" in x.columns and "setting_primary_care" not in x.columns
+    assert x["setting_specialty"].tolist() == [1.0] * 7 + [0.0] * 5
+
+
+def test_design_year_indicators_mark_their_own_period():
+    pt = _design_rows()
+    pt["year"] = [2018, 2019, 2020] * 4
+    pt["event"] = True
+    x = turnover.design(pt)
+    assert x["year_2019"].tolist() == [0.0, 1.0, 0.0] * 4
+    assert x["year_2020"].tolist() == [0.0, 0.0, 1.0] * 4
+
+
+def test_design_drops_an_indicator_with_no_exit_on_its_reference_side_but_keeps_a_dose():
+    pt = _design_rows()
+    pt["event"] = pt["team_based_care"]  # every exit with team-based care: none without it
+    pt["protected_time_pct"] = np.where(pt["team_based_care"], 0.0, 10.0)  # 0/1 per 10 points
+    x = turnover.design(pt, extra="protected_time_10pt", calendar=False)
+    assert "team_based_care" not in x.columns
+    assert x["protected_time_10pt"].tolist() == [0.0, 1.0] * 6  # a dose is never dropped
+
+
+def test_cox_model_errors_name_what_failed():
+    pt = org_person_time(seed=6, n_sites=12, per_site=6)
+    with pytest.raises(ValueError, match="^unknown inference 'bootstrap'$"):
+        turnover.cox_model(pt, inference="bootstrap")
+    few = pt[pt["site_id"].isin(["S00", "S01", "S02"])]
+    with pytest.raises(TooFewSites, match="^Cox model of voluntary exit: 3 site"):
+        turnover.cox_model(few)
