@@ -960,3 +960,35 @@ def test_cox_result_counts_and_the_ph_tests_people():
     ]
     assert res.ph.set_index("term").loc["global", "clinicians"] == res.n_clinicians
     assert res.ph["clinicians"].iloc[0] == people[res.ph["term"].iloc[0]] < res.n_clinicians
+
+
+def test_clinician_spells_at_the_window_edges():
+    first, last = WINDOW
+    day = pd.Timedelta(days=1)
+    c = pd.DataFrame(
+        {
+            "clinician_id": ["late_exit", "last_day_exit", "hired_last_day", "left_first_day",
+                             "no_reason", "censored"],
+            "site_id": "A",
+            "role": "physician",
+            "hire_date": pd.to_datetime(["2015-01-01", "2015-01-01", last, "2010-01-01",
+                                         "2015-01-01", "2015-01-01"]),
+            "exit_date": pd.to_datetime([last + day, last, None, first, "2020-05-01", None]),
+            "exit_reason": ["voluntary", "voluntary", None, "voluntary", None, None],
+        }
+    )  # fmt: skip
+    s = turnover.clinician_spells(c, WINDOW).set_index("clinician_id")
+    assert s.loc["late_exit", "end"] == last  # followed to the window's end, not beyond
+    assert not s.loc["late_exit", "event"] and s.loc["late_exit", "cause"] is None
+    assert s.loc["last_day_exit", "event"] and s.loc["last_day_exit", "cause"] == "voluntary"
+    assert s.loc["hired_last_day", "entry"] == s.loc["hired_last_day", "end"] == last
+    assert s.loc["left_first_day", "event"]  # one day in the window, and an exit
+    assert s.loc["no_reason", "cause"] == "other" and not s.loc["no_reason", "event"]
+    assert s.loc["censored", "cause"] is None
+    assert s["spell"].tolist() == list(range(6))
+    assert list(s.reset_index().columns) == [*c.columns, "entry", "end", "event", "cause", "spell"]
+    pt = turnover.person_time(c, MGMT, SITES, WINDOW)
+    assert pt.loc[pt["clinician_id"] == "hired_last_day", "years"].tolist() == [1 / 365.25]
+    assert pt.groupby("clinician_id")["years"].sum()["late_exit"] == pytest.approx(
+        ((last - first).days + 1) / 365.25
+    )
