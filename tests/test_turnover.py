@@ -992,3 +992,21 @@ def test_clinician_spells_at_the_window_edges():
     assert pt.groupby("clinician_id")["years"].sum()["late_exit"] == pytest.approx(
         ((last - first).days + 1) / 365.25
     )
+
+
+def test_person_time_columns_types_and_the_sites_setting():
+    clinicians, management, _ = simulate_org(seed=6, n_sites=4, per_site=5)
+    settings = ["primary_care", "specialty", "urgent_care", "specialty"]
+    sites = pd.DataFrame({"site_id": ["S00", "S01", "S02", "S03"], "setting": settings})
+    pt = turnover.person_time(clinicians, management, sites, WINDOW)
+    assert list(pt.columns) == [
+        "spell", "clinician_id", "site_id", "role", "setting", "hire_date", "p_start", "p_end",
+        "year", "start", "stop", "years", "event", "cause", "comp_model", *turnover.PRACTICES,
+        *turnover.DOSE_COLUMNS,
+    ]  # fmt: skip
+    assert (
+        pt["setting"].tolist() == pt["site_id"].map(sites.set_index("site_id")["setting"]).tolist()
+    )
+    assert all(pt[c].dtype == bool for c in turnover.PRACTICES)
+    assert all(pt[c].dtype == float for c in turnover.DOSE_COLUMNS)
+    assert pt.index.equals(pd.RangeIndex(len(pt)))
