@@ -1010,3 +1010,15 @@ def test_person_time_columns_types_and_the_sites_setting():
     assert all(pt[c].dtype == bool for c in turnover.PRACTICES)
     assert all(pt[c].dtype == float for c in turnover.DOSE_COLUMNS)
     assert pt.index.equals(pd.RangeIndex(len(pt)))
+
+
+def test_split_calendar_years_of_nothing_is_nothing_with_integer_years():
+    empty = pd.DataFrame({"p_start": pd.to_datetime([]), "p_end": pd.to_datetime([])})
+    out = turnover.split_calendar_years(empty)
+    assert len(out) == 0 and out["year"].dtype.kind == "i"
+    one = pd.DataFrame({"p_start": pd.to_datetime(["2019-01-01"]),
+                        "p_end": pd.to_datetime(["2020-12-31"])})  # fmt: skip
+    two = turnover.split_calendar_years(one)
+    assert two["year"].tolist() == [2019, 2020] and two["year"].dtype.kind == "i"
+    assert two["p_start"].tolist() == list(pd.to_datetime(["2019-01-01", "2020-01-01"]))
+    assert two["p_end"].tolist() == list(pd.to_datetime(["2019-12-31", "2020-12-31"]))
