@@ -1022,3 +1022,18 @@ def test_split_calendar_years_of_nothing_is_nothing_with_integer_years():
     assert two["year"].tolist() == [2019, 2020] and two["year"].dtype.kind == "i"
     assert two["p_start"].tolist() == list(pd.to_datetime(["2019-01-01", "2020-01-01"]))
     assert two["p_end"].tolist() == list(pd.to_datetime(["2019-12-31", "2020-12-31"]))
+
+
+def test_summarize_counts_sites_on_the_smaller_side_unless_asked_within_sites():
+    from helpers import survival
+
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    x = turnover.design(pt, calendar=False)
+    fit = survival.fit_cox(x, pt["start"], pt["stop"], pt["event"])
+    sites = pt["site_id"].to_numpy()
+    table, _ = turnover.summarize(fit, x, sites, pt["clinician_id"])
+    between = turnover.sites_per_term(x, pd.Series(sites))
+    assert table["sites"].tolist() == between
+    assert table.set_index("term").loc["comp_rvu_production", "sites"] == 6  # 6 sites a side
+    within, _ = turnover.summarize(fit, x, sites, pt["clinician_id"], within_site=True)
+    assert within.set_index("term").loc["comp_rvu_production", "sites"] == 0
