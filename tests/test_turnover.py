@@ -1037,3 +1037,25 @@ def test_summarize_counts_sites_on_the_smaller_side_unless_asked_within_sites():
     assert table.set_index("term").loc["comp_rvu_production", "sites"] == 6  # 6 sites a side
     within, _ = turnover.summarize(fit, x, sites, pt["clinician_id"], within_site=True)
     assert within.set_index("term").loc["comp_rvu_production", "sites"] == 0
+
+
+def test_a_factor_level_is_compared_with_the_reference_level_not_with_the_rest():
+    x = pd.DataFrame(
+        {
+            "comp_hybrid": [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            "comp_rvu_production": [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "team_based_care": [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0],
+            "protected_time_10pt": [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0],
+        }
+    )
+    level, reference = turnover.comparison_sides(x, "comp_rvu_production")
+    assert level.tolist() == [True, True, False, False, False, False, False]
+    assert reference.tolist() == [False, False, False, False, False, True, True]  # salary only
+    practice = turnover.comparison_sides(x, "team_based_care")
+    assert practice[1].tolist() == [True, False, True, False, True, False, False]
+    assert turnover.comparison_sides(x, "protected_time_10pt") is None
+    site = pd.Series(["A", "B", "C", "D", "E", "F", "F"])
+    # rvu: A, B vs F; hybrid: C, D, E vs F; practice: B, D, F vs A, C, E; dose: every site
+    assert turnover.sites_per_term(x, site) == [1, 1, 3, 6]
+    who = pd.Series(["p", "q", "r", "s", "t", "u", "v"])
+    assert turnover.people_per_term(x, who) == [2, 2, 3, 7]
