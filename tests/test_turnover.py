@@ -1020,6 +1020,7 @@ def test_split_calendar_years_of_nothing_is_nothing_with_integer_years():
                         "p_end": pd.to_datetime(["2020-12-31"])})  # fmt: skip
     two = turnover.split_calendar_years(one)
     assert two["year"].tolist() == [2019, 2020] and two["year"].dtype.kind == "i"
+    assert list(two.columns) == ["p_start", "p_end", "year"] and list(two.index) == [0, 1]
     assert two["p_start"].tolist() == list(pd.to_datetime(["2019-01-01", "2020-01-01"]))
     assert two["p_end"].tolist() == list(pd.to_datetime(["2019-12-31", "2020-12-31"]))
 
