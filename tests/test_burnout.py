@@ -461,3 +461,64 @@ def test_dose_response_recovers_a_simulated_shift_and_states_its_sample():
     assert row["ci_low"] <= truth <= row["ci_high"] and abs(row["risk_ratio"] - truth) < 0.05
     assert row["per"] == 10 and row["responses"] == len(df)
     assert t.loc["sites_with_target", "responses"] == df["rvu_target_annual"].notna().sum()
+
+
+# -- the tables of several comparisons, survey items and mediation ---------------------------------
+def test_comparisons_tabulate_each_standardized_comparison_with_its_rows():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    exposures = [burnout.PAY["rvu_production"], burnout.PRACTICE["team_based_care"]]
+    table, res = burnout.comparisons(df, exposures)
+    assert list(res) == ["rvu_production", "team_based_care"]
+    for e, (_, row) in zip(exposures, table.iterrows(), strict=True):
+        alone = burnout.standardized(df, e).row()
+        assert list(row.index) == list(alone)
+        assert row["exposure"] == e.code and row["risk_ratio"] == pytest.approx(alone["risk_ratio"])
+        assert row["people"] == alone["people"] and row["events"] == alone["events"]
+    df["intent"] = with_outcome(df, 0.5 * (df["team_based_care"] == 1), 8)["burned_out"]
+    _, intent = burnout.comparisons(df, exposures[1:], outcome="intent")
+    assert (
+        intent["team_based_care"].events == burnout.standardized(df, exposures[1], "intent").events
+    )
+
+
+def test_correlates_are_standardized_risk_ratios_per_point_of_each_item():
+    df = survey(n_sites=12, per_site=25, seed=9)
+    rng = np.random.default_rng(10)
+    df["teamwork"] = rng.integers(1, 6, len(df)).astype(float)
+    df["trust_in_leadership"] = rng.integers(1, 6, len(df)).astype(float)
+    df.loc[:20, "teamwork"] = np.nan  # left out of the teamwork model only
+    df = with_outcome(df, 0.8 - 0.3 * df["trust_in_leadership"], 11)
+    out = burnout.correlates(df, ["trust_in_leadership", "teamwork"])
+    assert list(out.columns) == [
+        "item", "risk_ratio", "ci_low", "ci_high", "p", "responses", "people", "events"
+    ]  # fmt: skip
+    assert out["item"].tolist() == ["trust_in_leadership", "teamwork"]
+    assert out["responses"].tolist() == [len(df), len(df) - 21]
+    for item, row in out.set_index("item").iterrows():
+        d = df.dropna(subset=[item])
+        ref = smf.glm(f"{FORMULA} + {item}", d, family=sm.families.Binomial()).fit()
+        up = ref.predict(d.assign(**{item: d[item] + 1})).mean() / ref.predict(d).mean()
+        assert row["risk_ratio"] == pytest.approx(up, rel=1e-6)
+        s = burnout.standardized(d, burnout.Exposure(item, item, shift=1.0), doses={item: 1.0})
+        assert (row["ci_low"], row["ci_high"], row["p"]) == pytest.approx(
+            (s.rr_low, s.rr_high, s.p)
+        )
+        assert row["people"] == s.people and row["events"] == int(d["burned_out"].sum())
+    assert out.set_index("item").loc["trust_in_leadership", "ci_high"] < 1
+
+
+def test_mediation_table_rows():
+    m = burnout.Mediation(
+        nie=0.02, nde=0.05, te=0.07, share=0.3, nie_rr=1.1,
+        ci={"nie": (0.01, 0.03), "nde": (0.0, 0.1), "te": (0.03, 0.11), "nie_rr": (1.05, 1.2)},
+        resamples=200, failures=0, n=500, people=140, events=37, n_sites=20,
+    )  # fmt: skip
+    assert m.table().to_dict("records") == [
+        {"effect": "nie", "risk_difference": 0.02, "rd_ci_low": 0.01, "rd_ci_high": 0.03,
+         "people": 140, "events": 37},
+        {"effect": "nde", "risk_difference": 0.05, "rd_ci_low": 0.0, "rd_ci_high": 0.1,
+         "people": 140, "events": 37},
+        {"effect": "te", "risk_difference": 0.07, "rd_ci_low": 0.03, "rd_ci_high": 0.11,
+         "people": 140, "events": 37},
+    ]  # fmt: skip
