@@ -522,3 +522,87 @@ def test_mediation_table_rows():
         {"effect": "te", "risk_difference": 0.07, "rd_ci_low": 0.03, "rd_ci_high": 0.11,
          "people": 140, "events": 37},
     ]  # fmt: skip
+
+
+def _mgmt_two_periods() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": ["A", "A"],
+            "effective_from": pd.to_datetime(["2015-01-01", "2020-07-01"]),
+            "effective_to": pd.to_datetime(["2020-06-30", None]),
+            "comp_model": ["rvu_production", "salary"],
+            "rvu_target_annual": [5200.0, np.nan],
+            "pct_comp_productivity": [65.0, 0.0],
+            "team_based_care": pd.array([False, True], dtype="boolean"),
+            "support_staff_per_clinician": [1.2, 2.0],
+            "clinician_in_governance": pd.array([False, True], dtype="boolean"),
+            "admin_shadowing": pd.array([True, False], dtype="boolean"),
+            "protected_time_pct": [0.0, 10.0],
+        }
+    )
+
+
+def test_responses_on_the_first_and_last_day_of_a_management_period_types_and_columns():
+    survey_rows = pd.DataFrame(
+        {
+            "response_id": ["last_day", "first_day"],
+            "site_id": "A",
+            "survey_date": pd.to_datetime(["2020-06-30", "2020-07-01"]),
+            "clinician_id": ["c1", "c2"],
+            "role": "physician",
+            "burnout": pd.array([3, 2], dtype="Int64"),
+            "intent_to_leave": pd.array([4, 3], dtype="Int64"),
+            "trust_in_leadership": pd.array([2, 5], dtype="Int64"),
+            "teamwork": [1.0, 4.0],
+        }
+    )
+    sites = pd.DataFrame({"site_id": ["A"], "setting": ["psychiatry"]})
+    r = burnout.responses(survey_rows, _mgmt_two_periods(), sites)
+    assert r["response_id"].tolist() == ["last_day", "first_day"]
+    assert r["comp_model"].tolist() == ["rvu_production", "salary"]  # both days included
+    assert r["year"].dtype.kind == "i" and r["burned_out"].dtype.kind == "i"
+    assert r["burned_out"].tolist() == [1, 0]
+    assert all(r[p].dtype.kind == "i" for p in burnout.PRACTICES)
+    assert r["trust_in_leadership"].tolist() == [2.0, 5.0] and r["teamwork"].tolist() == [1, 4]
+    assert r["trust_in_leadership"].dtype == float and r["high_intent"].tolist() == [1.0, 0.0]
+    assert not {"row", "to", "effective_from", "effective_to", "index"} & set(r.columns)
+    assert list(r.index) == [0, 1]
+    # two management rows in effect on one day (overlapping records): still one row each
+    overlap = pd.concat([_mgmt_two_periods(), _mgmt_two_periods().iloc[[1]]], ignore_index=True)
+    overlap.loc[2, "effective_from"] = pd.Timestamp("2020-01-01")
+    twice = burnout.responses(survey_rows, overlap, sites)
+    assert twice["response_id"].tolist() == ["last_day", "first_day"]
+
+
+def test_standardized_row_and_prevalence_table_columns():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    s = burnout.standardized(df, burnout.PAY["rvu_production"])
+    row = s.row()
+    assert row == {
+        "exposure": "rvu_production", "risk_exposed": s.risk_exposed,
+        "risk_reference": s.risk_reference, "risk_ratio": s.rr, "ci_low": s.rr_low,
+        "ci_high": s.rr_high, "risk_difference": s.rd, "rd_ci_low": s.rd_low,
+        "rd_ci_high": s.rd_high, "p": s.p, "responses": s.n, "people": s.people,
+        "events": s.events, "sites": s.n_sites,
+    }  # fmt: skip
+    assert s.rd_low < s.rd < s.rd_high and s.risk_exposed - s.risk_reference == s.rd
+    t = burnout.prevalence_table(df, "role")
+    assert list(t.columns) == [
+        "role", "responses", "people", "burned_out", "share", "ci_low", "ci_high"
+    ]  # fmt: skip
+    assert (t["ci_low"] < t["share"]).all() and (t["share"] < t["ci_high"]).all()
+
+
+def test_dose_response_applies_a_models_own_subset():
+    df = survey(n_sites=24, per_site=30, seed=26)
+    df = with_outcome(df, -0.5 + 0.05 * df["protected_time_pct"], 27)
+    first_half = burnout.Dose(
+        "protected_time_pct", "protected_time_pct", 10, "adjusted_set",
+        subset=lambda r: r[r["site_id"] < "S12"],
+    )  # fmt: skip
+    t = burnout.dose_response(df, [first_half])
+    part = df[df["site_id"] < "S12"]
+    assert t["responses"].tolist() == [len(part)] and t["sites"].tolist() == [12]
+    alone = burnout.dose_response(part, [burnout.DOSE_MODELS[-1]])
+    assert t["risk_ratio"].tolist() == pytest.approx(alone["risk_ratio"].tolist())
