@@ -606,3 +606,40 @@ def test_dose_response_applies_a_models_own_subset():
     assert t["responses"].tolist() == [len(part)] and t["sites"].tolist() == [12]
     alone = burnout.dose_response(part, [burnout.DOSE_MODELS[-1]])
     assert t["risk_ratio"].tolist() == pytest.approx(alone["risk_ratio"].tolist())
+
+
+def test_bootstrap_rr_draws_are_weighted_refits_by_hand():
+    """Each draw: the model refitted with every response weighted by how often its site was
+    drawn (statsmodels, frequency weights), standardized over the weighted responses. Rows
+    missing something other than the outcome stay in."""
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    df["intent_to_leave"] = np.where(np.arange(len(df)) % 3 == 0, np.nan, 2.0)
+    df.loc[[0, 1], "burned_out"] = np.nan  # left out
+    e = burnout.PAY["rvu_production"]
+    draws, failures = burnout.bootstrap_rr(df, e, 4, seed=14)
+    assert failures == 0 and len(draws) == 4
+    d = df.dropna(subset=["burned_out"])
+    w = burnout.site_weights(d["site_id"], 4, 14)
+    codes = pd.factorize(d["site_id"])[0]
+    for b in range(4):
+        fw = w[b][codes]
+        keep = fw > 0
+        dk = d[keep]
+        ref = smf.glm(FORMULA, dk, family=sm.families.Binomial(), freq_weights=fw[keep]).fit()
+        r1 = np.average(ref.predict(dk.assign(comp_model="rvu_production")), weights=fw[keep])
+        r0 = np.average(ref.predict(dk.assign(comp_model="salary")), weights=fw[keep])
+        assert draws[b] == pytest.approx(r1 / r0, rel=1e-6)
+
+
+def test_bootstrap_rr_fails_a_resample_without_one_side_of_the_comparison():
+    df = survey(n_sites=14, per_site=20, seed=3, comp=("salary", "hybrid"))
+    df.loc[df["site_id"].isin(["S00", "S01"]), "comp_model"] = "rvu_production"
+    df = with_outcome(df, -0.2 + 0.5 * (df["comp_model"] == "rvu_production"), 4)
+    draws, failures = burnout.bootstrap_rr(df, burnout.PAY["rvu_production"], 60, seed=5)
+    w = burnout.site_weights(df["site_id"], 60, 5)
+    codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
+    rvu = codes[["S00", "S01"]].to_numpy()
+    salary = codes[df.loc[df["comp_model"] == "salary", "site_id"].unique()].to_numpy()
+    missing = (w[:, rvu].sum(axis=1) == 0) | (w[:, salary].sum(axis=1) == 0)
+    assert missing.sum() > 0 and failures == missing.sum() and len(draws) == 60 - failures
