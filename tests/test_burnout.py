@@ -643,3 +643,20 @@ def test_bootstrap_rr_fails_a_resample_without_one_side_of_the_comparison():
     salary = codes[df.loc[df["comp_model"] == "salary", "site_id"].unique()].to_numpy()
     missing = (w[:, rvu].sum(axis=1) == 0) | (w[:, salary].sum(axis=1) == 0)
     assert missing.sum() > 0 and failures == missing.sum() and len(draws) == 60 - failures
+
+
+def test_mean_difference_edges_sites_missing_rows_and_messages():
+    df = survey(n_sites=10, per_site=20, seed=20)
+    rng = np.random.default_rng(21)
+    df["trust_in_leadership"] = 3.0 + 0.5 * df["admin_shadowing"] + rng.normal(0, 0.8, len(df))
+    df["intent_to_leave"] = np.where(np.arange(len(df)) % 2 == 0, np.nan, 3.0)  # stays in
+    df.loc[:4, "trust_in_leadership"] = np.nan  # left out
+    d = burnout.mean_difference(df)  # exactly 10 sites: enough
+    assert d.n == len(df) - 5 and d.n_sites == 10
+    nine = df[df["site_id"] != "S09"]
+    with pytest.raises(inference.TooFewSites, match="^model of trust_in_leadership: 9 site"):
+        burnout.mean_difference(nine)
+    with pytest.raises(inference.TooFewSites, match="^model of trust_in_leadership: 0 site"):
+        burnout.mean_difference(df.assign(trust_in_leadership=np.nan))
+    with pytest.raises(ValueError, match="^admin_shadowing does not vary apart from the adj"):
+        burnout.mean_difference(df.assign(admin_shadowing=0))
