@@ -660,3 +660,34 @@ def test_mean_difference_edges_sites_missing_rows_and_messages():
         burnout.mean_difference(df.assign(trust_in_leadership=np.nan))
     with pytest.raises(ValueError, match="^admin_shadowing does not vary apart from the adj"):
         burnout.mean_difference(df.assign(admin_shadowing=0))
+
+
+def test_comparison_sides_take_the_factors_reference_level():
+    x = pd.DataFrame(
+        {
+            "comp_hybrid": [0.0, 0.0, 1.0, 1.0, 0.0],
+            "comp_rvu_production": [1.0, 0.0, 0.0, 0.0, 0.0],
+            "team_based_care": [1.0, 1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    level, reference = burnout.comparison_sides(x, "comp_rvu_production")
+    assert level.tolist() == [True, False, False, False, False]
+    assert reference.tolist() == [False, True, False, False, True]  # salary, not hybrid
+    with_, without = burnout.comparison_sides(x, "team_based_care")
+    assert with_.tolist() == [True, True, False, True, False]
+    assert without.tolist() == [False, False, True, False, True]
+
+
+def test_odds_ratio_table_does_not_depend_on_the_responses_index():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    table = burnout.odds_ratio_table(df, burnout.logistic(df, "burned_out"))
+    moved = df.sample(frac=1.0, random_state=2)
+    moved.index = moved.index * 3 + 1000
+    again = burnout.odds_ratio_table(moved, burnout.logistic(moved, "burned_out"))
+    pd.testing.assert_frame_equal(table, again, check_exact=False, rtol=1e-7)
+    rvu = table.set_index("term").loc["comp_rvu_production"]
+    on = df[df["comp_model"] == "rvu_production"]
+    off = df[df["comp_model"] == "salary"]
+    assert rvu["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
+    assert rvu["people"] == min(burnout.people(on), burnout.people(off))
