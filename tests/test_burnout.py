@@ -691,3 +691,24 @@ def test_odds_ratio_table_does_not_depend_on_the_responses_index():
     off = df[df["comp_model"] == "salary"]
     assert rvu["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
     assert rvu["people"] == min(burnout.people(on), burnout.people(off))
+
+
+def test_standardized_people_and_events_and_a_missing_side():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    e = burnout.PAY["rvu_production"]
+    on, off = e.sides(df)
+    assert (on["comp_model"] == "rvu_production").all() and len(on) > 0
+    assert (off["comp_model"] == "salary").all() and len(off) > 0
+    assert len(on) + len(off) == (df["comp_model"] != "hybrid").sum()
+    s = burnout.standardized(df, e)
+    assert s.exposure == "rvu_production"
+    assert s.people == min(burnout.people(on), burnout.people(off))
+    assert s.events == min(on["burned_out"].sum(), off["burned_out"].sum())
+    shift = burnout.Exposure("protected_time_pct", "protected_time_pct", shift=10.0)
+    s2 = burnout.standardized(df, shift, doses={"protected_time_pct": 10.0})
+    assert s2.people == burnout.people(df) and s2.events == df["burned_out"].sum()
+    for absent in ("rvu_production", "salary"):
+        without = df[df["comp_model"] != absent]
+        with pytest.raises(ValueError, match="^no responses on one side of rvu_production$"):
+            burnout.standardized(without, e)
