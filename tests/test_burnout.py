@@ -800,3 +800,63 @@ def test_mediation_fails_resamples_without_salary_and_gives_no_interval_without_
     none = burnout.mediation(df, resamples=1, seed=seed)
     assert none.failures == 1
     assert all(len(v) == 2 and np.isnan(v).all() for v in none.ci.values())
+
+
+def test_design_indicator_values_index_and_counterfactual_columns():
+    df = survey(n_sites=12, per_site=20, seed=5)
+    df.index = df.index + 500
+    x = burnout.design(df)
+    assert x.index.equals(df.index)
+    assert x["role_advanced_practice"].tolist() == (df["role"] == "advanced_practice").tolist()
+    assert x["year_2021"].tolist() == (df["year"] == 2021).tolist()
+    sub = df[df["role"] == "physician"]  # no advanced practice or behavioral health here
+    cf = burnout.design(sub, columns=list(x.columns))
+    assert list(cf.columns) == list(x.columns) and cf.index.equals(sub.index)
+    assert (cf["role_advanced_practice"] == 0).all() and (cf["const"] == 1).all()
+
+
+def test_design_drops_a_column_dependent_on_the_others_up_to_rounding():
+    df = survey(n_sites=12, per_site=20, seed=5)
+    noise = np.random.default_rng(1).normal(0, 1e-9, len(df))
+    df["protected_time_pct"] = 10.0 * df["team_based_care"] + 5.0 + noise  # no variation of its own
+    with pytest.raises(ValueError, match="^protected_time_pct does not vary apart"):
+        burnout.design(df, doses={"protected_time_pct": 10.0})
+    df["protected_time_pct"] += np.random.default_rng(2).normal(0, 1.0, len(df))
+    assert "protected_time_pct_per" in burnout.design(df, doses={"protected_time_pct": 10.0})
+
+
+def test_logistic_refusals_and_interactions():
+    df = survey(n_sites=10, per_site=20, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    df["late"] = np.random.default_rng(7).integers(0, 2, len(df))
+    fit = burnout.logistic(df, "burned_out", interact="late")  # exactly 10 sites
+    assert "comp_rvu_production:late" in fit.columns and fit.n_sites == 10
+    with pytest.raises(inference.TooFewSites, match="^model of burned_out: 9 site"):
+        burnout.logistic(df[df["site_id"] != "S09"], "burned_out")
+    with pytest.raises(inference.TooFewSites, match="^model of burned_out: 0 site"):
+        burnout.logistic(df.iloc[:0], "burned_out")
+    separated = df.assign(burned_out=(df["comp_model"] == "rvu_production").astype(int))
+    with pytest.raises(
+        ValueError, match=r"^the logistic model did not converge \(separation or too few events\)$"
+    ):
+        burnout.logistic(separated, "burned_out")
+
+
+def test_people_of_no_response_and_of_one():
+    r = pd.DataFrame({"clinician_id": ["a"], "year": [2022]})
+    assert burnout.people(r.iloc[:0]) == 0 and burnout.people(r) == 1
+    assert burnout.people(r.assign(clinician_id=None)) == 1
+
+
+def test_batched_fits_with_one_start_and_one_separated_resample():
+    rng = np.random.default_rng(3)
+    n = 200
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = (rng.random(n) < expit(0.3 + 0.8 * x[:, 1])).astype(float)
+    good = np.ones(n)
+    sep = np.where((x[:, 1] > 0) == (y == 1), 1.0, 0.0)  # only rows that separate
+    beta, ok = burnout.fit_logistic(x, y, np.vstack([good, sep, good]), start=np.zeros(2))
+    assert ok.tolist() == [True, False, True]
+    one = sm.GLM(y, x, family=sm.families.Binomial()).fit().params
+    np.testing.assert_allclose(beta[0], one, rtol=1e-7)
+    np.testing.assert_allclose(beta[2], one, rtol=1e-7)
