@@ -855,8 +855,25 @@ def test_batched_fits_with_one_start_and_one_separated_resample():
     y = (rng.random(n) < expit(0.3 + 0.8 * x[:, 1])).astype(float)
     good = np.ones(n)
     sep = np.where((x[:, 1] > 0) == (y == 1), 1.0, 0.0)  # only rows that separate
-    beta, ok = burnout.fit_logistic(x, y, np.vstack([good, sep, good]), start=np.zeros(2))
+    beta, ok = burnout.fit_logistic(x, y, np.vstack([good, sep, good]), start=[0, 0])
     assert ok.tolist() == [True, False, True]
     one = sm.GLM(y, x, family=sm.families.Binomial()).fit().params
     np.testing.assert_allclose(beta[0], one, rtol=1e-7)
     np.testing.assert_allclose(beta[2], one, rtol=1e-7)
+
+
+def test_odds_ratio_table_reports_every_term_but_intercept_years_and_doses():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    fit = burnout.logistic(df, "burned_out", doses={"protected_time_pct": 10.0})
+    table = burnout.odds_ratio_table(df, fit)
+    assert list(table.columns) == ["term", "or", "ci_low", "ci_high", "p", "people", "events"]
+    reported = [c for c in fit.columns if c != "const" and not c.startswith("year_")]
+    assert table["term"].tolist() == [c for c in reported if not c.endswith("_per")]
+    se = np.sqrt(np.diag(fit.cov))
+    for _, row in table.iterrows():
+        j = fit.columns.index(row["term"])
+        assert row["p"] == inference.t_p_value(fit.beta[j], se[j], 12)
+    tbc = table.set_index("term").loc["team_based_care"]
+    on, off = df[df["team_based_care"] == 1], df[df["team_based_care"] == 0]
+    assert tbc["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
