@@ -233,3 +233,36 @@ def test_departure_effects_need_ten_sites():
     d, deps, _ = simulate(8, sites=9)
     with pytest.raises(ValueError, match="9 site"):
         access.departure_effects(d, deps, resamples=10)
+
+
+def test_departure_effects_defaults_messages_a_site_without_exits_and_missing_outcomes():
+    d, deps, _ = simulate(9, sites=10)
+    with pytest.raises(ValueError, match="^access per departure: 9 site"):
+        access.departure_effects(d[d["site_id"] != "S9"], deps, resamples=10)
+    last = pd.unique(d["site_id"])[-1]
+    deps = deps[deps["site_id"] != last]  # the last site (in code order) has no exits
+    e = access.departure_effects(d, deps)
+    assert e.resamples == 1000 and len(e.draws) == 1000
+    again = access.departure_effects(d, deps, resamples=1000, seed=0)
+    assert (e.days, e.visits, e.ratio_ci) == (again.days, again.visits, again.ratio_ci)
+    assert e.vacancy.departed_fte == pytest.approx(deps["fte"].sum())
+    # a site-month without an outcome is left out of that outcome's slope only
+    holes = d.copy()
+    holes.loc[holes.index[::7], "third_next_available_days"] = np.nan
+    h = access.departure_effects(holes, deps, resamples=5)
+    fe = access.fe_slope(holes, "third_next_available_days")
+    assert h.slopes["third_next_available_days"] == pytest.approx(fe.estimate, rel=1e-9)
+    assert h.slopes["visits_per_fte"] == pytest.approx(e.slopes["visits_per_fte"], rel=1e-12)
+
+
+def test_fe_slope_result_and_residuals():
+    d, _, _ = simulate(10, sites=10)
+    s = access.fe_slope(d, "third_next_available_days")
+    assert s.outcome == "third_next_available_days" and s.sites == 10 and s.n == len(d)
+    assert list(s.residuals.columns) == ["site_id", "fitted", "resid"]
+    assert s.residuals["site_id"].tolist() == d["site_id"].tolist()
+    np.testing.assert_allclose(
+        s.residuals["fitted"] + s.residuals["resid"], d["third_next_available_days"]
+    )
+    with pytest.raises(ValueError, match="^visits_per_fte: 9 site"):
+        access.fe_slope(d[d["site_id"] != "S9"], "visits_per_fte")
