@@ -266,3 +266,32 @@ def test_fe_slope_result_and_residuals():
     )
     with pytest.raises(ValueError, match="^visits_per_fte: 9 site"):
         access.fe_slope(d[d["site_id"] != "S9"], "visits_per_fte")
+
+
+def test_resamples_without_exits_have_no_ratio_and_small_exits_count():
+    """Exits at one site only (0.8 FTE in all): a resample without that site has no vacancy
+    ratio (NaN, not an error); one with it divides by its 0.8 FTE per draw of the site."""
+    d, _, _ = simulate(11, sites=10)
+    one = pd.unique(d["site_id"])[3]
+    deps = pd.DataFrame({"site_id": [one, one], "clinician_id": ["a", "b"], "fte": [0.5, 0.3]})
+    v = access.vacancy_per_departure(d, deps)
+    assert v.departed_fte == pytest.approx(0.8) and v.sites == 10
+    assert v.ratio == pytest.approx(d["vacant_fte"].sum() / 0.8)
+    e = access.departure_effects(d, deps, resamples=40, seed=4)
+    assert list(e.draws.columns) == ["slope_days", "slope_visits", "ratio", "days", "visits"]
+    codes = pd.Index(pd.unique(d["site_id"]))
+    picks = site_resamples(np.arange(len(codes)), 40, np.random.default_rng(4))
+    vacant = d.groupby("site_id")["vacant_fte"].sum().reindex(codes).to_numpy()
+    drawn = 0
+    for row, pick in zip(e.draws.itertuples(), picks, strict=True):
+        k = int((pick == 3).sum())
+        if k == 0:
+            assert np.isnan(row.ratio)
+        else:
+            drawn += 1
+            assert row.ratio == pytest.approx(vacant[pick].sum() / (0.8 * k))
+    assert 0 < drawn < 40
+    fe = access.fe_slope(d, "visits_per_fte")
+    assert e.slopes["visits_per_fte"] == pytest.approx(fe.estimate, rel=1e-9)
+    with pytest.raises(ValueError, match="^no clinician exits in the access window: vacancy per"):
+        access.vacancy_per_departure(d, deps.iloc[:0])
