@@ -295,3 +295,33 @@ def test_resamples_without_exits_have_no_ratio_and_small_exits_count():
     assert e.slopes["visits_per_fte"] == pytest.approx(fe.estimate, rel=1e-9)
     with pytest.raises(ValueError, match="^no clinician exits in the access window: vacancy per"):
         access.vacancy_per_departure(d, deps.iloc[:0])
+
+
+def test_panel_and_departures_edges():
+    a = pd.DataFrame(
+        {
+            "site_id": ["s1", "s2"],
+            "month": pd.to_datetime(["2022-01-01", "2022-01-01"]),
+            "budgeted_clinician_fte": [4.0, 0.0],
+            "filled_clinician_fte": [3.0, 0.0],
+            "visits": [800, 10],
+        }
+    )
+    p = access.panel(a)
+    assert p["visits_per_fte"].dtype == float and np.isnan(p["visits_per_fte"].iloc[1])
+    window = (pd.Timestamp("2022-01-01"), pd.Timestamp("2022-01-31"))
+    c = pd.DataFrame(
+        {
+            "clinician_id": ["first", "last", "before"],
+            "site_id": "s1",
+            "role": "physician",
+            "fte": 1.0,
+            "exit_date": pd.to_datetime(["2022-01-01", "2022-01-31", "2021-12-31"]),
+            "exit_reason": "voluntary",
+        },
+        index=[10, 11, 12],
+    )
+    deps = access.departures(c, ["s1"], window)
+    assert deps["clinician_id"].tolist() == ["first", "last"]  # both ends of the window
+    assert list(deps.columns) == ["site_id", "clinician_id", "fte", "exit_date", "exit_reason"]
+    assert list(deps.index) == [0, 1]
