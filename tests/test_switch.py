@@ -341,3 +341,68 @@ def test_published_tables_and_figure_use_the_label_dictionary():
         "Two-way fixed effects (conventional)",
     ]
     plt.close(fig)
+
+
+def test_event_study_equals_a_poisson_fit_with_binned_indicators_by_hand():
+    """Indicators of years -3 (or earlier) .. 4 (or later) relative to the switch but -1, the
+    reference; site and year effects; log clinician-years offset; site-clustered SEs with
+    t(G-1) intervals."""
+    import statsmodels.formula.api as smf
+    from scipy import stats
+
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=4)
+    es = switch.event_study(d)
+    assert list(es.columns) == ["year_rel", "rr", "ci_low", "ci_high"]
+    assert es["year_rel"].tolist() == list(range(-3, 5)) and list(es.index) == list(range(8))
+    ref = es.set_index("year_rel").loc[-1]
+    assert (ref["rr"], ref["ci_low"], ref["ci_high"]) == (1.0, 1.0, 1.0)
+    h = d.copy()
+    rel = h["rel"].clip(-3, 4)
+    names = {}
+    for k in [-3, -2, 0, 1, 2, 3, 4]:
+        names[k] = f"k{k + 3}"
+        h[names[k]] = ((rel == k) & h["switch_year"].notna()).astype(float)
+    fit = smf.glm(
+        "exits ~ " + " + ".join(names.values()) + " + C(site_id) + C(year)", data=h,
+        family=sm.families.Poisson(), offset=np.log(h["clinician_years"]),
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(h["site_id"])[0]})  # fmt: skip
+    q = stats.t.ppf(0.975, 15)
+    for k, n in names.items():
+        row = es.set_index("year_rel").loc[k]
+        b, se = fit.params[n], fit.bse[n]
+        assert row["rr"] == pytest.approx(np.exp(b), rel=1e-9)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+            (np.exp(b - q * se), np.exp(b + q * se)), rel=1e-9
+        )
+    with pytest.raises(TooFewSites, match="^two-way fixed-effects event study: 9 site"):
+        switch.event_study(d[d["site_id"].isin(d["site_id"].unique()[:9])])
+
+
+def test_pay_paths_on_the_window_edges():
+    window = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
+    m = pd.DataFrame(
+        {
+            "site_id": ["E", "E", "F", "F", "G", "G", "G", "H", "H"],
+            "effective_from": pd.to_datetime(
+                ["2010-01-01", "2017-01-01", "2010-01-01", "2024-12-31", "2010-01-01",
+                 "2018-01-01", "2019-01-01", "2017-01-01", "2025-01-01"]
+            ),
+            "effective_to": pd.to_datetime(
+                ["2016-12-31", None, "2024-12-30", None, "2017-12-31", "2018-12-31", None,
+                 "2024-12-31", None]
+            ),
+            "comp_model": ["salary", "rvu_production", "rvu_production", "salary",
+                           "rvu_production", "rvu_production", "salary_plus_quality",
+                           "rvu_production", "salary"],
+        }
+    )  # fmt: skip
+    p = switch.pay_paths(m, window)
+    assert list(p.columns) == ["pay_at_start", "switch", "to", "censor"]
+    assert p.index.tolist() == ["E", "F", "G", "H"]
+    # E: RVU from the window's first day (a change on that day is not a move in it)
+    assert p.loc["E", "pay_at_start"] == "rvu_production" and pd.isna(p.loc["E", "switch"])
+    assert p.loc["F", "switch"] == window[1] and p.loc["F", "to"] == "salary"  # last day
+    # G: a new record with the same pay model is not a move; the switch is the later one
+    assert p.loc["G", "switch"] == pd.Timestamp("2019-01-01") and pd.isna(p.loc["G", "censor"])
+    assert p.loc["G", "to"] == "salary_plus_quality"
+    assert pd.isna(p.loc["H", "switch"]) and p.loc["H", "to"] is None  # after the window
