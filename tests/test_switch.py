@@ -406,3 +406,24 @@ def test_pay_paths_on_the_window_edges():
     assert p.loc["G", "switch"] == pd.Timestamp("2019-01-01") and pd.isna(p.loc["G", "censor"])
     assert p.loc["G", "to"] == "salary_plus_quality"
     assert pd.isna(p.loc["H", "switch"]) and p.loc["H", "to"] is None  # after the window
+
+
+def test_twfe_interval_is_t_on_the_site_clustered_se_of_a_direct_fit():
+    import statsmodels.formula.api as smf
+    from scipy import stats
+
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=5)
+    res = switch.twfe(d)
+    est = d[d["rel"].isna() | (d["rel"] != 0)].assign(after=lambda e: (e["rel"] >= 1) * 1.0)
+    fit = smf.glm(
+        "exits ~ after + C(site_id) + C(year)", data=est, family=sm.families.Poisson(),
+        offset=np.log(est["clinician_years"]),
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(est["site_id"])[0]})  # fmt: skip
+    b, se, q = fit.params["after"], fit.bse["after"], stats.t.ppf(0.975, 15)
+    assert res.rr == pytest.approx(np.exp(b), rel=1e-9)
+    assert (res.ci_low, res.ci_high) == pytest.approx((np.exp(b - q * se), np.exp(b + q * se)))
+    assert res.p_value == pytest.approx(2 * stats.t.sf(abs(b / se), 15))
+    assert res.n_sites == 16 and res.n_switch_sites == 10 and res.n_site_years == len(est)
+    assert res.events == est["exits"].sum()
+    with pytest.raises(TooFewSites, match="^two-way fixed-effects switch model: 9 site"):
+        switch.twfe(d[d["site_id"].isin(d["site_id"].unique()[:9])])
