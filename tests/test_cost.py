@@ -156,3 +156,64 @@ def test_attributable_cost_point_is_the_median_and_matches_a_hand_computation():
     assert amount.point == np.median(amount.draws)
     hi = cost.attributable_fraction(0.3, 3.3)
     assert af.high == pytest.approx(hi, rel=0.03)
+
+
+def test_exits_per_year_count_voluntary_clinician_exits_on_both_window_ends():
+    window = (pd.Timestamp("2022-01-01"), pd.Timestamp("2023-12-31"))
+    c = pd.DataFrame(
+        {
+            "role": ["physician", "physician", "advanced_practice", "nurse", "physician",
+                     "behavioral_health", "physician"],
+            "exit_date": pd.to_datetime(["2022-01-01", "2023-12-31", "2022-06-01", "2022-06-01",
+                                         "2021-12-31", "2024-01-01", "2022-07-01"]),
+            "exit_reason": ["voluntary", "voluntary", "voluntary", "voluntary", "voluntary",
+                            "voluntary", "retirement"],
+        }
+    )  # fmt: skip
+    exits, years = cost.exits_per_year(c, window)
+    assert years == pytest.approx(730 / 365.25)
+    assert list(exits.columns) == ["role", "exits", "exits_per_year"]
+    assert exits["role"].tolist() == ["physician", "advanced_practice", "behavioral_health"]
+    assert exits["exits"].tolist() == [2, 1, 0]
+    np.testing.assert_allclose(exits["exits_per_year"], np.array([2, 1, 0]) / years)
+
+
+def test_published_worked_examples_by_hand():
+    ref = {
+        "physicians": 2023,
+        "burnout_share": 0.26,
+        "departure_2yr_burned_out": 0.21,
+        "departure_2yr_not_burned_out": 0.10,
+        "replacement_cost_usd": [268000, 957000],
+    }
+    h = cost.hamidi2018(ref)
+    departures = 2023 * 0.26 * (0.21 - 0.10)
+    assert h == pytest.approx(
+        {
+            "departures": departures,
+            "departures_rounded": 58,
+            "cost_low": 58 * 268000,
+            "cost_high": 58 * 957000,
+            "cost_low_unrounded": departures * 268000,
+            "cost_high_unrounded": departures * 957000,
+        }
+    )
+    assert isinstance(h["departures_rounded"], int)
+    s = cost.shanafelt2017(
+        {
+            "turnover_per_year": 0.07,
+            "relative_risk_leaving_burned_out": 2.0,
+            "worked_example": {"physicians": 450, "turnover_reduction_points": 0.005,
+                               "replacement_cost_usd": 500000, "burnout_before": 0.4},
+        }
+    )  # fmt: skip
+    af = 0.4 * (2.0 - 1) / (1 + 0.4 * (2.0 - 1))  # Levin's attributable fraction
+    assert s == pytest.approx({"savings": 450 * 0.005 * 500000,
+                               "attributable_turnover_points": 100 * 0.07 * af})  # fmt: skip
+
+
+def test_replacement_costs_with_changes_one_field_only():
+    base = cost.ReplacementCosts.from_reference()
+    changed = base.with_(correlation=0.1)
+    assert changed.correlation == 0.1 and changed.roles == base.roles
+    assert changed.ranges == base.ranges and base.correlation != 0.1
