@@ -134,3 +134,75 @@ def test_spread_between_clinicians_predicts_the_interval_width():
     sd, n = ta.between_clinician_spread(t, is_pl(t))
     s = ta.bootstrap_share(t, is_pl(t), resamples=2000, seed=3)
     assert s.ci_high - s.ci_low == pytest.approx(2 * 1.96 * sd / np.sqrt(n), rel=0.2)
+
+
+def _varied(seed: int = 2, n: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = pd.DataFrame(
+        {
+            "clinician_id": [f"c{i % n}" for i in range(4 * n)],
+            "minutes": rng.uniform(5, 30, 4 * n),
+            "group": rng.choice(["production_line", "solution_shop"], 4 * n),
+            "team_based_care": [i % n < n // 2 for i in range(4 * n)],
+        }
+    )
+    t.loc[t.index % 7 == 0, "team_based_care"] = ~t.loc[t.index % 7 == 0, "team_based_care"]
+    return t
+
+
+def test_share_and_difference_draws_percentiles_and_defaults_by_hand():
+    t = _varied()
+    s = ta.bootstrap_share(t, is_pl(t))  # 2000 resamples, seed 0
+    per = t.assign(num=t["minutes"] * is_pl(t)).groupby("clinician_id")[["num", "minutes"]].sum()
+    w = np.random.default_rng(0).multinomial(len(per), np.full(len(per), 1 / len(per)), 2000)
+    draws = (w @ per["num"].to_numpy()) / (w @ per["minutes"].to_numpy())
+    np.testing.assert_allclose(s.draws, draws)
+    assert (s.ci_low, s.ci_high) == pytest.approx(tuple(np.percentile(draws, [2.5, 97.5])))
+    assert s.minutes == pytest.approx(t["minutes"].sum()) and s.clinicians == 30
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"])
+    cond = t["team_based_care"].to_numpy()
+    g = t.assign(num=t["minutes"] * is_pl(t), on=cond)
+    on = (
+        g[g["on"]]
+        .groupby("clinician_id")[["num", "minutes"]]
+        .sum()
+        .reindex(per.index, fill_value=0)
+    )
+    off = (
+        g[~g["on"]]
+        .groupby("clinician_id")[["num", "minutes"]]
+        .sum()
+        .reindex(per.index, fill_value=0)
+    )
+    diff = (w @ on["num"].to_numpy()) / (w @ on["minutes"].to_numpy()) - (
+        w @ off["num"].to_numpy()
+    ) / (w @ off["minutes"].to_numpy())
+    np.testing.assert_allclose(d.draws, diff)
+    assert (d.ci_low, d.ci_high) == pytest.approx(tuple(np.percentile(diff, [2.5, 97.5])))
+    assert d.share_without == pytest.approx(off["num"].sum() / off["minutes"].sum())
+    assert d.clinicians_with == (on["minutes"] > 0).sum()
+    assert d.clinicians_without == (off["minutes"] > 0).sum()
+
+
+def test_a_difference_needs_both_conditions_and_counts_clinicians_on_each_side():
+    t = pd.concat(
+        [rows("a", 2, True, minutes=0.5, tbc=True), rows("b", 2, False, minutes=0.5, tbc=False)],
+        ignore_index=True,
+    )
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"], resamples=50)
+    assert (d.clinicians_with, d.clinicians_without, d.clinicians_both) == (1, 1, 0)
+    with pytest.raises(ValueError, match="^both conditions need observed minutes for a diff"):
+        ta.share_difference(t, is_pl(t), pd.Series(True, index=t.index), resamples=5)
+
+
+def test_unit_sums_by_clinician_by_default_and_spread_with_one_degree_of_freedom():
+    t = pd.concat(
+        [rows("a", 2, True), rows("b", 1, False), rows("c", 1, True, minutes=20.0)],
+        ignore_index=True,
+    )
+    t.loc[3, "group"] = "solution_shop"
+    u = ta.unit_sums(t, is_pl(t))
+    assert u.index.tolist() == ["a", "b", "c"]
+    assert u["num"].tolist() == [20.0, 0.0, 0.0] and u["den"].tolist() == [20.0, 10.0, 20.0]
+    sd, n = ta.between_clinician_spread(t, is_pl(t))
+    assert n == 3 and sd == pytest.approx(np.std([1.0, 0.0, 0.0], ddof=1))
