@@ -206,3 +206,53 @@ def test_unit_sums_by_clinician_by_default_and_spread_with_one_degree_of_freedom
     assert u["num"].tolist() == [20.0, 0.0, 0.0] and u["den"].tolist() == [20.0, 10.0, 20.0]
     sd, n = ta.between_clinician_spread(t, is_pl(t))
     assert n == 3 and sd == pytest.approx(np.std([1.0, 0.0, 0.0], ddof=1))
+
+
+def test_with_management_takes_the_record_in_effect_mid_month():
+    ta_rows = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B"],
+            "month": pd.to_datetime(["2021-01-01", "2021-02-01", "2021-03-01", "2021-01-01"]),
+            "clinician_id": ["a", "a", "a", "b"],
+            "minutes": [10.0, 20.0, 30.0, 5.0],
+        }
+    )
+    m = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "B"],
+            # the 15th of February is the last day of A's first record, its first day of March
+            "effective_from": pd.to_datetime(["2015-01-01", "2021-02-16", "2021-01-15"]),
+            "effective_to": pd.to_datetime(["2021-02-15", None, None]),
+            "team_based_care": [False, True, True],
+        }
+    )
+    out = ta.with_management(ta_rows, m)
+    assert out["minutes"].tolist() == [10.0, 20.0, 30.0, 5.0]  # every row once, in order
+    assert out["team_based_care"].tolist() == [False, False, True, True]  # B: from the 15th
+    assert list(out.columns) == ["site_id", "month", "clinician_id", "minutes", "team_based_care"]
+    assert list(out.index) == [0, 1, 2, 3]
+    overlap = pd.concat([m, m.iloc[[1]].assign(effective_from=pd.Timestamp("2021-01-01"))])
+    assert len(ta.with_management(ta_rows, overlap)) == 4  # overlapping records: one row each
+
+
+def test_classify_and_what_if_by_hand():
+    t = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B"],
+            "month": pd.to_datetime(["2021-01-01", "2021-02-01", "2021-02-01", "2021-01-01"]),
+            "clinician_id": ["a", "a", "c", "b"],
+            "activity": ["pl", "ss", "pl", "other"],
+            "minutes": [60.0, 30.0, 120.0, 50.0],
+        }
+    )
+    g = ta.classify(t, production_line=("pl",), solution_shop=("ss",))
+    assert g["group"].tolist() == ["production_line", "solution_shop", "production_line", "neither"]
+    w = ta.what_if(g, 0.5, 15.0).set_index("site_id")
+    assert list(w.columns) == [
+        "clinicians_observed",
+        "hours_freed_per_month",
+        "slots_freed_per_month",
+    ]
+    # A: 180 production-line minutes over 2 months, half delegated: 45 minutes a month
+    assert w.loc["A"].tolist() == [2, 45 / 60, 3.0]
+    assert w.loc["B"].tolist() == [1, 0.0, 0.0]  # no production-line minutes
