@@ -256,3 +256,16 @@ def test_classify_and_what_if_by_hand():
     # A: 180 production-line minutes over 2 months, half delegated: 45 minutes a month
     assert w.loc["A"].tolist() == [2, 45 / 60, 3.0]
     assert w.loc["B"].tolist() == [1, 0.0, 0.0]  # no production-line minutes
+
+
+def test_share_and_spread_resample_the_unit_asked_for():
+    t = pd.concat(
+        [rows("a", 2, True), rows("b", 1, False), rows("c", 1, True, minutes=20.0)],
+        ignore_index=True,
+    )
+    t["site_id"] = ["S1", "S1", "S1", "S2"]
+    s = ta.bootstrap_share(t, is_pl(t), resamples=50, by="site_id")
+    assert s.clinicians == 2  # two sites
+    assert set(np.round(s.draws, 12)) <= {round(2 / 3, 12), 1.0, 0.8}  # S1, S2 or both
+    sd, n = ta.between_clinician_spread(t, is_pl(t), by="site_id")
+    assert n == 2 and sd == pytest.approx(np.std([2 / 3, 1.0], ddof=1))
