@@ -427,3 +427,48 @@ def test_twfe_interval_is_t_on_the_site_clustered_se_of_a_direct_fit():
     assert res.events == est["exits"].sum()
     with pytest.raises(TooFewSites, match="^two-way fixed-effects switch model: 9 site"):
         switch.twfe(d[d["site_id"].isin(d["site_id"].unique()[:9])])
+
+
+def test_imputation_result_fields_path_and_people_by_hand():
+    d, _ = simulate(n_switch=12, n_never=8, years=9, effect=ramp, seed=6)
+    people = pd.DataFrame(
+        [(r.site_id, r.year, f"{r.site_id}-{j}") for r in d.itertuples() for j in range(3)]
+        + [(r.site_id, r.year, f"{r.site_id}-x{r.year % 2}") for r in d.itertuples()],
+        columns=["site_id", "year", "clinician_id"],
+    )
+    res = switch.imputation(d, reps=40, seed=3, people=people)
+    cells, rows = switch.cells_from_panel(d)
+    fit = switch.imputation_fit(cells, switch.LAGS)
+    assert res.rr == pytest.approx(fit.rr) and res.observed == pytest.approx(fit.observed)
+    assert res.expected == pytest.approx(fit.expected)
+    assert res.rr == pytest.approx(res.observed / res.expected)
+    assert res.reps == 40 and res.failures == 0 and res.draws.shape == (40,)
+    assert np.isfinite(res.draws).all() and res.seconds > 0
+    low, high, p, se = switch.bootstrap_interval(np.log(fit.rr), res.draws, 12)
+    assert (res.ci_low, res.ci_high, res.p_value, res.se) == pytest.approx((low, high, p, se))
+    assert res.n_switch_sites == 12 and res.n_sites == 20
+    assert res.n_site_years == len(rows) and res.events == rows["exits"].sum()
+    used = people.merge(rows[["site_id", "year"]].drop_duplicates(), on=["site_id", "year"])
+    assert res.clinicians == used["clinician_id"].nunique()
+    path = res.path.set_index("year_rel")
+    assert path.index.tolist() == [-3, -2, -1, 1, 2, 3, 4]  # the switch year left out
+    assert (path.loc[[-3, -2, -1], "period"] == "before_switch").all()
+    assert (path.loc[[1, 2, 3, 4], "period"] == "after_switch").all()
+    post = rows.assign(imputed=fit.imputed)
+    post = post[(post["rel"] >= 1) & post["imputed"].notna()]
+    for k in (1, 2, 3, 4):
+        cell = post[np.minimum(post["rel"], 4) == k]
+        row = path.loc[k]
+        assert row["rr"] == pytest.approx(fit.path_rr[k - 1])
+        assert row["exits"] == cell["exits"].sum() == pytest.approx(fit.path_observed[k - 1])
+        assert row["expected_exits"] == pytest.approx(fit.path_expected[k - 1])
+        assert row["site_years"] == len(cell) and row["switch_sites"] == cell["site_id"].nunique()
+        hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
+        assert row["clinicians"] == hit["clinician_id"].nunique()
+        assert row["ci_low"] < row["rr"] < row["ci_high"]
+    for k in (-3, -2, -1):
+        cell = rows[rows["rel"] == k]
+        assert path.loc[k, "exits"] == cell["exits"].sum()
+        assert path.loc[k, "site_years"] == len(cell)
+    without = switch.imputation(d, reps=40, seed=3)
+    assert without.clinicians == 0 and (without.path["clinicians"] == 0).all()
