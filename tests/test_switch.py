@@ -472,3 +472,17 @@ def test_imputation_result_fields_path_and_people_by_hand():
         assert path.loc[k, "site_years"] == len(cell)
     without = switch.imputation(d, reps=40, seed=3)
     assert without.clinicians == 0 and (without.path["clinicians"] == 0).all()
+
+
+def test_event_study_counts_the_clinicians_of_each_years_site_years():
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=4)
+    people = pd.DataFrame(
+        [(r.site_id, r.year, f"{r.site_id}-{r.year % 3}") for r in d.itertuples()],
+        columns=["site_id", "year", "clinician_id"],
+    )
+    es = switch.event_study(d, people=people).set_index("year_rel")
+    rel = d["rel"].clip(-3, 4)
+    for k in range(-3, 5):
+        cell = d[(rel == k) & d["switch_year"].notna()]
+        hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
+        assert es.loc[k, "clinicians"] == hit["clinician_id"].nunique() > 0
