@@ -486,3 +486,21 @@ def test_event_study_counts_the_clinicians_of_each_years_site_years():
         cell = d[(rel == k) & d["switch_year"].notna()]
         hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
         assert es.loc[k, "clinicians"] == hit["clinician_id"].nunique() > 0
+
+
+def test_bootstrap_interval_and_wald_p_value_by_hand():
+    from scipy import stats
+
+    low, high, p, se = switch.bootstrap_interval(0.2, np.array([0.1, 0.3, np.nan]), 2)
+    q = stats.t.ppf(0.975, 1)  # two finite replicates and two switching sites: enough
+    assert se == pytest.approx(np.std([0.1, 0.3], ddof=1))
+    assert (low, high) == pytest.approx((np.exp(0.2 - q * se), np.exp(0.2 + q * se)))
+    assert p == pytest.approx(2 * stats.t.sf(0.2 / se, 1))
+    assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, np.nan]), 5)).all()
+    assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, 0.3]), 1)).all()
+    log_rr, cov = np.array([0.2, -0.1]), np.diag([0.01, 0.04])
+    wald = 0.2**2 / 0.01 + 0.1**2 / 0.04  # 4.25
+    draws = log_rr + np.array([[0.3, 0.0], [0.1, 0.0], [0.0, 0.2], [0.2, 0.2], [np.nan, 0]])
+    w, pw = switch.wald_bootstrap(log_rr, cov, draws, np.repeat(cov[None], 5, axis=0))
+    # replicate statistics 9, 1, 1, 5 and NaN (left out); 9 and 5 are at least 4.25
+    assert w == pytest.approx(wald) and pw == pytest.approx((1 + 2) / (4 + 1))
