@@ -466,6 +466,12 @@ def test_imputation_result_fields_path_and_people_by_hand():
         hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
         assert row["clinicians"] == hit["clinician_id"].nunique()
         assert row["ci_low"] < row["rr"] < row["ci_high"]
+    pre = res.pretrend
+    assert pre.leads == [-3, -2, -1] and pre.df == 3 and pre.failures == 0
+    assert pre.replicates == 40 and np.isfinite(pre.wald) and 0 < pre.p_value <= 1
+    assert np.isfinite(pre.ci_low).all() and np.isfinite(pre.ci_high).all()
+    np.testing.assert_allclose(path.loc[[-3, -2, -1], "rr"], pre.rr)
+    np.testing.assert_allclose(path.loc[[-3, -2, -1], "ci_low"], pre.ci_low)
     for k in (-3, -2, -1):
         cell = rows[rows["rel"] == k]
         assert path.loc[k, "exits"] == cell["exits"].sum()
