@@ -325,3 +325,19 @@ def test_panel_and_departures_edges():
     assert deps["clinician_id"].tolist() == ["first", "last"]  # both ends of the window
     assert list(deps.columns) == ["site_id", "clinician_id", "fte", "exit_date", "exit_reason"]
     assert list(deps.index) == [0, 1]
+
+
+def test_month_key_and_window_of_a_panel():
+    a = pd.DataFrame(
+        {
+            "site_id": ["s1", "s1"],
+            "month": pd.to_datetime(["2022-01-01", "2024-02-01"]),
+            "budgeted_clinician_fte": [1.0, 0.5],
+            "filled_clinician_fte": [1.0, 0.5],
+            "visits": [100, 40],
+        }
+    )
+    p = access.panel(a)
+    assert p["month_key"].tolist() == ["2022-01", "2024-02"]
+    assert p["visits_per_fte"].tolist() == [100.0, 80.0]  # half an FTE budgeted still counts
+    assert access.access_window(p) == (pd.Timestamp("2022-01-01"), pd.Timestamp("2024-02-29"))
