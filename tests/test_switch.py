@@ -510,3 +510,70 @@ def test_bootstrap_interval_and_wald_p_value_by_hand():
     w, pw = switch.wald_bootstrap(log_rr, cov, draws, np.repeat(cov[None], 5, axis=0))
     # replicate statistics 9, 1, 1, 5 and NaN (left out); 9 and 5 are at least 4.25
     assert w == pytest.approx(wald) and pw == pytest.approx((1 + 2) / (4 + 1))
+
+
+# --- from person-time to the site-year panels -------------------------------------------------
+WINDOW = (pd.Timestamp("2020-01-01"), pd.Timestamp("2022-12-31"))
+MGMT = pd.DataFrame(
+    {
+        "site_id": ["A", "A", "B", "B", "B", "C", "D"],
+        "effective_from": pd.to_datetime(["2010-01-01", "2021-07-01", "2010-01-01", "2021-01-01",
+                                          "2022-01-01", "2010-01-01", "2010-01-01"]),
+        "effective_to": pd.to_datetime(["2021-06-30", None, "2020-12-31", "2021-12-31", None,
+                                        None, None]),
+        "comp_model": ["rvu_production", "salary", "rvu_production", "salary_plus_quality",
+                       "hybrid", "rvu_production", "salary"],
+    }
+)  # fmt: skip
+PT = pd.DataFrame(
+    {
+        "site_id": ["A", "A", "B", "C", "D"],
+        "clinician_id": ["a1", "a2", "b1", "c1", "d1"],
+        "p_start": pd.to_datetime(["2020-01-01", "2020-07-01", "2020-01-01", "2021-12-31",
+                                   "2020-01-01"]),
+        "p_end": pd.to_datetime(["2022-12-31", "2021-03-31", "2022-12-31", "2022-01-01",
+                                 "2020-12-31"]),
+        "event": [False, True, False, True, False],
+    }
+)  # fmt: skip
+
+
+def test_switches_site_years_and_people_by_hand():
+    assert switch.switches(MGMT).to_dict() == {
+        "A": pd.Timestamp("2021-07-01"), "B": pd.Timestamp("2021-01-01")
+    }  # fmt: skip
+    sy = switch.site_years(PT, WINDOW).set_index(["site_id", "year"])
+    assert list(sy.columns) == ["exits", "clinician_years", "clinicians"]
+    assert sy.loc[("A", 2020), "clinician_years"] == pytest.approx((366 + 184) / 365.25)
+    assert sy.loc[("A", 2021), "clinicians"] == 2 and sy.loc[("A", 2022), "clinicians"] == 1
+    assert sy.loc[("A", 2021), "exits"] == 1 and sy.loc[("A", 2020), "exits"] == 0
+    assert sy.loc[("C", 2021), "clinician_years"] == pytest.approx(1 / 365.25)  # one day
+    assert sy.loc[("C", 2022), "exits"] == 1  # the exit in the year of its last day
+    assert ("D", 2021) not in sy.index  # no person-time, no row
+    people = switch.site_year_people(PT)
+    assert list(people.columns) == ["site_id", "year", "clinician_id"]
+    assert sorted(map(tuple, people[people["site_id"] == "A"].to_numpy())) == [
+        ("A", 2020, "a1"), ("A", 2020, "a2"), ("A", 2021, "a1"), ("A", 2021, "a2"),
+        ("A", 2022, "a1"),
+    ]  # fmt: skip
+    assert len(people) == len(people.drop_duplicates())
+
+
+def test_switch_and_conventional_panels_by_hand():
+    panel = switch.switch_panel(PT, MGMT, WINDOW)
+    # A and B on RVU pay at the start, C never switches, D (salary) is not in it; B moves on
+    # to hybrid in 2022 and is censored from then
+    assert list(panel.columns) == [
+        "site_id", "exits", "clinician_years", "clinicians", "year", "switch_year", "rel"
+    ]  # fmt: skip
+    assert list(zip(panel["site_id"], panel["year"], strict=True)) == [
+        ("A", 2020), ("A", 2021), ("A", 2022), ("B", 2020), ("B", 2021), ("C", 2021), ("C", 2022)
+    ]  # fmt: skip
+    assert panel["switch_year"].tolist()[:5] == [2021.0] * 5
+    assert panel["rel"].tolist()[:5] == [-1.0, 0.0, 1.0, -1.0, 0.0]
+    assert panel["rel"].iloc[5:].isna().all() and list(panel.index) == list(range(7))
+    conv = switch.conventional_panel(PT, MGMT, WINDOW)
+    assert set(conv["site_id"]) == {"A", "B", "C", "D"}
+    assert conv.loc[conv["site_id"] == "B", "year"].tolist() == [2020, 2021, 2022]  # uncensored
+    assert conv.loc[conv["site_id"] == "D", "rel"].isna().all()
+    assert list(conv.columns) == list(panel.columns) and list(conv.index) == list(range(len(conv)))
