@@ -577,3 +577,26 @@ def test_switch_and_conventional_panels_by_hand():
     assert conv.loc[conv["site_id"] == "B", "year"].tolist() == [2020, 2021, 2022]  # uncensored
     assert conv.loc[conv["site_id"] == "D", "rel"].isna().all()
     assert list(conv.columns) == list(panel.columns) and list(conv.index) == list(range(len(conv)))
+
+
+def test_estimator_and_pretrend_tables_row_by_row():
+    d, _ = simulate(n_switch=12, n_never=8, years=9, effect=ramp, seed=6)
+    res = switch.imputation(d, reps=30, seed=3)
+    t = switch.estimator_table(res)
+    assert t["estimator"].tolist() == ["imputation_poisson"]  # no comparison attached
+    assert t.iloc[0].tolist() == [
+        "imputation_poisson", res.rr, res.ci_low, res.ci_high, res.p_value, "site_bootstrap_t",
+        20, 12, res.n_site_years, 0,
+    ]  # fmt: skip
+    res.twfe = switch.twfe(d)
+    previous = switch.twfe(d.assign(rel=d["rel"].where(d["rel"] != 0, 1)))
+    t = switch.estimator_table(res, previous)  # without clinicians for the previous: 0
+    assert t["estimator"].tolist() == ["imputation_poisson", "twfe_rvu_sites", "twfe_all_sites"]
+    assert t.loc[1, "rr"] == res.twfe.rr and t.loc[2, "rr"] == previous.rr
+    assert t.loc[2, "clinicians"] == 0 and (t["interval"].iloc[1:] == "cluster_t").all()
+    p = switch.pretrend_table(res)
+    assert p.iloc[0].to_dict() == {
+        "leads": "\u22123, \u22122, \u22121", "wald": res.pretrend.wald, "df": 3,
+        "p": res.pretrend.p_value, "replicates": 30, "failed": 0, "switch_sites": 12,
+        "sites": 20, "clinicians": 0,
+    }  # fmt: skip
