@@ -600,3 +600,30 @@ def test_estimator_and_pretrend_tables_row_by_row():
         "p": res.pretrend.p_value, "replicates": 30, "failed": 0, "switch_sites": 12,
         "sites": 20, "clinicians": 0,
     }  # fmt: skip
+
+
+def test_the_path_figure_draws_no_row_about_too_few_clinicians_or_suppressed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = pd.DataFrame(
+        {
+            "year_rel": [-2, -1, 1, 2, 3],
+            "period": ["before_switch"] * 2 + ["after_switch"] * 3,
+            "rr": [1.0, 1.1, 0.8, "suppressed", 0.7],
+            "ci_low": [0.8, 0.9, 0.6, "suppressed", 0.5],
+            "ci_high": [1.2, 1.3, 1.0, "suppressed", 0.9],
+            "clinicians": [40, 10, 11, "suppressed", 200],
+        }
+    )
+    fig, ax = plt.subplots()
+    try:
+        switch.plot_path(ax, path, min_people=11)
+        drawn = sorted(
+            float(x) for c in ax.containers for x in c.lines[0].get_xdata()
+        )  # the points' positions
+    finally:
+        plt.close(fig)
+    assert drawn == [-2.0, 1.0, 3.0]  # 10 clinicians at -1: not drawn; 2: suppressed
