@@ -233,3 +233,111 @@ def test_departure_effects_need_ten_sites():
     d, deps, _ = simulate(8, sites=9)
     with pytest.raises(ValueError, match="9 site"):
         access.departure_effects(d, deps, resamples=10)
+
+
+def test_departure_effects_defaults_messages_a_site_without_exits_and_missing_outcomes():
+    d, deps, _ = simulate(9, sites=10)
+    with pytest.raises(ValueError, match="^access per departure: 9 site"):
+        access.departure_effects(d[d["site_id"] != "S9"], deps, resamples=10)
+    last = pd.unique(d["site_id"])[-1]
+    deps = deps[deps["site_id"] != last]  # the last site (in code order) has no exits
+    e = access.departure_effects(d, deps)
+    assert e.resamples == 1000 and len(e.draws) == 1000
+    again = access.departure_effects(d, deps, resamples=1000, seed=0)
+    assert (e.days, e.visits, e.ratio_ci) == (again.days, again.visits, again.ratio_ci)
+    assert e.vacancy.departed_fte == pytest.approx(deps["fte"].sum())
+    # a site-month without an outcome is left out of that outcome's slope only
+    holes = d.copy()
+    holes.loc[holes.index[::7], "third_next_available_days"] = np.nan
+    h = access.departure_effects(holes, deps, resamples=5)
+    fe = access.fe_slope(holes, "third_next_available_days")
+    assert h.slopes["third_next_available_days"] == pytest.approx(fe.estimate, rel=1e-9)
+    assert h.slopes["visits_per_fte"] == pytest.approx(e.slopes["visits_per_fte"], rel=1e-12)
+
+
+def test_fe_slope_result_and_residuals():
+    d, _, _ = simulate(10, sites=10)
+    s = access.fe_slope(d, "third_next_available_days")
+    assert s.outcome == "third_next_available_days" and s.sites == 10 and s.n == len(d)
+    assert list(s.residuals.columns) == ["site_id", "fitted", "resid"]
+    assert s.residuals["site_id"].tolist() == d["site_id"].tolist()
+    np.testing.assert_allclose(
+        s.residuals["fitted"] + s.residuals["resid"], d["third_next_available_days"]
+    )
+    with pytest.raises(ValueError, match="^visits_per_fte: 9 site"):
+        access.fe_slope(d[d["site_id"] != "S9"], "visits_per_fte")
+
+
+def test_resamples_without_exits_have_no_ratio_and_small_exits_count():
+    """Exits at one site only (0.8 FTE in all): a resample without that site has no vacancy
+    ratio (NaN, not an error); one with it divides by its 0.8 FTE per draw of the site."""
+    d, _, _ = simulate(11, sites=10)
+    one = pd.unique(d["site_id"])[3]
+    deps = pd.DataFrame({"site_id": [one, one], "clinician_id": ["a", "b"], "fte": [0.5, 0.3]})
+    v = access.vacancy_per_departure(d, deps)
+    assert v.departed_fte == pytest.approx(0.8) and v.sites == 10
+    assert v.ratio == pytest.approx(d["vacant_fte"].sum() / 0.8)
+    e = access.departure_effects(d, deps, resamples=40, seed=4)
+    assert list(e.draws.columns) == ["slope_days", "slope_visits", "ratio", "days", "visits"]
+    codes = pd.Index(pd.unique(d["site_id"]))
+    picks = site_resamples(np.arange(len(codes)), 40, np.random.default_rng(4))
+    vacant = d.groupby("site_id")["vacant_fte"].sum().reindex(codes).to_numpy()
+    drawn = 0
+    for row, pick in zip(e.draws.itertuples(), picks, strict=True):
+        k = int((pick == 3).sum())
+        if k == 0:
+            assert np.isnan(row.ratio)
+        else:
+            drawn += 1
+            assert row.ratio == pytest.approx(vacant[pick].sum() / (0.8 * k))
+    assert 0 < drawn < 40
+    fe = access.fe_slope(d, "visits_per_fte")
+    assert e.slopes["visits_per_fte"] == pytest.approx(fe.estimate, rel=1e-9)
+    with pytest.raises(ValueError, match="^no clinician exits in the access window: vacancy per"):
+        access.vacancy_per_departure(d, deps.iloc[:0])
+
+
+def test_panel_and_departures_edges():
+    a = pd.DataFrame(
+        {
+            "site_id": ["s1", "s2"],
+            "month": pd.to_datetime(["2022-01-01", "2022-01-01"]),
+            "budgeted_clinician_fte": [4.0, 0.0],
+            "filled_clinician_fte": [3.0, 0.0],
+            "visits": [800, 10],
+        }
+    )
+    p = access.panel(a)
+    assert p["visits_per_fte"].dtype == float and np.isnan(p["visits_per_fte"].iloc[1])
+    window = (pd.Timestamp("2022-01-01"), pd.Timestamp("2022-01-31"))
+    c = pd.DataFrame(
+        {
+            "clinician_id": ["first", "last", "before"],
+            "site_id": "s1",
+            "role": "physician",
+            "fte": 1.0,
+            "exit_date": pd.to_datetime(["2022-01-01", "2022-01-31", "2021-12-31"]),
+            "exit_reason": "voluntary",
+        },
+        index=[10, 11, 12],
+    )
+    deps = access.departures(c, ["s1"], window)
+    assert deps["clinician_id"].tolist() == ["first", "last"]  # both ends of the window
+    assert list(deps.columns) == ["site_id", "clinician_id", "fte", "exit_date", "exit_reason"]
+    assert list(deps.index) == [0, 1]
+
+
+def test_month_key_and_window_of_a_panel():
+    a = pd.DataFrame(
+        {
+            "site_id": ["s1", "s1"],
+            "month": pd.to_datetime(["2022-01-01", "2024-02-01"]),
+            "budgeted_clinician_fte": [1.0, 0.5],
+            "filled_clinician_fte": [1.0, 0.5],
+            "visits": [100, 40],
+        }
+    )
+    p = access.panel(a)
+    assert p["month_key"].tolist() == ["2022-01", "2024-02"]
+    assert p["visits_per_fte"].tolist() == [100.0, 80.0]  # half an FTE budgeted still counts
+    assert access.access_window(p) == (pd.Timestamp("2022-01-01"), pd.Timestamp("2024-02-29"))

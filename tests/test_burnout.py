@@ -461,3 +461,419 @@ def test_dose_response_recovers_a_simulated_shift_and_states_its_sample():
     assert row["ci_low"] <= truth <= row["ci_high"] and abs(row["risk_ratio"] - truth) < 0.05
     assert row["per"] == 10 and row["responses"] == len(df)
     assert t.loc["sites_with_target", "responses"] == df["rvu_target_annual"].notna().sum()
+
+
+# -- the tables of several comparisons, survey items and mediation ---------------------------------
+def test_comparisons_tabulate_each_standardized_comparison_with_its_rows():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    exposures = [burnout.PAY["rvu_production"], burnout.PRACTICE["team_based_care"]]
+    table, res = burnout.comparisons(df, exposures)
+    assert list(res) == ["rvu_production", "team_based_care"]
+    for e, (_, row) in zip(exposures, table.iterrows(), strict=True):
+        alone = burnout.standardized(df, e).row()
+        assert list(row.index) == list(alone)
+        assert row["exposure"] == e.code and row["risk_ratio"] == pytest.approx(alone["risk_ratio"])
+        assert row["people"] == alone["people"] and row["events"] == alone["events"]
+    df["intent"] = with_outcome(df, 0.5 * (df["team_based_care"] == 1), 8)["burned_out"]
+    _, intent = burnout.comparisons(df, exposures[1:], outcome="intent")
+    assert (
+        intent["team_based_care"].events == burnout.standardized(df, exposures[1], "intent").events
+    )
+
+
+def test_correlates_are_standardized_risk_ratios_per_point_of_each_item():
+    df = survey(n_sites=12, per_site=25, seed=9)
+    rng = np.random.default_rng(10)
+    df["teamwork"] = rng.integers(1, 6, len(df)).astype(float)
+    df["trust_in_leadership"] = rng.integers(1, 6, len(df)).astype(float)
+    df.loc[:20, "teamwork"] = np.nan  # left out of the teamwork model only
+    df = with_outcome(df, 0.8 - 0.3 * df["trust_in_leadership"], 11)
+    out = burnout.correlates(df, ["trust_in_leadership", "teamwork"])
+    assert list(out.columns) == [
+        "item", "risk_ratio", "ci_low", "ci_high", "p", "responses", "people", "events"
+    ]  # fmt: skip
+    assert out["item"].tolist() == ["trust_in_leadership", "teamwork"]
+    assert out["responses"].tolist() == [len(df), len(df) - 21]
+    for item, row in out.set_index("item").iterrows():
+        d = df.dropna(subset=[item])
+        ref = smf.glm(f"{FORMULA} + {item}", d, family=sm.families.Binomial()).fit()
+        up = ref.predict(d.assign(**{item: d[item] + 1})).mean() / ref.predict(d).mean()
+        assert row["risk_ratio"] == pytest.approx(up, rel=1e-6)
+        s = burnout.standardized(d, burnout.Exposure(item, item, shift=1.0), doses={item: 1.0})
+        assert (row["ci_low"], row["ci_high"], row["p"]) == pytest.approx(
+            (s.rr_low, s.rr_high, s.p)
+        )
+        assert row["people"] == s.people and row["events"] == int(d["burned_out"].sum())
+    assert out.set_index("item").loc["trust_in_leadership", "ci_high"] < 1
+
+
+def test_mediation_table_rows():
+    m = burnout.Mediation(
+        nie=0.02, nde=0.05, te=0.07, share=0.3, nie_rr=1.1,
+        ci={"nie": (0.01, 0.03), "nde": (0.0, 0.1), "te": (0.03, 0.11), "nie_rr": (1.05, 1.2)},
+        resamples=200, failures=0, n=500, people=140, events=37, n_sites=20,
+    )  # fmt: skip
+    assert m.table().to_dict("records") == [
+        {"effect": "nie", "risk_difference": 0.02, "rd_ci_low": 0.01, "rd_ci_high": 0.03,
+         "people": 140, "events": 37},
+        {"effect": "nde", "risk_difference": 0.05, "rd_ci_low": 0.0, "rd_ci_high": 0.1,
+         "people": 140, "events": 37},
+        {"effect": "te", "risk_difference": 0.07, "rd_ci_low": 0.03, "rd_ci_high": 0.11,
+         "people": 140, "events": 37},
+    ]  # fmt: skip
+
+
+def _mgmt_two_periods() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": ["A", "A"],
+            "effective_from": pd.to_datetime(["2015-01-01", "2020-07-01"]),
+            "effective_to": pd.to_datetime(["2020-06-30", None]),
+            "comp_model": ["rvu_production", "salary"],
+            "rvu_target_annual": [5200.0, np.nan],
+            "pct_comp_productivity": [65.0, 0.0],
+            "team_based_care": pd.array([False, True], dtype="boolean"),
+            "support_staff_per_clinician": [1.2, 2.0],
+            "clinician_in_governance": pd.array([False, True], dtype="boolean"),
+            "admin_shadowing": pd.array([True, False], dtype="boolean"),
+            "protected_time_pct": [0.0, 10.0],
+        }
+    )
+
+
+def test_responses_on_the_first_and_last_day_of_a_management_period_types_and_columns():
+    survey_rows = pd.DataFrame(
+        {
+            "response_id": ["last_day", "first_day"],
+            "site_id": "A",
+            "survey_date": pd.to_datetime(["2020-06-30", "2020-07-01"]),
+            "clinician_id": ["c1", "c2"],
+            "role": "physician",
+            "burnout": pd.array([3, 2], dtype="Int64"),
+            "intent_to_leave": pd.array([4, 3], dtype="Int64"),
+            "trust_in_leadership": pd.array([2, 5], dtype="Int64"),
+            "teamwork": [1.0, 4.0],
+        }
+    )
+    sites = pd.DataFrame({"site_id": ["A"], "setting": ["psychiatry"]})
+    r = burnout.responses(survey_rows, _mgmt_two_periods(), sites)
+    assert r["response_id"].tolist() == ["last_day", "first_day"]
+    assert r["comp_model"].tolist() == ["rvu_production", "salary"]  # both days included
+    assert r["year"].dtype.kind == "i" and r["burned_out"].dtype.kind == "i"
+    assert r["burned_out"].tolist() == [1, 0]
+    assert all(r[p].dtype.kind == "i" for p in burnout.PRACTICES)
+    assert r["trust_in_leadership"].tolist() == [2.0, 5.0] and r["teamwork"].tolist() == [1, 4]
+    assert r["trust_in_leadership"].dtype == float and r["high_intent"].tolist() == [1.0, 0.0]
+    assert not {"row", "to", "effective_from", "effective_to", "index"} & set(r.columns)
+    assert list(r.index) == [0, 1]
+    # two management rows in effect on one day (overlapping records): still one row each
+    overlap = pd.concat([_mgmt_two_periods(), _mgmt_two_periods().iloc[[1]]], ignore_index=True)
+    overlap.loc[2, "effective_from"] = pd.Timestamp("2020-01-01")
+    twice = burnout.responses(survey_rows, overlap, sites)
+    assert twice["response_id"].tolist() == ["last_day", "first_day"]
+
+
+def test_standardized_row_and_prevalence_table_columns():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    s = burnout.standardized(df, burnout.PAY["rvu_production"])
+    row = s.row()
+    assert row == {
+        "exposure": "rvu_production", "risk_exposed": s.risk_exposed,
+        "risk_reference": s.risk_reference, "risk_ratio": s.rr, "ci_low": s.rr_low,
+        "ci_high": s.rr_high, "risk_difference": s.rd, "rd_ci_low": s.rd_low,
+        "rd_ci_high": s.rd_high, "p": s.p, "responses": s.n, "people": s.people,
+        "events": s.events, "sites": s.n_sites,
+    }  # fmt: skip
+    assert s.rd_low < s.rd < s.rd_high and s.risk_exposed - s.risk_reference == s.rd
+    t = burnout.prevalence_table(df, "role")
+    assert list(t.columns) == [
+        "role", "responses", "people", "burned_out", "share", "ci_low", "ci_high"
+    ]  # fmt: skip
+    assert (t["ci_low"] < t["share"]).all() and (t["share"] < t["ci_high"]).all()
+
+
+def test_dose_response_applies_a_models_own_subset():
+    df = survey(n_sites=24, per_site=30, seed=26)
+    df = with_outcome(df, -0.5 + 0.05 * df["protected_time_pct"], 27)
+    first_half = burnout.Dose(
+        "protected_time_pct", "protected_time_pct", 10, "adjusted_set",
+        subset=lambda r: r[r["site_id"] < "S12"],
+    )  # fmt: skip
+    t = burnout.dose_response(df, [first_half])
+    part = df[df["site_id"] < "S12"]
+    assert t["responses"].tolist() == [len(part)] and t["sites"].tolist() == [12]
+    alone = burnout.dose_response(part, [burnout.DOSE_MODELS[-1]])
+    assert t["risk_ratio"].tolist() == pytest.approx(alone["risk_ratio"].tolist())
+
+
+def test_bootstrap_rr_draws_are_weighted_refits_by_hand():
+    """Each draw: the model refitted with every response weighted by how often its site was
+    drawn (statsmodels, frequency weights), standardized over the weighted responses. Rows
+    missing something other than the outcome stay in."""
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    df["intent_to_leave"] = np.where(np.arange(len(df)) % 3 == 0, np.nan, 2.0)
+    df.loc[[0, 1], "burned_out"] = np.nan  # left out
+    e = burnout.PAY["rvu_production"]
+    draws, failures = burnout.bootstrap_rr(df, e, 4, seed=14)
+    assert failures == 0 and len(draws) == 4
+    d = df.dropna(subset=["burned_out"])
+    w = burnout.site_weights(d["site_id"], 4, 14)
+    codes = pd.factorize(d["site_id"])[0]
+    for b in range(4):
+        fw = w[b][codes]
+        keep = fw > 0
+        dk = d[keep]
+        ref = smf.glm(FORMULA, dk, family=sm.families.Binomial(), freq_weights=fw[keep]).fit()
+        r1 = np.average(ref.predict(dk.assign(comp_model="rvu_production")), weights=fw[keep])
+        r0 = np.average(ref.predict(dk.assign(comp_model="salary")), weights=fw[keep])
+        assert draws[b] == pytest.approx(r1 / r0, rel=1e-6)
+
+
+def test_bootstrap_rr_fails_a_resample_without_one_side_of_the_comparison():
+    df = survey(n_sites=14, per_site=20, seed=3, comp=("salary", "hybrid"))
+    df.loc[df["site_id"].isin(["S00", "S01"]), "comp_model"] = "rvu_production"
+    df = with_outcome(df, -0.2 + 0.5 * (df["comp_model"] == "rvu_production"), 4)
+    draws, failures = burnout.bootstrap_rr(df, burnout.PAY["rvu_production"], 60, seed=5)
+    w = burnout.site_weights(df["site_id"], 60, 5)
+    codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
+    rvu = codes[["S00", "S01"]].to_numpy()
+    salary = codes[df.loc[df["comp_model"] == "salary", "site_id"].unique()].to_numpy()
+    missing = (w[:, rvu].sum(axis=1) == 0) | (w[:, salary].sum(axis=1) == 0)
+    assert missing.sum() > 0 and failures == missing.sum() and len(draws) == 60 - failures
+
+
+def test_mean_difference_edges_sites_missing_rows_and_messages():
+    df = survey(n_sites=10, per_site=20, seed=20)
+    rng = np.random.default_rng(21)
+    df["trust_in_leadership"] = 3.0 + 0.5 * df["admin_shadowing"] + rng.normal(0, 0.8, len(df))
+    df["intent_to_leave"] = np.where(np.arange(len(df)) % 2 == 0, np.nan, 3.0)  # stays in
+    df.loc[:4, "trust_in_leadership"] = np.nan  # left out
+    d = burnout.mean_difference(df)  # exactly 10 sites: enough
+    assert d.n == len(df) - 5 and d.n_sites == 10
+    nine = df[df["site_id"] != "S09"]
+    with pytest.raises(inference.TooFewSites, match="^model of trust_in_leadership: 9 site"):
+        burnout.mean_difference(nine)
+    with pytest.raises(inference.TooFewSites, match="^model of trust_in_leadership: 0 site"):
+        burnout.mean_difference(df.assign(trust_in_leadership=np.nan))
+    with pytest.raises(ValueError, match="^admin_shadowing does not vary apart from the adj"):
+        burnout.mean_difference(df.assign(admin_shadowing=0))
+
+
+def test_comparison_sides_take_the_factors_reference_level():
+    x = pd.DataFrame(
+        {
+            "comp_hybrid": [0.0, 0.0, 1.0, 1.0, 0.0],
+            "comp_rvu_production": [1.0, 0.0, 0.0, 0.0, 0.0],
+            "team_based_care": [1.0, 1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    level, reference = burnout.comparison_sides(x, "comp_rvu_production")
+    assert level.tolist() == [True, False, False, False, False]
+    assert reference.tolist() == [False, True, False, False, True]  # salary, not hybrid
+    with_, without = burnout.comparison_sides(x, "team_based_care")
+    assert with_.tolist() == [True, True, False, True, False]
+    assert without.tolist() == [False, False, True, False, True]
+
+
+def test_odds_ratio_table_does_not_depend_on_the_responses_index():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    table = burnout.odds_ratio_table(df, burnout.logistic(df, "burned_out"))
+    moved = df.sample(frac=1.0, random_state=2)
+    moved.index = moved.index * 3 + 1000
+    again = burnout.odds_ratio_table(moved, burnout.logistic(moved, "burned_out"))
+    pd.testing.assert_frame_equal(table, again, check_exact=False, rtol=1e-7)
+    rvu = table.set_index("term").loc["comp_rvu_production"]
+    on = df[df["comp_model"] == "rvu_production"]
+    off = df[df["comp_model"] == "salary"]
+    assert rvu["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
+    assert rvu["people"] == min(burnout.people(on), burnout.people(off))
+
+
+def test_standardized_people_and_events_and_a_missing_side():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    e = burnout.PAY["rvu_production"]
+    on, off = e.sides(df)
+    assert (on["comp_model"] == "rvu_production").all() and len(on) > 0
+    assert (off["comp_model"] == "salary").all() and len(off) > 0
+    assert len(on) + len(off) == (df["comp_model"] != "hybrid").sum()
+    s = burnout.standardized(df, e)
+    assert s.exposure == "rvu_production"
+    assert s.people == min(burnout.people(on), burnout.people(off))
+    assert s.events == min(on["burned_out"].sum(), off["burned_out"].sum())
+    shift = burnout.Exposure("protected_time_pct", "protected_time_pct", shift=10.0)
+    s2 = burnout.standardized(df, shift, doses={"protected_time_pct": 10.0})
+    assert s2.people == burnout.people(df) and s2.events == df["burned_out"].sum()
+    for absent in ("rvu_production", "salary"):
+        without = df[df["comp_model"] != absent]
+        with pytest.raises(ValueError, match="^no responses on one side of rvu_production$"):
+            burnout.standardized(without, e)
+
+
+def _natural_effects_by_hand(d: pd.DataFrame, fw: np.ndarray | None = None) -> dict[str, float]:
+    """Mediator and outcome models fitted by statsmodels (frequency weights ``fw``), the
+    g-computation of E[Y(a, M(a*))] averaged over the (weighted) responses."""
+    fw = np.ones(len(d)) if fw is None else fw
+    d = d.assign(rvu_x_m=(d["comp_model"] == "rvu_production") * d["burned_out"])
+    glm = {"family": sm.families.Binomial(), "freq_weights": fw}
+    med = smf.glm(FORMULA, d, **glm).fit()
+    out = smf.glm(
+        FORMULA.replace("burned_out ~", "high_intent ~") + " + burned_out + rvu_x_m", d, **glm
+    ).fit()
+
+    def pm(a):
+        return med.predict(d.assign(comp_model="rvu_production" if a else "salary")).to_numpy()
+
+    def q(a, m):
+        comp = "rvu_production" if a else "salary"
+        return out.predict(d.assign(comp_model=comp, burned_out=m, rvu_x_m=a * m)).to_numpy()
+
+    def ey(a, a_star):
+        return np.average(pm(a_star) * q(a, 1) + (1 - pm(a_star)) * q(a, 0), weights=fw)
+
+    y11, y10, y00 = ey(1, 1), ey(1, 0), ey(0, 0)
+    return {
+        "nie": y11 - y10, "nde": y10 - y00, "te": y11 - y00,
+        "share": (y11 - y10) / (y11 - y00), "nie_rr": y11 / y10,
+    }  # fmt: skip
+
+
+def test_mediation_point_and_bootstrap_draws_equal_weighted_refits_by_hand():
+    """(Where a resample's design is rank-deficient the refit is not identified and the two
+    computations may differ: the resamples here are all of full rank.)"""
+    df = mediated(40, n_sites=20, per_site=25)
+    df["intent_to_leave"] = np.where(np.arange(len(df)) % 4 == 0, np.nan, 3.0)  # stays in
+    df.loc[[0, 1], "high_intent"] = np.nan  # left out
+    med = burnout.mediation(df, resamples=5, seed=3)
+    d = df.dropna(subset=["burned_out", "high_intent"])
+    point = _natural_effects_by_hand(d)
+    for key, value in point.items():
+        assert getattr(med, key) == pytest.approx(value, rel=1e-6), key
+    w = burnout.site_weights(d["site_id"], 5, 3)
+    codes = pd.factorize(d["site_id"])[0]
+    x = burnout.design(d, interact="burned_out").to_numpy()
+    assert all(np.linalg.matrix_rank(x[w[b][codes] > 0]) == x.shape[1] for b in range(5))
+    draws = [_natural_effects_by_hand(d, w[b][codes]) for b in range(5)]
+    assert med.failures == 0 and med.resamples == 5
+    for key in point:
+        expected = np.percentile([dr[key] for dr in draws], [2.5, 97.5])
+        assert med.ci[key] == pytest.approx(tuple(expected), rel=1e-6), key
+    on = d[d["comp_model"] == "rvu_production"]
+    off = d[d["comp_model"] == "salary"]
+    assert med.n == len(d) and med.n_sites == 20
+    assert med.people == min(burnout.people(on), burnout.people(off))
+    assert med.events == min(on["high_intent"].sum(), off["high_intent"].sum())
+
+
+def test_mediation_defaults_edges_and_refusals():
+    df = mediated(41, n_sites=10, per_site=30)
+    default = burnout.mediation(df)  # 10 sites: enough
+    assert default.resamples == 1000 and default.n_sites == 10
+    assert default.ci == burnout.mediation(df, resamples=1000, seed=0).ci
+    with pytest.raises(inference.TooFewSites, match="^mediation: 9 site"):
+        burnout.mediation(df[df["site_id"] != "S09"], resamples=5)
+    with pytest.raises(inference.TooFewSites, match="^mediation: 0 site"):
+        burnout.mediation(df.assign(high_intent=np.nan), resamples=5)
+    for only in ("rvu_production", "salary"):
+        with pytest.raises(ValueError, match="^no responses under rvu_production or under sal"):
+            burnout.mediation(df.assign(comp_model=only), resamples=5)
+    separated = df.assign(high_intent=df["burned_out"].astype(float))  # the outcome model only
+    with pytest.raises(ValueError, match="^the mediator or outcome model did not converge$"):
+        burnout.mediation(separated, resamples=5)
+
+
+def test_mediation_fails_resamples_without_salary_and_gives_no_interval_without_any():
+    df = mediated(42, n_sites=12, per_site=40)
+    salary = ["S00", "S01"]
+    df["comp_model"] = np.where(df["site_id"].isin(salary), "salary", "rvu_production")
+    w = burnout.site_weights(df["site_id"], 100, 7)
+    codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
+    without = w[:, codes[salary].to_numpy()].sum(axis=1) == 0
+    med = burnout.mediation(df, resamples=100, seed=7)
+    assert without.sum() > 0 and med.failures == without.sum()
+    seed = next(s for s in range(100) if burnout.site_weights(df["site_id"], 1, s)[
+        0, codes[salary].to_numpy()].sum() == 0)  # fmt: skip
+    none = burnout.mediation(df, resamples=1, seed=seed)
+    assert none.failures == 1
+    assert all(len(v) == 2 and np.isnan(v).all() for v in none.ci.values())
+
+
+def test_design_indicator_values_index_and_counterfactual_columns():
+    df = survey(n_sites=12, per_site=20, seed=5)
+    df.index = df.index + 500
+    x = burnout.design(df)
+    assert x.index.equals(df.index)
+    assert x["role_advanced_practice"].tolist() == (df["role"] == "advanced_practice").tolist()
+    assert x["year_2021"].tolist() == (df["year"] == 2021).tolist()
+    sub = df[df["role"] == "physician"]  # no advanced practice or behavioral health here
+    cf = burnout.design(sub, columns=list(x.columns))
+    assert list(cf.columns) == list(x.columns) and cf.index.equals(sub.index)
+    assert (cf["role_advanced_practice"] == 0).all() and (cf["const"] == 1).all()
+
+
+def test_design_drops_a_column_dependent_on_the_others_up_to_rounding():
+    df = survey(n_sites=12, per_site=20, seed=5)
+    noise = np.random.default_rng(1).normal(0, 1e-9, len(df))
+    df["protected_time_pct"] = 10.0 * df["team_based_care"] + 5.0 + noise  # no variation of its own
+    with pytest.raises(ValueError, match="^protected_time_pct does not vary apart"):
+        burnout.design(df, doses={"protected_time_pct": 10.0})
+    df["protected_time_pct"] += np.random.default_rng(2).normal(0, 1.0, len(df))
+    assert "protected_time_pct_per" in burnout.design(df, doses={"protected_time_pct": 10.0})
+
+
+def test_logistic_refusals_and_interactions():
+    df = survey(n_sites=10, per_site=20, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    df["late"] = np.random.default_rng(7).integers(0, 2, len(df))
+    fit = burnout.logistic(df, "burned_out", interact="late")  # exactly 10 sites
+    assert "comp_rvu_production:late" in fit.columns and fit.n_sites == 10
+    with pytest.raises(inference.TooFewSites, match="^model of burned_out: 9 site"):
+        burnout.logistic(df[df["site_id"] != "S09"], "burned_out")
+    with pytest.raises(inference.TooFewSites, match="^model of burned_out: 0 site"):
+        burnout.logistic(df.iloc[:0], "burned_out")
+    separated = df.assign(burned_out=(df["comp_model"] == "rvu_production").astype(int))
+    with pytest.raises(
+        ValueError, match=r"^the logistic model did not converge \(separation or too few events\)$"
+    ):
+        burnout.logistic(separated, "burned_out")
+
+
+def test_people_of_no_response_and_of_one():
+    r = pd.DataFrame({"clinician_id": ["a"], "year": [2022]})
+    assert burnout.people(r.iloc[:0]) == 0 and burnout.people(r) == 1
+    assert burnout.people(r.assign(clinician_id=None)) == 1
+
+
+def test_batched_fits_with_one_start_and_one_separated_resample():
+    rng = np.random.default_rng(3)
+    n = 200
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = (rng.random(n) < expit(0.3 + 0.8 * x[:, 1])).astype(float)
+    good = np.ones(n)
+    sep = np.where((x[:, 1] > 0) == (y == 1), 1.0, 0.0)  # only rows that separate
+    beta, ok = burnout.fit_logistic(x, y, np.vstack([good, sep, good]), start=[0, 0])
+    assert ok.tolist() == [True, False, True]
+    one = sm.GLM(y, x, family=sm.families.Binomial()).fit().params
+    np.testing.assert_allclose(beta[0], one, rtol=1e-7)
+    np.testing.assert_allclose(beta[2], one, rtol=1e-7)
+
+
+def test_odds_ratio_table_reports_every_term_but_intercept_years_and_doses():
+    df = survey(n_sites=12, per_site=25, seed=5)
+    df = with_outcome(df, -0.2 + 0.7 * (df["comp_model"] == "rvu_production"), 6)
+    fit = burnout.logistic(df, "burned_out", doses={"protected_time_pct": 10.0})
+    table = burnout.odds_ratio_table(df, fit)
+    assert list(table.columns) == ["term", "or", "ci_low", "ci_high", "p", "people", "events"]
+    reported = [c for c in fit.columns if c != "const" and not c.startswith("year_")]
+    assert table["term"].tolist() == [c for c in reported if not c.endswith("_per")]
+    se = np.sqrt(np.diag(fit.cov))
+    for _, row in table.iterrows():
+        j = fit.columns.index(row["term"])
+        assert row["p"] == inference.t_p_value(fit.beta[j], se[j], 12)
+    tbc = table.set_index("term").loc["team_based_care"]
+    on, off = df[df["team_based_care"] == 1], df[df["team_based_care"] == 0]
+    assert tbc["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())

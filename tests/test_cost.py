@@ -156,3 +156,169 @@ def test_attributable_cost_point_is_the_median_and_matches_a_hand_computation():
     assert amount.point == np.median(amount.draws)
     hi = cost.attributable_fraction(0.3, 3.3)
     assert af.high == pytest.approx(hi, rel=0.03)
+
+
+def test_exits_per_year_count_voluntary_clinician_exits_on_both_window_ends():
+    window = (pd.Timestamp("2022-01-01"), pd.Timestamp("2023-12-31"))
+    c = pd.DataFrame(
+        {
+            "role": ["physician", "physician", "advanced_practice", "nurse", "physician",
+                     "behavioral_health", "physician"],
+            "exit_date": pd.to_datetime(["2022-01-01", "2023-12-31", "2022-06-01", "2022-06-01",
+                                         "2021-12-31", "2024-01-01", "2022-07-01"]),
+            "exit_reason": ["voluntary", "voluntary", "voluntary", "voluntary", "voluntary",
+                            "voluntary", "retirement"],
+        }
+    )  # fmt: skip
+    exits, years = cost.exits_per_year(c, window)
+    assert years == pytest.approx(730 / 365.25)
+    assert list(exits.columns) == ["role", "exits", "exits_per_year"]
+    assert exits["role"].tolist() == ["physician", "advanced_practice", "behavioral_health"]
+    assert exits["exits"].tolist() == [2, 1, 0]
+    np.testing.assert_allclose(exits["exits_per_year"], np.array([2, 1, 0]) / years)
+
+
+def test_published_worked_examples_by_hand():
+    ref = {
+        "physicians": 2023,
+        "burnout_share": 0.26,
+        "departure_2yr_burned_out": 0.21,
+        "departure_2yr_not_burned_out": 0.10,
+        "replacement_cost_usd": [268000, 957000],
+    }
+    h = cost.hamidi2018(ref)
+    departures = 2023 * 0.26 * (0.21 - 0.10)
+    assert h == pytest.approx(
+        {
+            "departures": departures,
+            "departures_rounded": 58,
+            "cost_low": 58 * 268000,
+            "cost_high": 58 * 957000,
+            "cost_low_unrounded": departures * 268000,
+            "cost_high_unrounded": departures * 957000,
+        }
+    )
+    assert isinstance(h["departures_rounded"], int)
+    s = cost.shanafelt2017(
+        {
+            "turnover_per_year": 0.07,
+            "relative_risk_leaving_burned_out": 2.0,
+            "worked_example": {"physicians": 450, "turnover_reduction_points": 0.005,
+                               "replacement_cost_usd": 500000, "burnout_before": 0.4},
+        }
+    )  # fmt: skip
+    af = 0.4 * (2.0 - 1) / (1 + 0.4 * (2.0 - 1))  # Levin's attributable fraction
+    assert s == pytest.approx({"savings": 450 * 0.005 * 500000,
+                               "attributable_turnover_points": 100 * 0.07 * af})  # fmt: skip
+
+
+def test_replacement_costs_with_changes_one_field_only():
+    base = cost.ReplacementCosts.from_reference()
+    changed = base.with_(correlation=0.1)
+    assert changed.correlation == 0.1 and changed.roles == base.roles
+    assert changed.ranges == base.ranges and base.correlation != 0.1
+
+
+def test_lognormal_parameters_by_hand_their_defaults_and_boundaries():
+    mu, sigma = cost.lognormal_from_range(100.0, 400.0)  # central 90% by default
+    assert mu == pytest.approx(np.log(200.0))
+    assert sigma == pytest.approx(np.log(4.0) / (2 * stats.norm.ppf(0.95)))
+    assert cost.lognormal_from_range(5.0, 5.0) == (np.log(5.0), 0.0)  # low == high allowed
+    with pytest.raises(ValueError, match=r"^a lognormal range needs 0 < low <= high, got 0"):
+        cost.lognormal_from_range(0.0, 1.0)
+    mu, sigma = cost.lognormal_from_estimate(2.0, (1.0, 4.0))  # 95% by default
+    assert mu == pytest.approx(np.log(2.0))
+    assert sigma == pytest.approx(np.log(4.0) / (2 * stats.norm.ppf(0.975))) and sigma > 0
+    cost.lognormal_from_estimate(1.0, (1.0, 4.0))  # the estimate on either end: allowed
+    cost.lognormal_from_estimate(4.0, (1.0, 4.0))
+    with pytest.raises(ValueError, match=r"^need 0 < low <= estimate <= high, got 2.0 \(0"):
+        cost.lognormal_from_estimate(2.0, (0.0, 4.0))
+
+
+def test_correlated_normals_accept_exactly_the_valid_correlations():
+    rng = np.random.default_rng(0)
+    for ok in (-0.49, 0.0, 1.0):
+        assert cost.correlated_normals(3, ok, 10, rng).shape == (10, 3)
+    for bad in (-0.5, 1.01):  # -1/(k-1) is singular; above 1 is no correlation
+        with pytest.raises(ValueError, match=f"^correlation {bad} is not valid for 3 roles$"):
+            cost.correlated_normals(3, bad, 10, rng)
+
+
+def test_attributable_fraction_and_risk_draws_by_hand():
+    assert cost.attributable_fraction(0.4, 2.0) == pytest.approx(0.4 / 1.4)
+    assert cost.attributable_fraction(0.5, 3.0) == pytest.approx(1.0 / 2.0)
+    draws = cost.relative_risk_draws(1000, np.random.default_rng(3), 2.0, (1.0, 4.0), 0.9)
+    mu, sigma = np.log(2.0), np.log(4.0) / (2 * stats.norm.ppf(0.95))
+    np.testing.assert_allclose(
+        draws, np.exp(mu + sigma * np.random.default_rng(3).standard_normal(1000))
+    )
+
+
+def test_burnout_attributable_cost_draws_by_hand():
+    cost_draws = np.linspace(1e6, 2e6, 500)
+    c, af = cost.burnout_attributable_cost(30, 100, cost_draws)  # seed 0 by default
+    rng = np.random.default_rng(0)
+    p = rng.beta(30.5, 70.5, 500)
+    mu, sigma = cost.lognormal_from_estimate(*cost.PUBLISHED_RELATIVE_RISK)
+    rr = np.exp(mu + sigma * rng.standard_normal(500))
+    frac = p * (rr - 1) / (1 + p * (rr - 1))
+    np.testing.assert_allclose(af.draws, frac)
+    np.testing.assert_allclose(c.draws, frac * cost_draws)
+    assert c.point == pytest.approx(np.median(frac * cost_draws))
+
+
+def test_cost_tables_columns_defaults_and_draws_by_hand():
+    costs = cost.ReplacementCosts.from_reference()
+    exits = pd.DataFrame({"role": ["physician"], "exits": [4], "exits_per_year": [2.0]})
+    res = cost.turnover_cost(exits, 2.0, costs)
+    assert len(res.draws) == 20000
+    again = cost.turnover_cost(exits, 2.0, costs, draws=20000, seed=0)
+    np.testing.assert_array_equal(res.draws, again.draws)
+    assert list(res.by_role.columns) == [
+        "role", "exits", "exits_per_year", "replacement_cost_median", "replacement_cost_low",
+        "replacement_cost_high", "cost_per_year_median", "cost_per_year_low",
+        "cost_per_year_high",
+    ]  # fmt: skip
+    row = res.by_role.iloc[0]
+    assert (row["exits"], row["exits_per_year"]) == (4, 2.0)
+    assert row["replacement_cost_median"] == pytest.approx(np.sqrt(500000.0 * 1000000.0))
+    z = cost.correlated_normals(len(costs.roles), costs.correlation, 50, np.random.default_rng(1))
+    p = costs.params()
+    mu = np.array([p[r][0] for r in costs.roles])
+    sigma = np.array([p[r][1] for r in costs.roles])
+    pd.testing.assert_frame_equal(
+        costs.draws(50, np.random.default_rng(1)),
+        pd.DataFrame(np.exp(mu + sigma * z), columns=list(costs.roles)),
+    )
+
+
+def test_excess_cost_table_defaults_and_refusals():
+    costs = cost.ReplacementCosts.from_reference()
+    e = {"physician": np.full(100, 2.0), "advanced_practice": np.full(100, 1.0)}
+    res = cost.excess_turnover_cost(e, costs)
+    again = cost.excess_turnover_cost(e, costs, seed=0)
+    np.testing.assert_array_equal(res.draws, again.draws)
+    assert list(res.by_role.columns) == [
+        "role", "excess_exits_per_year", "cost_per_year_median", "cost_per_year_low",
+        "cost_per_year_high",
+    ]  # fmt: skip
+    assert res.by_role["excess_exits_per_year"].tolist() == [2.0, 1.0] and res.role_mix is None
+    mixed = cost.excess_turnover_cost(np.full(100, 3.0), costs, role_mix={"physician": 1.0})
+    assert mixed.role_mix == {"physician": 1.0}
+    with pytest.raises(ValueError, match="^excess exits for all clinicians need a role_mix"):
+        cost.excess_turnover_cost(np.full(10, 1.0), costs)
+    with pytest.raises(ValueError, match="^every role needs the same number of draws$"):
+        cost.excess_turnover_cost({"physician": np.ones(3), "advanced_practice": np.ones(4)}, costs)
+    with pytest.raises(ValueError, match=r"^no replacement cost for role\(s\) \['nurse'\]$"):
+        cost.excess_turnover_cost({"nurse": np.ones(3)}, costs)
+
+
+def test_replacement_cost_sources_from_the_reference_and_overrides():
+    ref = replacement_cost_reference()
+    costs = cost.ReplacementCosts.from_reference({"physician": (1.0, 2.0)})
+    assert costs.sources["physician"] == ("analyst's parameter",)
+    for role, r in ref["roles"].items():
+        if role != "physician":
+            expected = tuple(r.get("sources", ())) + tuple(r.get("salary_sources", ()))
+            assert costs.sources[role] == expected and len(expected) > 0
+    assert any("salary_sources" in r for r in ref["roles"].values())

@@ -191,3 +191,33 @@ def test_a_constant_text_column_stays_in_the_table_and_the_note_names_the_totals
     shown = tables.prepare(df, 11)
     assert "Role" in shown.header and "Sites" not in shown.header  # text stays, counts go
     assert shown.notes[-1].endswith("cannot be worked out from the totals.")
+
+
+def test_constant_numbers_and_rates_are_noted_and_citations_align_left():
+    df = pd.DataFrame(
+        {
+            "finding": ["turnover.hr_rvu_production", "x.y"],
+            "source": ["han2019attributable", ""],
+            "tenure_years": [5.0, 5.0],  # a number
+            "rate_per_100": [2.5, 2.5],  # a rate
+            "sites": [3, 4],
+        }
+    )
+    shown = tables.prepare(df, 11)
+    assert shown.header == ["Finding", "Source", "Sites"]
+    assert len(shown.notes) == 2 and all(n.endswith(" in every row.") for n in shown.notes)
+    assert shown.align == ["l", "l", "r"]
+
+
+def test_a_text_column_read_as_missing_and_a_lone_interval_limit():
+    df = pd.DataFrame({"comp_model": [float("nan"), "salary"], "hr": [1.2, 1.3]})
+    shown = tables.prepare(df, 11)
+    assert shown.rows[0][0] == "" and shown.rows[1][0] == "Salary"
+    df["ci_low"] = [1.0, 1.1]  # no ci_high: not an interval, and a column without a label
+    with pytest.raises(KeyError, match="no label for table column 'ci_low'"):
+        tables.prepare(df, 11)
+
+
+def test_a_one_row_table_wholly_suppressed_is_mostly_suppressed():
+    df = pd.DataFrame({"site_id": ["A"], "clinicians": ["suppressed"]})
+    assert tables.mostly_suppressed(tables.prepare(df, 11))

@@ -414,3 +414,43 @@ def test_at_risk_defaults_to_just_after_t_and_curves_start_at_zero_and_one():
     assert survival.step_at(cif, [0.5, 1, 4], "cif").tolist() == [0.0, 0.5, 0.5]
     assert survival.step_at(cif, [0.5, 1], "surv").tolist() == [1.0, 0.5]
     assert survival.step_at(cif, [0.5]).tolist() == [0.0]
+
+
+def test_cumulative_incidence_reads_nan_none_and_empty_causes_as_censored_in_a_list():
+    entry = [0.0, 0.0, 0.0, 0.0, 0.0]
+    exit_ = [1.0, 2.0, 3.0, 4.0, 5.0]
+    causes = ["voluntary", np.nan, "other", None, ""]  # a plain list: NaN is not a cause
+    c = survival.cumulative_incidence(entry, exit_, causes, "voluntary")
+    assert c["time"].tolist() == [1.0, 3.0]
+    assert c["at_risk"].tolist() == [5, 3] and c["events"].tolist() == [1, 0]
+    assert c["competing"].tolist() == [0, 1]
+    np.testing.assert_allclose(c["cif"], [0.2, 0.2])
+    np.testing.assert_allclose(c["surv"], [0.8, 0.8 * 2 / 3])
+    # without a None in it, numpy would read the list as text ("nan"): still censored
+    no_none = survival.cumulative_incidence(entry[:3], exit_[:3], causes[:3], "voluntary")
+    assert no_none["time"].tolist() == [1.0, 3.0] and no_none["at_risk"].tolist() == [3, 1]
+
+
+def test_at_risk_at_refuses_an_unknown_side():
+    with pytest.raises(ValueError, match="^closed must be 'left' or 'right', not 'both'$"):
+        survival.at_risk_at([0.0], [1.0], [0.5], closed="both")
+
+
+def test_a_fit_started_at_its_own_estimate_stops_after_one_iteration():
+    df = one_row_data(n=300, sites=10, seed=8)
+    x, start = df[["x1", "x2"]], np.zeros(len(df))
+    fit = survival.fit_cox(x, start, df["T"], df["E"])
+    again = survival.fit_cox(x, start, df["T"], df["E"], init=fit.params)
+    assert fit.iterations > 2 and again.iterations == 1
+    np.testing.assert_allclose(again.params, fit.params, rtol=1e-8)
+
+
+def test_leave_one_group_out_has_one_row_per_group_and_skips_a_group_holding_every_event():
+    df = one_row_data(n=300, sites=10, seed=9)
+    first = pd.unique(df["site"])[0]
+    df.loc[df["site"] != first, "E"] = 0  # every event in the first site
+    x, start = df[["x1", "x2"]], np.zeros(len(df))
+    fit = survival.fit_cox(x, start, df["T"], df["E"])
+    loo = survival.leave_one_group_out(x, start, df["T"], df["E"], df["site"], fit.params)
+    assert loo.shape == (10, 2)
+    assert np.isnan(loo[0]).all() and np.isfinite(loo[1:]).all()

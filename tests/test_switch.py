@@ -341,3 +341,289 @@ def test_published_tables_and_figure_use_the_label_dictionary():
         "Two-way fixed effects (conventional)",
     ]
     plt.close(fig)
+
+
+def test_event_study_equals_a_poisson_fit_with_binned_indicators_by_hand():
+    """Indicators of years -3 (or earlier) .. 4 (or later) relative to the switch but -1, the
+    reference; site and year effects; log clinician-years offset; site-clustered SEs with
+    t(G-1) intervals."""
+    import statsmodels.formula.api as smf
+    from scipy import stats
+
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=4)
+    es = switch.event_study(d)
+    assert list(es.columns) == ["year_rel", "rr", "ci_low", "ci_high"]
+    assert es["year_rel"].tolist() == list(range(-3, 5)) and list(es.index) == list(range(8))
+    ref = es.set_index("year_rel").loc[-1]
+    assert (ref["rr"], ref["ci_low"], ref["ci_high"]) == (1.0, 1.0, 1.0)
+    h = d.copy()
+    rel = h["rel"].clip(-3, 4)
+    names = {}
+    for k in [-3, -2, 0, 1, 2, 3, 4]:
+        names[k] = f"k{k + 3}"
+        h[names[k]] = ((rel == k) & h["switch_year"].notna()).astype(float)
+    fit = smf.glm(
+        "exits ~ " + " + ".join(names.values()) + " + C(site_id) + C(year)", data=h,
+        family=sm.families.Poisson(), offset=np.log(h["clinician_years"]),
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(h["site_id"])[0]})  # fmt: skip
+    q = stats.t.ppf(0.975, 15)
+    for k, n in names.items():
+        row = es.set_index("year_rel").loc[k]
+        b, se = fit.params[n], fit.bse[n]
+        assert row["rr"] == pytest.approx(np.exp(b), rel=1e-9)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+            (np.exp(b - q * se), np.exp(b + q * se)), rel=1e-9
+        )
+    with pytest.raises(TooFewSites, match="^two-way fixed-effects event study: 9 site"):
+        switch.event_study(d[d["site_id"].isin(d["site_id"].unique()[:9])])
+
+
+def test_pay_paths_on_the_window_edges():
+    window = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
+    m = pd.DataFrame(
+        {
+            "site_id": ["E", "E", "F", "F", "G", "G", "G", "H", "H"],
+            "effective_from": pd.to_datetime(
+                ["2010-01-01", "2017-01-01", "2010-01-01", "2024-12-31", "2010-01-01",
+                 "2018-01-01", "2019-01-01", "2017-01-01", "2025-01-01"]
+            ),
+            "effective_to": pd.to_datetime(
+                ["2016-12-31", None, "2024-12-30", None, "2017-12-31", "2018-12-31", None,
+                 "2024-12-31", None]
+            ),
+            "comp_model": ["salary", "rvu_production", "rvu_production", "salary",
+                           "rvu_production", "rvu_production", "salary_plus_quality",
+                           "rvu_production", "salary"],
+        }
+    )  # fmt: skip
+    p = switch.pay_paths(m, window)
+    assert list(p.columns) == ["pay_at_start", "switch", "to", "censor"]
+    assert p.index.tolist() == ["E", "F", "G", "H"]
+    # E: RVU from the window's first day (a change on that day is not a move in it)
+    assert p.loc["E", "pay_at_start"] == "rvu_production" and pd.isna(p.loc["E", "switch"])
+    assert p.loc["F", "switch"] == window[1] and p.loc["F", "to"] == "salary"  # last day
+    # G: a new record with the same pay model is not a move; the switch is the later one
+    assert p.loc["G", "switch"] == pd.Timestamp("2019-01-01") and pd.isna(p.loc["G", "censor"])
+    assert p.loc["G", "to"] == "salary_plus_quality"
+    assert pd.isna(p.loc["H", "switch"]) and p.loc["H", "to"] is None  # after the window
+
+
+def test_twfe_interval_is_t_on_the_site_clustered_se_of_a_direct_fit():
+    import statsmodels.formula.api as smf
+    from scipy import stats
+
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=5)
+    res = switch.twfe(d)
+    est = d[d["rel"].isna() | (d["rel"] != 0)].assign(after=lambda e: (e["rel"] >= 1) * 1.0)
+    fit = smf.glm(
+        "exits ~ after + C(site_id) + C(year)", data=est, family=sm.families.Poisson(),
+        offset=np.log(est["clinician_years"]),
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(est["site_id"])[0]})  # fmt: skip
+    b, se, q = fit.params["after"], fit.bse["after"], stats.t.ppf(0.975, 15)
+    assert res.rr == pytest.approx(np.exp(b), rel=1e-9)
+    assert (res.ci_low, res.ci_high) == pytest.approx((np.exp(b - q * se), np.exp(b + q * se)))
+    assert res.p_value == pytest.approx(2 * stats.t.sf(abs(b / se), 15))
+    assert res.n_sites == 16 and res.n_switch_sites == 10 and res.n_site_years == len(est)
+    assert res.events == est["exits"].sum()
+    with pytest.raises(TooFewSites, match="^two-way fixed-effects switch model: 9 site"):
+        switch.twfe(d[d["site_id"].isin(d["site_id"].unique()[:9])])
+
+
+def test_imputation_result_fields_path_and_people_by_hand():
+    d, _ = simulate(n_switch=12, n_never=8, years=9, effect=ramp, seed=6)
+    people = pd.DataFrame(
+        [(r.site_id, r.year, f"{r.site_id}-{j}") for r in d.itertuples() for j in range(3)]
+        + [(r.site_id, r.year, f"{r.site_id}-x{r.year % 2}") for r in d.itertuples()],
+        columns=["site_id", "year", "clinician_id"],
+    )
+    res = switch.imputation(d, reps=40, seed=3, people=people)
+    cells, rows = switch.cells_from_panel(d)
+    fit = switch.imputation_fit(cells, switch.LAGS)
+    assert res.rr == pytest.approx(fit.rr) and res.observed == pytest.approx(fit.observed)
+    assert res.expected == pytest.approx(fit.expected)
+    assert res.rr == pytest.approx(res.observed / res.expected)
+    assert res.reps == 40 and res.failures == 0 and res.draws.shape == (40,)
+    assert np.isfinite(res.draws).all() and res.seconds > 0
+    low, high, p, se = switch.bootstrap_interval(np.log(fit.rr), res.draws, 12)
+    assert (res.ci_low, res.ci_high, res.p_value, res.se) == pytest.approx((low, high, p, se))
+    assert res.n_switch_sites == 12 and res.n_sites == 20
+    assert res.n_site_years == len(rows) and res.events == rows["exits"].sum()
+    used = people.merge(rows[["site_id", "year"]].drop_duplicates(), on=["site_id", "year"])
+    assert res.clinicians == used["clinician_id"].nunique()
+    path = res.path.set_index("year_rel")
+    assert path.index.tolist() == [-3, -2, -1, 1, 2, 3, 4]  # the switch year left out
+    assert (path.loc[[-3, -2, -1], "period"] == "before_switch").all()
+    assert (path.loc[[1, 2, 3, 4], "period"] == "after_switch").all()
+    post = rows.assign(imputed=fit.imputed)
+    post = post[(post["rel"] >= 1) & post["imputed"].notna()]
+    for k in (1, 2, 3, 4):
+        cell = post[np.minimum(post["rel"], 4) == k]
+        row = path.loc[k]
+        assert row["rr"] == pytest.approx(fit.path_rr[k - 1])
+        assert row["exits"] == cell["exits"].sum() == pytest.approx(fit.path_observed[k - 1])
+        assert row["expected_exits"] == pytest.approx(fit.path_expected[k - 1])
+        assert row["site_years"] == len(cell) and row["switch_sites"] == cell["site_id"].nunique()
+        hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
+        assert row["clinicians"] == hit["clinician_id"].nunique()
+        assert row["ci_low"] < row["rr"] < row["ci_high"]
+    pre = res.pretrend
+    assert pre.leads == [-3, -2, -1] and pre.df == 3 and pre.failures == 0
+    assert pre.replicates == 40 and np.isfinite(pre.wald) and 0 < pre.p_value <= 1
+    assert np.isfinite(pre.ci_low).all() and np.isfinite(pre.ci_high).all()
+    np.testing.assert_allclose(path.loc[[-3, -2, -1], "rr"], pre.rr)
+    np.testing.assert_allclose(path.loc[[-3, -2, -1], "ci_low"], pre.ci_low)
+    for k in (-3, -2, -1):
+        cell = rows[rows["rel"] == k]
+        assert path.loc[k, "exits"] == cell["exits"].sum()
+        assert path.loc[k, "site_years"] == len(cell)
+    without = switch.imputation(d, reps=40, seed=3)
+    assert without.clinicians == 0 and (without.path["clinicians"] == 0).all()
+
+
+def test_event_study_counts_the_clinicians_of_each_years_site_years():
+    d, _ = simulate(n_switch=10, n_never=6, years=10, effect=ramp, seed=4)
+    people = pd.DataFrame(
+        [(r.site_id, r.year, f"{r.site_id}-{r.year % 3}") for r in d.itertuples()],
+        columns=["site_id", "year", "clinician_id"],
+    )
+    es = switch.event_study(d, people=people).set_index("year_rel")
+    rel = d["rel"].clip(-3, 4)
+    for k in range(-3, 5):
+        cell = d[(rel == k) & d["switch_year"].notna()]
+        hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
+        assert es.loc[k, "clinicians"] == hit["clinician_id"].nunique() > 0
+
+
+def test_bootstrap_interval_and_wald_p_value_by_hand():
+    from scipy import stats
+
+    low, high, p, se = switch.bootstrap_interval(0.2, np.array([0.1, 0.3, np.nan]), 2)
+    q = stats.t.ppf(0.975, 1)  # two finite replicates and two switching sites: enough
+    assert se == pytest.approx(np.std([0.1, 0.3], ddof=1))
+    assert (low, high) == pytest.approx((np.exp(0.2 - q * se), np.exp(0.2 + q * se)))
+    assert p == pytest.approx(2 * stats.t.sf(0.2 / se, 1))
+    assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, np.nan]), 5)).all()
+    assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, 0.3]), 1)).all()
+    log_rr, cov = np.array([0.2, -0.1]), np.diag([0.01, 0.04])
+    wald = 0.2**2 / 0.01 + 0.1**2 / 0.04  # 4.25
+    draws = log_rr + np.array([[0.3, 0.0], [0.1, 0.0], [0.0, 0.2], [0.2, 0.2], [np.nan, 0]])
+    w, pw = switch.wald_bootstrap(log_rr, cov, draws, np.repeat(cov[None], 5, axis=0))
+    # replicate statistics 9, 1, 1, 5 and NaN (left out); 9 and 5 are at least 4.25
+    assert w == pytest.approx(wald) and pw == pytest.approx((1 + 2) / (4 + 1))
+
+
+# --- from person-time to the site-year panels -------------------------------------------------
+WINDOW = (pd.Timestamp("2020-01-01"), pd.Timestamp("2022-12-31"))
+MGMT = pd.DataFrame(
+    {
+        "site_id": ["A", "A", "B", "B", "B", "C", "D"],
+        "effective_from": pd.to_datetime(["2010-01-01", "2021-07-01", "2010-01-01", "2021-01-01",
+                                          "2022-01-01", "2010-01-01", "2010-01-01"]),
+        "effective_to": pd.to_datetime(["2021-06-30", None, "2020-12-31", "2021-12-31", None,
+                                        None, None]),
+        "comp_model": ["rvu_production", "salary", "rvu_production", "salary_plus_quality",
+                       "hybrid", "rvu_production", "salary"],
+    }
+)  # fmt: skip
+PT = pd.DataFrame(
+    {
+        "site_id": ["A", "A", "B", "C", "D"],
+        "clinician_id": ["a1", "a2", "b1", "c1", "d1"],
+        "p_start": pd.to_datetime(["2020-01-01", "2020-07-01", "2020-01-01", "2021-12-31",
+                                   "2020-01-01"]),
+        "p_end": pd.to_datetime(["2022-12-31", "2021-03-31", "2022-12-31", "2022-01-01",
+                                 "2020-12-31"]),
+        "event": [False, True, False, True, False],
+    }
+)  # fmt: skip
+
+
+def test_switches_site_years_and_people_by_hand():
+    assert switch.switches(MGMT).to_dict() == {
+        "A": pd.Timestamp("2021-07-01"), "B": pd.Timestamp("2021-01-01")
+    }  # fmt: skip
+    sy = switch.site_years(PT, WINDOW).set_index(["site_id", "year"])
+    assert list(sy.columns) == ["exits", "clinician_years", "clinicians"]
+    assert sy.loc[("A", 2020), "clinician_years"] == pytest.approx((366 + 184) / 365.25)
+    assert sy.loc[("A", 2021), "clinicians"] == 2 and sy.loc[("A", 2022), "clinicians"] == 1
+    assert sy.loc[("A", 2021), "exits"] == 1 and sy.loc[("A", 2020), "exits"] == 0
+    assert sy.loc[("C", 2021), "clinician_years"] == pytest.approx(1 / 365.25)  # one day
+    assert sy.loc[("C", 2022), "exits"] == 1  # the exit in the year of its last day
+    assert ("D", 2021) not in sy.index  # no person-time, no row
+    people = switch.site_year_people(PT)
+    assert list(people.columns) == ["site_id", "year", "clinician_id"]
+    assert sorted(map(tuple, people[people["site_id"] == "A"].to_numpy())) == [
+        ("A", 2020, "a1"), ("A", 2020, "a2"), ("A", 2021, "a1"), ("A", 2021, "a2"),
+        ("A", 2022, "a1"),
+    ]  # fmt: skip
+    assert len(people) == len(people.drop_duplicates())
+
+
+def test_switch_and_conventional_panels_by_hand():
+    panel = switch.switch_panel(PT, MGMT, WINDOW)
+    # A and B on RVU pay at the start, C never switches, D (salary) is not in it; B moves on
+    # to hybrid in 2022 and is censored from then
+    assert list(panel.columns) == [
+        "site_id", "exits", "clinician_years", "clinicians", "year", "switch_year", "rel"
+    ]  # fmt: skip
+    assert list(zip(panel["site_id"], panel["year"], strict=True)) == [
+        ("A", 2020), ("A", 2021), ("A", 2022), ("B", 2020), ("B", 2021), ("C", 2021), ("C", 2022)
+    ]  # fmt: skip
+    assert panel["switch_year"].tolist()[:5] == [2021.0] * 5
+    assert panel["rel"].tolist()[:5] == [-1.0, 0.0, 1.0, -1.0, 0.0]
+    assert panel["rel"].iloc[5:].isna().all() and list(panel.index) == list(range(7))
+    conv = switch.conventional_panel(PT, MGMT, WINDOW)
+    assert set(conv["site_id"]) == {"A", "B", "C", "D"}
+    assert conv.loc[conv["site_id"] == "B", "year"].tolist() == [2020, 2021, 2022]  # uncensored
+    assert conv.loc[conv["site_id"] == "D", "rel"].isna().all()
+    assert list(conv.columns) == list(panel.columns) and list(conv.index) == list(range(len(conv)))
+
+
+def test_estimator_and_pretrend_tables_row_by_row():
+    d, _ = simulate(n_switch=12, n_never=8, years=9, effect=ramp, seed=6)
+    res = switch.imputation(d, reps=30, seed=3)
+    t = switch.estimator_table(res)
+    assert t["estimator"].tolist() == ["imputation_poisson"]  # no comparison attached
+    assert t.iloc[0].tolist() == [
+        "imputation_poisson", res.rr, res.ci_low, res.ci_high, res.p_value, "site_bootstrap_t",
+        20, 12, res.n_site_years, 0,
+    ]  # fmt: skip
+    res.twfe = switch.twfe(d)
+    previous = switch.twfe(d.assign(rel=d["rel"].where(d["rel"] != 0, 1)))
+    t = switch.estimator_table(res, previous)  # without clinicians for the previous: 0
+    assert t["estimator"].tolist() == ["imputation_poisson", "twfe_rvu_sites", "twfe_all_sites"]
+    assert t.loc[1, "rr"] == res.twfe.rr and t.loc[2, "rr"] == previous.rr
+    assert t.loc[2, "clinicians"] == 0 and (t["interval"].iloc[1:] == "cluster_t").all()
+    p = switch.pretrend_table(res)
+    assert p.iloc[0].to_dict() == {
+        "leads": "\u22123, \u22122, \u22121", "wald": res.pretrend.wald, "df": 3,
+        "p": res.pretrend.p_value, "replicates": 30, "failed": 0, "switch_sites": 12,
+        "sites": 20, "clinicians": 0,
+    }  # fmt: skip
+
+
+def test_the_path_figure_draws_no_row_about_too_few_clinicians_or_suppressed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = pd.DataFrame(
+        {
+            "year_rel": [-2, -1, 1, 2, 3],
+            "period": ["before_switch"] * 2 + ["after_switch"] * 3,
+            "rr": [1.0, 1.1, 0.8, "suppressed", 0.7],
+            "ci_low": [0.8, 0.9, 0.6, "suppressed", 0.5],
+            "ci_high": [1.2, 1.3, 1.0, "suppressed", 0.9],
+            "clinicians": [40, 10, 11, "suppressed", 200],
+        }
+    )
+    fig, ax = plt.subplots()
+    try:
+        switch.plot_path(ax, path, min_people=11)
+        drawn = sorted(
+            float(x) for c in ax.containers for x in c.lines[0].get_xdata()
+        )  # the points' positions
+    finally:
+        plt.close(fig)
+    assert drawn == [-2.0, 1.0, 3.0]  # 10 clinicians at -1: not drawn; 2: suppressed

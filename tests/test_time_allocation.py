@@ -134,3 +134,138 @@ def test_spread_between_clinicians_predicts_the_interval_width():
     sd, n = ta.between_clinician_spread(t, is_pl(t))
     s = ta.bootstrap_share(t, is_pl(t), resamples=2000, seed=3)
     assert s.ci_high - s.ci_low == pytest.approx(2 * 1.96 * sd / np.sqrt(n), rel=0.2)
+
+
+def _varied(seed: int = 2, n: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = pd.DataFrame(
+        {
+            "clinician_id": [f"c{i % n}" for i in range(4 * n)],
+            "minutes": rng.uniform(5, 30, 4 * n),
+            "group": rng.choice(["production_line", "solution_shop"], 4 * n),
+            "team_based_care": [i % n < n // 2 for i in range(4 * n)],
+        }
+    )
+    t.loc[t.index % 7 == 0, "team_based_care"] = ~t.loc[t.index % 7 == 0, "team_based_care"]
+    return t
+
+
+def test_share_and_difference_draws_percentiles_and_defaults_by_hand():
+    t = _varied()
+    s = ta.bootstrap_share(t, is_pl(t))  # 2000 resamples, seed 0
+    per = t.assign(num=t["minutes"] * is_pl(t)).groupby("clinician_id")[["num", "minutes"]].sum()
+    w = np.random.default_rng(0).multinomial(len(per), np.full(len(per), 1 / len(per)), 2000)
+    draws = (w @ per["num"].to_numpy()) / (w @ per["minutes"].to_numpy())
+    np.testing.assert_allclose(s.draws, draws)
+    assert (s.ci_low, s.ci_high) == pytest.approx(tuple(np.percentile(draws, [2.5, 97.5])))
+    assert s.minutes == pytest.approx(t["minutes"].sum()) and s.clinicians == 30
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"])
+    cond = t["team_based_care"].to_numpy()
+    g = t.assign(num=t["minutes"] * is_pl(t), on=cond)
+    on = (
+        g[g["on"]]
+        .groupby("clinician_id")[["num", "minutes"]]
+        .sum()
+        .reindex(per.index, fill_value=0)
+    )
+    off = (
+        g[~g["on"]]
+        .groupby("clinician_id")[["num", "minutes"]]
+        .sum()
+        .reindex(per.index, fill_value=0)
+    )
+    diff = (w @ on["num"].to_numpy()) / (w @ on["minutes"].to_numpy()) - (
+        w @ off["num"].to_numpy()
+    ) / (w @ off["minutes"].to_numpy())
+    np.testing.assert_allclose(d.draws, diff)
+    assert (d.ci_low, d.ci_high) == pytest.approx(tuple(np.percentile(diff, [2.5, 97.5])))
+    assert d.share_without == pytest.approx(off["num"].sum() / off["minutes"].sum())
+    assert d.clinicians_with == (on["minutes"] > 0).sum()
+    assert d.clinicians_without == (off["minutes"] > 0).sum()
+
+
+def test_a_difference_needs_both_conditions_and_counts_clinicians_on_each_side():
+    t = pd.concat(
+        [rows("a", 2, True, minutes=0.5, tbc=True), rows("b", 2, False, minutes=0.5, tbc=False)],
+        ignore_index=True,
+    )
+    d = ta.share_difference(t, is_pl(t), t["team_based_care"], resamples=50)
+    assert (d.clinicians_with, d.clinicians_without, d.clinicians_both) == (1, 1, 0)
+    with pytest.raises(ValueError, match="^both conditions need observed minutes for a diff"):
+        ta.share_difference(t, is_pl(t), pd.Series(True, index=t.index), resamples=5)
+
+
+def test_unit_sums_by_clinician_by_default_and_spread_with_one_degree_of_freedom():
+    t = pd.concat(
+        [rows("a", 2, True), rows("b", 1, False), rows("c", 1, True, minutes=20.0)],
+        ignore_index=True,
+    )
+    t.loc[3, "group"] = "solution_shop"
+    u = ta.unit_sums(t, is_pl(t))
+    assert u.index.tolist() == ["a", "b", "c"]
+    assert u["num"].tolist() == [20.0, 0.0, 0.0] and u["den"].tolist() == [20.0, 10.0, 20.0]
+    sd, n = ta.between_clinician_spread(t, is_pl(t))
+    assert n == 3 and sd == pytest.approx(np.std([1.0, 0.0, 0.0], ddof=1))
+
+
+def test_with_management_takes_the_record_in_effect_mid_month():
+    ta_rows = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B"],
+            "month": pd.to_datetime(["2021-01-01", "2021-02-01", "2021-03-01", "2021-01-01"]),
+            "clinician_id": ["a", "a", "a", "b"],
+            "minutes": [10.0, 20.0, 30.0, 5.0],
+        }
+    )
+    m = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "B"],
+            # the 15th of February is the last day of A's first record, its first day of March
+            "effective_from": pd.to_datetime(["2015-01-01", "2021-02-16", "2021-01-15"]),
+            "effective_to": pd.to_datetime(["2021-02-15", None, None]),
+            "team_based_care": [False, True, True],
+        }
+    )
+    out = ta.with_management(ta_rows, m)
+    assert out["minutes"].tolist() == [10.0, 20.0, 30.0, 5.0]  # every row once, in order
+    assert out["team_based_care"].tolist() == [False, False, True, True]  # B: from the 15th
+    assert list(out.columns) == ["site_id", "month", "clinician_id", "minutes", "team_based_care"]
+    assert list(out.index) == [0, 1, 2, 3]
+    overlap = pd.concat([m, m.iloc[[1]].assign(effective_from=pd.Timestamp("2021-01-01"))])
+    assert len(ta.with_management(ta_rows, overlap)) == 4  # overlapping records: one row each
+
+
+def test_classify_and_what_if_by_hand():
+    t = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B"],
+            "month": pd.to_datetime(["2021-01-01", "2021-02-01", "2021-02-01", "2021-01-01"]),
+            "clinician_id": ["a", "a", "c", "b"],
+            "activity": ["pl", "ss", "pl", "other"],
+            "minutes": [60.0, 30.0, 120.0, 50.0],
+        }
+    )
+    g = ta.classify(t, production_line=("pl",), solution_shop=("ss",))
+    assert g["group"].tolist() == ["production_line", "solution_shop", "production_line", "neither"]
+    w = ta.what_if(g, 0.5, 15.0).set_index("site_id")
+    assert list(w.columns) == [
+        "clinicians_observed",
+        "hours_freed_per_month",
+        "slots_freed_per_month",
+    ]
+    # A: 180 production-line minutes over 2 months, half delegated: 45 minutes a month
+    assert w.loc["A"].tolist() == [2, 45 / 60, 3.0]
+    assert w.loc["B"].tolist() == [1, 0.0, 0.0]  # no production-line minutes
+
+
+def test_share_and_spread_resample_the_unit_asked_for():
+    t = pd.concat(
+        [rows("a", 2, True), rows("b", 1, False), rows("c", 1, True, minutes=20.0)],
+        ignore_index=True,
+    )
+    t["site_id"] = ["S1", "S1", "S1", "S2"]
+    s = ta.bootstrap_share(t, is_pl(t), resamples=50, by="site_id")
+    assert s.clinicians == 2  # two sites
+    assert set(np.round(s.draws, 12)) <= {round(2 / 3, 12), 1.0, 0.8}  # S1, S2 or both
+    sd, n = ta.between_clinician_spread(t, is_pl(t), by="site_id")
+    assert n == 2 and sd == pytest.approx(np.std([2 / 3, 1.0], ddof=1))

@@ -628,3 +628,435 @@ def test_rvu_excess_exits_use_the_main_models_rvu_term_and_the_rvu_exits():
     salary = pt[pt["comp_model"] != "rvu_production"]
     with pytest.raises(ValueError, match="^no person-time under RVU production pay$"):
         turnover.rvu_excess_exits(salary, turnover.cox_model(salary), WINDOW)
+
+
+# --- edges of the helpers, exactly ----------------------------------------------------------------
+def test_indicators_take_the_preferred_reference_else_the_most_common_level():
+    values = pd.Series(["b", "a", "a", "c", "a", "b"], index=[10, 11, 12, 13, 14, 15])
+    x = pd.DataFrame(index=values.index)
+    turnover._indicators(x, values, "role", "b")
+    assert list(x.columns) == ["role_a", "role_c"]
+    assert x["role_a"].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]
+    assert x["role_c"].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    y = pd.DataFrame(index=values.index)
+    turnover._indicators(y, values, "role", "physician")  # absent: "a", the most common
+    assert list(y.columns) == ["role_b", "role_c"]
+    assert y["role_b"].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_design_adjusts_for_calendar_period_by_default():
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    x = turnover.design(pt)
+    periods = sorted(turnover.calendar_periods(pt["year"], pt["event"]).unique())
+    assert len(periods) > 2
+    assert [c for c in x.columns if c.startswith("year_")] == [f"year_{p}" for p in periods[1:]]
+    assert not any(c.startswith("year_") for c in turnover.design(pt, calendar=False).columns)
+
+
+def test_calendar_periods_pool_trailing_years_with_the_last_period_and_all_without_exits():
+    year = pd.Series([2017, 2018, 2019, 2020, 2021], index=[5, 6, 7, 8, 9])
+    event = pd.Series([True, True, True, False, False], index=year.index)
+    periods = turnover.calendar_periods(year, event)
+    assert periods.tolist() == ["2017", "2018", "2019-2021", "2019-2021", "2019-2021"]
+    assert list(periods.index) == [5, 6, 7, 8, 9]
+    none = turnover.calendar_periods(year, pd.Series(False, index=year.index))
+    assert none.tolist() == ["2017-2021"] * 5
+
+
+def test_within_site_variation_ignores_a_site_with_one_row():
+    x = pd.DataFrame({"a": [1.0, 1.0, 0.0, 0.0, 1.0], "b": [0.0, 1.0, 0.0, 0.0, 0.0]})
+    site = pd.Series(["A", "A", "B", "B", "C"])  # C has a single row: no variation to see
+    assert turnover.within_site_variation(x, site).to_dict() == {"a": False, "b": True}
+
+
+def test_clinicians_at_risk_at_the_boundaries_and_counting_people_once():
+    spells = pd.DataFrame(
+        {
+            "clinician_id": ["p", "p", "q", "r"],  # p rehired: two spells
+            "entry": [0.0, 3.0, 1.0, 0.0],
+            "exit": [2.0, 5.0, 3.0, 1.0],
+        }
+    )
+    times = [0, 1, 2, 3, 5]
+    # left: entry <= t < exit (just after t); right: entry < t <= exit (the risk set at t)
+    left = turnover.clinicians_at_risk(spells, times, closed="left")
+    right = turnover.clinicians_at_risk(spells, times, closed="right")
+    assert left.tolist() == [2, 2, 1, 1, 0]  # t=1: p and q (r left at 1)
+    assert right.tolist() == [0, 2, 2, 1, 1]  # t=1: p and r; t=3: q (p's second spell not yet)
+    assert turnover.clinicians_at_risk(spells, times).tolist() == left.tolist()
+    assert turnover.clinicians_at_risk(spells, [0.5, 4.0]).tolist() == [2, 1]
+    assert left.dtype.kind == "i"
+    with pytest.raises(ValueError, match="closed"):
+        turnover.clinicians_at_risk(spells, times, closed="both")
+
+
+def _spells(group: str, n: int, exits: list[tuple[float, str | None]]) -> pd.DataFrame:
+    """n spells entering at tenure 0 in ``group``; the first ones end as ``exits`` says, the
+    rest are censored at 10 years."""
+    rows = [(t, c) for t, c in exits] + [(10.0, None)] * (n - len(exits))
+    return pd.DataFrame(
+        {
+            "clinician_id": [f"{group}{i}" for i in range(n)],
+            "group": group,
+            "entry": 0.0,
+            "exit": [t for t, _ in rows],
+            "cause": [c for _, c in rows],
+        }
+    )
+
+
+def test_incidence_curves_equal_a_hand_aalen_johansen_with_exact_at_risk_counts():
+    ex = [(1.0, "voluntary"), (2.0, "retirement"), (3.0, "voluntary")]
+    spells = pd.concat([_spells("b", 4, ex), _spells("a", 2, [])], ignore_index=True)
+    spells.loc[3, "exit"] = 4.0  # the fourth spell of b censored at 4
+    curves, at_risk = turnover.incidence_curves(spells, "group", min_at_risk=1, at=(0, 2, 3))
+    assert list(curves) == ["a", "b"] and len(curves["a"]) == 0  # a: no exit
+    c = curves["b"]
+    assert list(c.columns) == [
+        "time", "at_risk", "events", "competing", "cif", "surv", "clinicians_at_risk"
+    ]  # fmt: skip
+    assert c["time"].tolist() == [1.0, 2.0, 3.0]
+    # by hand: 4 at risk at 1 (one voluntary): F = 1/4, S = 3/4; 3 at 2 (retirement):
+    # S = 1/2; 2 at 3 (voluntary): F = 1/4 + 1/2 * 1/2
+    np.testing.assert_allclose(c["cif"], [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(c["surv"], [0.75, 0.5, 0.25])
+    assert c["clinicians_at_risk"].tolist() == [4, 3, 2]  # the risk set at each exit time
+    assert at_risk.to_dict("list") == {
+        "group": ["a", "a", "a", "b", "b", "b"],
+        "tenure_years": [0.0, 2.0, 3.0, 0.0, 2.0, 3.0],
+        "at_risk": [2, 2, 2, 4, 2, 1],  # those entering at 0 count at 0
+    }
+
+
+def test_incidence_curves_rule_of_fewest_at_risk_at_its_boundary():
+    ex = [(1.0, "voluntary"), (2.0, "voluntary"), (3.0, "voluntary")]
+    # "a" sorts first and is too small: the groups after it still get their curves
+    spells = pd.concat(
+        [_spells("b", 12, ex), _spells("a", 9, ex), _spells("c", 10, ex)], ignore_index=True
+    )
+    curves, at_risk = turnover.incidence_curves(spells, "group", min_at_risk=10)
+    assert list(curves) == ["b", "c"]  # a (9 clinicians) has none; c (10) has one
+    assert sorted(set(at_risk["group"])) == ["a", "b", "c"]
+    # c: 10 at risk at the first exit (kept), 9 at the second (the curve stops there)
+    assert curves["c"]["time"].tolist() == [1.0]
+    assert curves["b"]["clinicians_at_risk"].tolist() == [12, 11, 10]
+    assert list(curves["c"].index) == [0]
+
+
+def test_spells_at_entry_columns():
+    pt = org_person_time(seed=14, n_sites=10, per_site=5)
+    s = turnover.spells_at_entry(pt)
+    assert list(s.columns) == [
+        "spell", "entry", "exit", "cause", "comp_model", "team_based_care", "clinician_id",
+        "site_id",
+    ]  # fmt: skip
+    first = pt.groupby("spell").first()
+    assert s.set_index("spell")["site_id"].equals(first["site_id"])
+
+
+def test_excess_exit_draws_are_the_t_and_poisson_draws_of_the_seed():
+    """Each draw: log HR = log_hr + se * T with T ~ t(G-1), exits ~ Poisson(observed), in that
+    order from one generator seeded with ``seed`` (0 by default)."""
+    exits, years, log_hr, se, g = 40, 8.0, np.log(1.5), 0.2, 30
+    res = turnover.excess_exits(exits, years, log_hr, se, g, draws=5000)
+    rng = np.random.default_rng(0)
+    b = log_hr + se * rng.standard_t(g - 1, 5000)
+    d = rng.poisson(exits, 5000) / years * (1 - np.exp(-b))
+    np.testing.assert_array_equal(res.draws, d)
+    assert (res.ci_low, res.ci_high) == pytest.approx(np.quantile(d, [0.025, 0.975]), rel=1e-12)
+    assert res.years == years and res.exits == exits and res.hr == pytest.approx(1.5)
+    assert res.estimate == pytest.approx(40 / 8 * (1 - 1 / 1.5))
+
+
+def test_rvu_excess_exits_seed_defaults_to_zero():
+    pt = org_person_time(seed=12, per_site=8)
+    cox = turnover.cox_model(pt, inference="cr1")
+    a = turnover.rvu_excess_exits(pt, cox, WINDOW, draws=500)
+    b = turnover.rvu_excess_exits(pt, cox, WINDOW, draws=500, seed=0)
+    np.testing.assert_array_equal(a.draws, b.draws)
+
+
+def test_linked_cohort_window_edges_burnout_threshold_and_overlapping_spells():
+    clinicians = pd.DataFrame(
+        {
+            "clinician_id": ["a", "b", "c", "d", "o", "o"],
+            "site_id": ["A", "A", "A", "A", "A", "B"],
+            "role": "physician",
+            "hire_date": pd.to_datetime(
+                ["2010-01-01", "2010-01-01", "2010-01-01", "2010-01-01", "2010-01-01",
+                 "2017-03-01"]
+            ),
+            "exit_date": pd.to_datetime([None, None, "2017-06-01", None, None, None]),
+            "exit_reason": [None, None, "involuntary", None, None, None],
+        }
+    )  # fmt: skip
+    survey = pd.DataFrame(
+        {
+            "response_id": ["first", "last", "before", "after", "noanswer", "c", "o"],
+            "survey_date": pd.to_datetime(
+                ["2017-01-01", "2024-12-31", "2016-12-31", "2025-01-01", "2018-01-01",
+                 "2017-01-01", "2018-01-01"]
+            ),
+            "clinician_id": ["a", "a", "a", "a", "b", "c", "o"],
+            "burnout": [3, 2, 5, 5, np.nan, 4, 1],
+        }
+    )  # fmt: skip
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW).set_index("response_id")
+    assert sorted(cohort.index) == ["c", "first", "last", "o"]  # window days both included
+    assert cohort.loc["first", "burned_out"] and not cohort.loc["last", "burned_out"]  # 3, 2
+    assert cohort.loc["last", "time"] == pytest.approx(1 / 365.25)
+    # o holds two spells on the survey date (a second post at B): the later hire answers
+    assert cohort.loc["o", "site_id"] == "B"
+    assert cohort.loc["c", "cause"] == "involuntary" and not cohort.loc["c", "event"]
+    assert cohort.loc["first", "cause"] is None  # censored: no cause, not NaN
+
+
+def test_burnout_exit_model_year_terms_match_a_direct_fit_on_any_index():
+    from statsmodels.duration.hazard_regression import PHReg
+
+    survey, clinicians = simulate_linked(seed=33, n_sites=12, per_site=12)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    res = turnover.burnout_exit_model(cohort)
+    shuffled = cohort.sample(frac=1.0, random_state=1)
+    shuffled.index = shuffled.index + 1000
+    again = turnover.burnout_exit_model(shuffled)
+    pd.testing.assert_frame_equal(
+        res.table.set_index("term"), again.table.set_index("term"), check_exact=False, rtol=1e-6
+    )
+    period = turnover.calendar_periods(cohort["year"], cohort["event"])
+    d = pd.DataFrame({"burned_out": cohort["burned_out"].astype(float)})
+    for level in sorted(period.unique())[1:]:
+        d[f"year_{level}"] = (period == level).astype(float)
+    ph = PHReg(
+        cohort["time"], d, status=cohort["event"].astype(int), strata=cohort["site_id"],
+        ties="breslow",
+    ).fit()  # fmt: skip
+    np.testing.assert_allclose(np.log(res.table["hr"]), ph.params, rtol=1e-5)
+
+
+def test_burnout_exit_model_counts_sites_where_burnout_varies_within_them():
+    survey, clinicians = simulate_linked(seed=33, n_sites=12, per_site=12)
+    cohort = turnover.linked_cohort(survey, clinicians, WINDOW)
+    cohort.loc[cohort["site_id"] == "S0", "burned_out"] = True
+    cohort.loc[cohort["site_id"] == "S1", "burned_out"] = False
+    res = turnover.burnout_exit_model(cohort)
+    both = cohort.groupby("site_id")["burned_out"].nunique().eq(2).sum()
+    assert both == 10  # the smaller side between sites would be 11
+    assert res.table.set_index("term").loc["burned_out", "sites"] == both
+
+
+def test_design_without_salary_takes_the_most_common_pay_model_as_reference():
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    rvu = pt["comp_model"] == "rvu_production"
+    pt.loc[~rvu, "comp_model"] = np.where(
+        pt.loc[~rvu, "site_id"] < "S04", "hybrid", "rvu_production"
+    )
+    assert pt["comp_model"].value_counts().index[0] == "rvu_production"
+    x = turnover.design(pt, calendar=False)
+    assert [c for c in x.columns if c.startswith("comp_")] == ["comp_hybrid"]
+    assert x["comp_hybrid"].tolist() == (pt["comp_model"] == "hybrid").astype(float).tolist()
+
+
+def _design_rows(n: int = 12, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "comp_model": rng.choice(["salary", "rvu_production"], n),
+            "team_based_care": np.arange(n) % 2 == 0,
+            "clinician_in_governance": np.arange(n) % 3 == 0,
+            "admin_shadowing": False,
+            "role": ["advanced_practice"] * 7 + ["physician"] * 5,
+            "setting": ["specialty"] * 7 + ["primary_care"] * 5,
+            "year": 2020,
+            "event": [True, False] * 6,
+            "protected_time_pct": 0.0,
+        }
+    )
+
+
+def test_design_references_physicians_and_primary_care_even_when_fewer():
+    x = turnover.design(_design_rows(), calendar=False)
+    assert "role_advanced_practice" in x.columns and "role_physician" not in x.columns
+    assert "setting_specialty" in x.columns and "setting_primary_care" not in x.columns
+    assert x["setting_specialty"].tolist() == [1.0] * 7 + [0.0] * 5
+
+
+def test_design_year_indicators_mark_their_own_period():
+    pt = _design_rows()
+    pt["year"] = [2018, 2019, 2020] * 4
+    pt["event"] = True
+    x = turnover.design(pt)
+    assert x["year_2019"].tolist() == [0.0, 1.0, 0.0] * 4
+    assert x["year_2020"].tolist() == [0.0, 0.0, 1.0] * 4
+
+
+def test_design_drops_an_indicator_with_no_exit_on_its_reference_side_but_keeps_a_dose():
+    pt = _design_rows()
+    pt["event"] = pt["team_based_care"]  # every exit with team-based care: none without it
+    pt["protected_time_pct"] = np.where(pt["team_based_care"], 0.0, 10.0)  # 0/1 per 10 points
+    x = turnover.design(pt, extra="protected_time_10pt", calendar=False)
+    assert "team_based_care" not in x.columns
+    assert x["protected_time_10pt"].tolist() == [0.0, 1.0] * 6  # a dose is never dropped
+
+
+def test_cox_model_errors_name_what_failed():
+    pt = org_person_time(seed=6, n_sites=12, per_site=6)
+    with pytest.raises(ValueError, match="^unknown inference 'bootstrap'$"):
+        turnover.cox_model(pt, inference="bootstrap")
+    few = pt[pt["site_id"].isin(["S00", "S01", "S02"])]
+    with pytest.raises(TooFewSites, match="^Cox model of voluntary exit: 3 site"):
+        turnover.cox_model(few)
+
+
+def test_stratified_model_and_its_jackknife_match_a_direct_stratified_fit():
+    """Site-stratified: the coefficients are lifelines' with a stratum per site (left
+    truncation as entry times), and the jackknife refits keep the strata."""
+    from lifelines import CoxPHFitter
+
+    from helpers import survival
+
+    pt = org_person_time(seed=9, n_sites=12, per_site=25, adopt_2021=0.6)
+    res = turnover.cox_model(pt, stratified=True, calendar=False)
+    assert res.stratified is True
+    terms = res.coef["term"].tolist()
+    assert "team_based_care" in terms and "comp_rvu_production" not in terms
+    data = pd.concat(
+        [turnover.design(pt, calendar=False)[terms], pt[["start", "stop", "event", "site_id"]]],
+        axis=1,
+    )
+
+    cph = CoxPHFitter().fit(data, "stop", "event", entry_col="start", strata=["site_id"])
+    b = cph.params_[terms].to_numpy()
+    np.testing.assert_allclose(res.coef["log_hr"], b, rtol=1e-3)
+    refits = []  # each site left out, refitted to convergence with the strata kept
+    for site in pt["site_id"].unique():
+        rest = data[data["site_id"] != site]
+        refits.append(
+            survival.fit_cox(
+                rest[terms], rest["start"], rest["stop"], rest["event"], strata=rest["site_id"]
+            ).params
+        )
+    g = len(refits)
+    by_hand = np.sqrt((g - 1) / g * ((np.array(refits) - b) ** 2).sum(axis=0))
+    # one Newton step per refit, on 12 sites: within 8% (unstratified refits give twice it)
+    np.testing.assert_allclose(res.coef["se"], by_hand, rtol=0.08)
+
+
+def test_cox_result_counts_and_the_ph_tests_people():
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    res = turnover.cox_model(pt, inference="cr1", ph_transform="log")
+    assert res.n_spells == pt["spell"].nunique() and res.n_spells < len(pt)
+    assert res.n_clinicians == pt["clinician_id"].nunique()
+    assert res.n_events == int(pt["event"].sum()) and res.n_sites == 12
+    assert res.stratified is False and res.fit.terms == res.coef["term"].tolist()
+    from helpers import survival
+
+    expected = survival.grambsch_therneau(res.fit, "log")
+    pd.testing.assert_frame_equal(res.ph.drop(columns="clinicians"), expected)
+    assert not np.allclose(survival.grambsch_therneau(res.fit, "rank")["chi2"], expected["chi2"])
+    people = dict(zip(res.table["term"], res.table["clinicians"], strict=True))
+    assert res.ph["clinicians"].tolist() == [
+        people.get(t, res.n_clinicians) for t in res.ph["term"]
+    ]
+    assert res.ph.set_index("term").loc["global", "clinicians"] == res.n_clinicians
+    assert res.ph["clinicians"].iloc[0] == people[res.ph["term"].iloc[0]] < res.n_clinicians
+
+
+def test_clinician_spells_at_the_window_edges():
+    first, last = WINDOW
+    day = pd.Timedelta(days=1)
+    c = pd.DataFrame(
+        {
+            "clinician_id": ["late_exit", "last_day_exit", "hired_last_day", "left_first_day",
+                             "no_reason", "censored"],
+            "site_id": "A",
+            "role": "physician",
+            "hire_date": pd.to_datetime(["2015-01-01", "2015-01-01", last, "2010-01-01",
+                                         "2015-01-01", "2015-01-01"]),
+            "exit_date": pd.to_datetime([last + day, last, None, first, "2020-05-01", None]),
+            "exit_reason": ["voluntary", "voluntary", None, "voluntary", None, None],
+        }
+    )  # fmt: skip
+    s = turnover.clinician_spells(c, WINDOW).set_index("clinician_id")
+    assert s.loc["late_exit", "end"] == last  # followed to the window's end, not beyond
+    assert not s.loc["late_exit", "event"] and s.loc["late_exit", "cause"] is None
+    assert s.loc["last_day_exit", "event"] and s.loc["last_day_exit", "cause"] == "voluntary"
+    assert s.loc["hired_last_day", "entry"] == s.loc["hired_last_day", "end"] == last
+    assert s.loc["left_first_day", "event"]  # one day in the window, and an exit
+    assert s.loc["no_reason", "cause"] == "other" and not s.loc["no_reason", "event"]
+    assert s.loc["censored", "cause"] is None
+    assert s["spell"].tolist() == list(range(6))
+    assert list(s.reset_index().columns) == [*c.columns, "entry", "end", "event", "cause", "spell"]
+    pt = turnover.person_time(c, MGMT, SITES, WINDOW)
+    assert pt.loc[pt["clinician_id"] == "hired_last_day", "years"].tolist() == [1 / 365.25]
+    assert pt.groupby("clinician_id")["years"].sum()["late_exit"] == pytest.approx(
+        ((last - first).days + 1) / 365.25
+    )
+
+
+def test_person_time_columns_types_and_the_sites_setting():
+    clinicians, management, _ = simulate_org(seed=6, n_sites=4, per_site=5)
+    settings = ["primary_care", "specialty", "urgent_care", "specialty"]
+    sites = pd.DataFrame({"site_id": ["S00", "S01", "S02", "S03"], "setting": settings})
+    pt = turnover.person_time(clinicians, management, sites, WINDOW)
+    assert list(pt.columns) == [
+        "spell", "clinician_id", "site_id", "role", "setting", "hire_date", "p_start", "p_end",
+        "year", "start", "stop", "years", "event", "cause", "comp_model", *turnover.PRACTICES,
+        *turnover.DOSE_COLUMNS,
+    ]  # fmt: skip
+    assert (
+        pt["setting"].tolist() == pt["site_id"].map(sites.set_index("site_id")["setting"]).tolist()
+    )
+    assert all(pt[c].dtype == bool for c in turnover.PRACTICES)
+    assert all(pt[c].dtype == float for c in turnover.DOSE_COLUMNS)
+    assert pt.index.equals(pd.RangeIndex(len(pt)))
+
+
+def test_split_calendar_years_of_nothing_is_nothing_with_integer_years():
+    empty = pd.DataFrame({"p_start": pd.to_datetime([]), "p_end": pd.to_datetime([])})
+    out = turnover.split_calendar_years(empty)
+    assert len(out) == 0 and out["year"].dtype.kind == "i"
+    one = pd.DataFrame({"p_start": pd.to_datetime(["2019-01-01"]),
+                        "p_end": pd.to_datetime(["2020-12-31"])})  # fmt: skip
+    two = turnover.split_calendar_years(one)
+    assert two["year"].tolist() == [2019, 2020] and two["year"].dtype.kind == "i"
+    assert list(two.columns) == ["p_start", "p_end", "year"] and list(two.index) == [0, 1]
+    assert two["p_start"].tolist() == list(pd.to_datetime(["2019-01-01", "2020-01-01"]))
+    assert two["p_end"].tolist() == list(pd.to_datetime(["2019-12-31", "2020-12-31"]))
+
+
+def test_summarize_counts_sites_on_the_smaller_side_unless_asked_within_sites():
+    from helpers import survival
+
+    pt = org_person_time(seed=6, n_sites=12, per_site=10)
+    x = turnover.design(pt, calendar=False)
+    fit = survival.fit_cox(x, pt["start"], pt["stop"], pt["event"])
+    sites = pt["site_id"].to_numpy()
+    table, _ = turnover.summarize(fit, x, sites, pt["clinician_id"])
+    between = turnover.sites_per_term(x, pd.Series(sites))
+    assert table["sites"].tolist() == between
+    assert table.set_index("term").loc["comp_rvu_production", "sites"] == 6  # 6 sites a side
+    within, _ = turnover.summarize(fit, x, sites, pt["clinician_id"], within_site=True)
+    assert within.set_index("term").loc["comp_rvu_production", "sites"] == 0
+
+
+def test_a_factor_level_is_compared_with_the_reference_level_not_with_the_rest():
+    x = pd.DataFrame(
+        {
+            "comp_hybrid": [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            "comp_rvu_production": [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "team_based_care": [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0],
+            "protected_time_10pt": [0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0],
+        }
+    )
+    level, reference = turnover.comparison_sides(x, "comp_rvu_production")
+    assert level.tolist() == [True, True, False, False, False, False, False]
+    assert reference.tolist() == [False, False, False, False, False, True, True]  # salary only
+    practice = turnover.comparison_sides(x, "team_based_care")
+    assert practice[1].tolist() == [True, False, True, False, True, False, False]
+    assert turnover.comparison_sides(x, "protected_time_10pt") is None
+    site = pd.Series(["A", "B", "C", "D", "E", "F", "F"])
+    # rvu: A, B vs F; hybrid: C, D, E vs F; practice: B, D, F vs A, C, E; dose: every site
+    assert turnover.sites_per_term(x, site) == [1, 1, 3, 6]
+    who = pd.Series(["p", "q", "r", "s", "t", "u", "v"])
+    assert turnover.people_per_term(x, who) == [2, 2, 3, 7]

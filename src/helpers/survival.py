@@ -327,6 +327,8 @@ def at_risk_at(entry, exit, times, closed: str = "left") -> np.ndarray:
     """Rows under observation at each time: ``entry <= t < exit`` (``closed="left"``, who is
     at risk just after ``t``: the numbers printed under a curve) or ``entry < t <= exit``
     (``"right"``, the risk set at an exit time ``t``)."""
+    if closed not in ("left", "right"):
+        raise ValueError(f"closed must be 'left' or 'right', not {closed!r}")
     e, x = np.sort(np.asarray(entry, float)), np.sort(np.asarray(exit, float))
     t = np.asarray(times, float)
     if closed == "left":

@@ -873,6 +873,8 @@ def incidence_curves(
 def clinicians_at_risk(spells: pd.DataFrame, times, closed: str = "left") -> np.ndarray:
     """Distinct clinicians with a spell under observation at each tenure (``closed`` as in
     :func:`helpers.survival.at_risk_at`)."""
+    if closed not in ("left", "right"):
+        raise ValueError(f"closed must be 'left' or 'right', not {closed!r}")
     e, x = spells["entry"].to_numpy(float), spells["exit"].to_numpy(float)
     who = pd.factorize(spells["clinician_id"])[0]
     out = []
