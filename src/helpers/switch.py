@@ -1182,12 +1182,12 @@ def plot_path(
     for data, shift, color, marker, name in series:
         for period, g in data.groupby("period") if "period" in data else [(None, data)]:
             x = g["year_rel"].to_numpy(dtype=float) + shift
-            err = [g["rr"] - g["ci_low"], g["ci_high"] - g["rr"]]
+            rr, low, high = (g[c].to_numpy(dtype=float) for c in ("rr", "ci_low", "ci_high"))
             hollow = period == "before_switch"
             ax.errorbar(
                 x,
-                g["rr"],
-                yerr=err,
+                rr,
+                yerr=[rr - low, high - rr],
                 fmt=marker,
                 color=color,
                 mfc="white" if hollow else color,
