@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,44 @@ def find_sources(folder: Path) -> tuple[dict[str, Source], list[Violation]]:
     return sources, problems
 
 
+def read_yaml_mapping(
+    path: Path, invalid: Callable[[Exception], str], not_mapping: str
+) -> tuple[dict, list[Violation]]:
+    """An optional YAML file of the data folder that must hold a mapping.
+
+    Parameters
+    ----------
+    path
+        The file (``columns.yaml``, ``sources.yaml``).
+    invalid
+        The rule broken by a file that is not YAML, given the parser's error (its first line
+        is kept).
+    not_mapping
+        The rule broken by a file that holds something other than a mapping.
+
+    Returns
+    -------
+    doc : dict
+        The mapping (empty when the file is absent or broken).
+    problems : list of Violation
+        At most one.
+
+    Examples
+    --------
+    >>> read_yaml_mapping(Path("no/such.yaml"), str, "must be a mapping")
+    ({}, [])
+    """
+    if not path.exists():
+        return {}, []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return {}, [Violation(path.name, "", invalid(exc).splitlines()[0])]
+    if not isinstance(doc, dict):
+        return {}, [Violation(path.name, "", not_mapping)]
+    return doc, []
+
+
 def read_column_map(folder: Path) -> tuple[dict[str, dict[str, str]], list[Violation]]:
     """The optional ``columns.yaml``: per table, the organization's column name -> ours.
 
@@ -141,16 +180,13 @@ def read_column_map(folder: Path) -> tuple[dict[str, dict[str, str]], list[Viola
     >>> read_column_map(d)
     ({'clinicians': {'employee id': 'clinician_id'}}, [])
     """
-    path = folder / COLUMNS_FILE
-    if not path.exists():
-        return {}, []
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        rule = R["columns_yaml.valid_yaml"](error=exc)
-        return {}, [Violation(COLUMNS_FILE, "", rule.splitlines()[0])]
-    if not isinstance(doc, dict):
-        return {}, [Violation(COLUMNS_FILE, "", R["columns_yaml.mapping_of_tables"]())]
+    doc, problems = read_yaml_mapping(
+        folder / COLUMNS_FILE,
+        lambda exc: R["columns_yaml.valid_yaml"](error=exc),
+        R["columns_yaml.mapping_of_tables"](),
+    )
+    if problems:
+        return {}, problems
     out: dict[str, dict[str, str]] = {}
     problems: list[Violation] = []
     for table, mapping in doc.items():

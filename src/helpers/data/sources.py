@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import yaml
-
 from helpers.data.contract import SPECS
+from helpers.data.read import read_yaml_mapping
 from helpers.data.result import Violation
 
 SOURCES_FILE = "sources.yaml"
@@ -167,18 +166,12 @@ def read_sources(folder: Path) -> tuple[dict[str, WarehouseSource], list[Violati
     >>> read_sources(d)[0]["encounters"].label
     'sources.yaml [encounters: analytics.enc]'
     """
-    path = folder / SOURCES_FILE
-    if not path.exists():
-        return {}, []
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        return {}, [Violation(SOURCES_FILE, "", f"is not valid YAML: {first}")]
-    if not isinstance(doc, dict):
-        return {}, [Violation(SOURCES_FILE, "", "must be a mapping of tables to sources")]
+    doc, problems = read_yaml_mapping(
+        folder / SOURCES_FILE,
+        lambda exc: f"is not valid YAML: {exc}",
+        "must be a mapping of tables to sources",
+    )
     out: dict[str, WarehouseSource] = {}
-    problems: list[Violation] = []
     for key, entry in doc.items():
         table = str(key).strip().lower()
 
