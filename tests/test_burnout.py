@@ -98,21 +98,7 @@ def test_responses_take_the_management_in_effect_on_the_survey_date():
             "trust_in_leadership": pd.array([2, 3, 4], dtype="Int64"),
         }
     )
-    mgmt = pd.DataFrame(
-        {
-            "site_id": ["A", "A"],
-            "effective_from": pd.to_datetime(["2015-01-01", "2020-07-01"]),
-            "effective_to": pd.to_datetime(["2020-06-30", None]),
-            "comp_model": ["rvu_production", "salary"],
-            "rvu_target_annual": [5200.0, np.nan],
-            "pct_comp_productivity": [65.0, 0.0],
-            "team_based_care": pd.array([False, True], dtype="boolean"),
-            "support_staff_per_clinician": [1.2, 2.0],
-            "clinician_in_governance": pd.array([False, True], dtype="boolean"),
-            "admin_shadowing": pd.array([True, False], dtype="boolean"),
-            "protected_time_pct": [0.0, 10.0],
-        }
-    )
+    mgmt = _mgmt_two_periods()
     sites = pd.DataFrame({"site_id": ["A"], "setting": ["psychiatry"]})
     r = burnout.responses(survey_rows, mgmt, sites)
     assert r["response_id"].tolist() == ["R1", "R2"]  # the nurse is not a clinician role
