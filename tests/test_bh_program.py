@@ -123,3 +123,12 @@ def test_break_even_is_where_the_difference_crosses_zero():
     assert abs(around.iloc[1]) < 0.01 * abs(around.iloc[0] - around.iloc[2])
     # no crossing on [0, 1]: no break-even
     assert np.isnan(bh.break_even(bh._as_draw(bh.Assumptions()))[0])
+
+
+def test_distributions_are_described_without_exponent_notation():
+    assert bh.Distribution("lognormal", 150_000, 1.25).describe() == (
+        "lognormal, median 150,000, 95% of draws 120,000 to 187,500"
+    )
+    assert bh.Distribution("uniform", 0.05882, 0.17).describe() == "uniform, 0.05882 to 0.17"
+    described = [d.describe() for d in bh.psa_distributions(bh.Assumptions()).values()]
+    assert not [t for t in described if "e+" in t or "e-" in t], described

@@ -304,16 +304,19 @@ class Distribution:
         raise ValueError(f"unknown distribution {self.kind!r}")
 
     def describe(self) -> str:
+        def num(x: float) -> str:  # four significant digits, never in exponent notation
+            return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
+
         if self.kind == "lognormal":
             return (
-                f"lognormal, median {self.a:,.4g}, 95% of draws {self.a / self.b:,.4g} to "
-                f"{self.a * self.b:,.4g}"
+                f"lognormal, median {num(self.a)}, 95% of draws {num(self.a / self.b)} to "
+                f"{num(self.a * self.b)}"
             )
         if self.kind == "lognormal90":
-            return f"lognormal, 90% of draws {self.a:,.4g} to {self.b:,.4g}"
+            return f"lognormal, 90% of draws {num(self.a)} to {num(self.b)}"
         if self.kind == "beta":
-            return f"beta, mean {self.a:,.4g}, SD {self.b:,.4g}"
-        return f"uniform, {self.a:,.4g} to {self.b:,.4g}"
+            return f"beta, mean {num(self.a)}, SD {num(self.b)}"
+        return f"uniform, {num(self.a)} to {num(self.b)}"
 
 
 def psa_distributions(a: Assumptions) -> dict[str, Distribution]:
