@@ -11,7 +11,7 @@ PARAMS ?= params.yaml
 SEED ?= 20261123
 DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
 
-.PHONY: help env data validate run report test lint lab bench clean template mutants coverage
+.PHONY: help env env-spark data validate run report test lint lab bench clean template mutants coverage
 
 help:
 	@echo "make report   build the report (demonstration data by default; DATA=folder OUT=folder)"
@@ -20,6 +20,7 @@ help:
 	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
 	@echo "make mutants [MODULES='inference rates']  mutation testing (TESTING.md)"
 	@echo "make coverage [SEEDS=400]  bias, coverage and power over simulated organizations (VALIDATION.md)"
+	@echo "make env-spark  add Spark (local mode) for the warehouse tests"
 	@echo "make data | run | lab | bench | lint | clean"
 
 env: $(VENV)/.installed
@@ -28,8 +29,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync -q --compile-bytecode --python $(PY) requirements.lock
+	@rm -f $(VENV)/.spark  # sync removed Spark: `make env-spark` adds it again
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name helpers --display-name "Python (helpers)" >/dev/null
+	@touch $@
+
+# Spark in local mode for the warehouse tests (tests/test_warehouse_spark.py run when it is
+# installed; .ci/run installs it). Pinned with the rest in requirements-spark.lock.
+env-spark: $(VENV)/.spark
+
+$(VENV)/.spark: $(VENV)/.installed requirements-spark.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements-spark.lock
 	@touch $@
 
 data: data/demo/truth.json

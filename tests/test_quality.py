@@ -51,3 +51,18 @@ def test_report_shows_warnings_and_violations(valid_folder, tmp_path):
             timeout=120,
         ).stdout
         assert "no access rows: S4" in dom
+
+
+def test_report_names_where_each_table_was_read_from(valid_folder, tmp_path):
+    from helpers.data.quality import _where
+
+    page = tmp_path / "q.html"
+    assert main([str(valid_folder), "--html", str(page)]) == 0
+    text = page.read_text()
+    inputs = text.split("<h2>Inputs</h2>", 1)[1].split("<h2>", 1)[0]
+    for table in ("sites", "clinicians", "access"):
+        assert f"<td>{table}</td><td>{table}.csv</td>" in inputs, table
+    # a table in a database is named by its table and engine, never by its URL
+    remote = {"table": "encounters", "engine": "ibis/postgres", "source": "analytics.enc"}
+    assert _where(remote) == "analytics.enc (ibis/postgres)"
+    assert _where({"path": "/d/x.xlsx", "sheet": "Sites"}) == "x.xlsx [Sites]"

@@ -139,6 +139,15 @@ def _rules(result: ValidationResult) -> str:
     return "".join(out)
 
 
+def _where(entry: dict) -> str:
+    """Where an input was read from: ``encounters.csv``, ``sites.xlsx [Sites]``, or
+    ``analytics.encounters (ibis/postgres)`` for a table in a database (never its URL)."""
+    if "path" in entry:
+        name = Path(entry["path"]).name
+        return f"{name} [{entry['sheet']}]" if entry.get("sheet") else name
+    return f"{entry['source']} ({entry['engine']})"
+
+
 def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> str:
     """The data-quality report as one self-contained HTML page.
 
@@ -188,6 +197,16 @@ def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> st
         for k, v in result.extra_columns.items()
     )
     body = "".join(_table_summary(n, df) for n, df in tables.items())
+    read = "".join(
+        f"<tr><td>{html.escape(i['table'])}</td><td>{html.escape(_where(i))}</td>"
+        f"<td>{i['rows']:,}</td></tr>"
+        for i in result.inputs
+    )
+    inputs = (
+        f"<table><tr><th>table</th><th>read from</th><th>rows</th></tr>{read}</table>"
+        if read
+        else "<p>None.</p>"
+    )
     style = (
         "body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem}"
         "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;"
@@ -199,7 +218,7 @@ def report_html(result: ValidationResult, tables: dict[str, pd.DataFrame]) -> st
         f"content='width=device-width, initial-scale=1'><title>Data quality: "
         f"{html.escape(str(result.folder))}</title><style>{style}</style></head><body>"
         f"<h1>Data quality: {html.escape(str(result.folder))}</h1>{status}"
-        f"<h2>Violations</h2>{errors}<h2>Warnings</h2>{warn}"
+        f"<h2>Inputs</h2>{inputs}<h2>Violations</h2>{errors}<h2>Warnings</h2>{warn}"
         f"<h2>Ignored extra columns</h2><ul>{extra or '<li>none</li>'}</ul>"
         f"<h2>Tables</h2>{body}<h2>Rules checked</h2>{_rules(result)}</body></html>\n"
     )

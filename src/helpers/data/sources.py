@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from helpers.data.contract import SPECS
 from helpers.data.read import read_yaml_mapping
@@ -325,6 +325,8 @@ def connect(source: WarehouseSource) -> Any:
     if extra == "postgres" and "connect_timeout" not in url:
         kwargs["connect_timeout"] = timeout
     try:
+        if extra == "pyspark":
+            return ibis.pyspark.connect(spark_session(url))
         return ibis.connect(url, **kwargs)
     except ImportError as exc:
         if _missing_extra(exc, scheme) and extra:
@@ -341,6 +343,61 @@ def connect(source: WarehouseSource) -> Any:
         raise SourceError(_why(exc, url)) from None
     except Exception as exc:  # drivers raise their own kinds
         raise SourceError(_why(exc, url)) from None
+
+
+def spark_conf(url: str) -> dict[str, str]:
+    """The Spark configuration a ``pyspark://`` URL asks for: its path is the warehouse
+    folder (``spark.sql.warehouse.dir``) and each query parameter a setting, static ones
+    included (``spark.master``, ``spark.sql.catalogImplementation``, ...).
+
+    Ibis's own ``pyspark://`` reader sets these on a session already started, which Spark
+    refuses for static settings; here they configure the session as it starts.
+
+    Parameters
+    ----------
+    url
+        ``pyspark:///path/to/warehouse?spark.master=local[2]&...``
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> spark_conf("pyspark:///srv/wh?spark.master=local[2]&spark.ui.enabled=false")
+    {'spark.sql.warehouse.dir': '/srv/wh', 'spark.master': 'local[2]', 'spark.ui.enabled': 'false'}
+    >>> spark_conf("pyspark://localhost")
+    {}
+    """
+    parts = urlsplit(url)
+    conf = {"spark.sql.warehouse.dir": unquote(parts.path)} if parts.path.strip("/") else {}
+    conf.update(parse_qsl(parts.query, keep_blank_values=True))
+    return conf
+
+
+def spark_session(url: str) -> Any:
+    """The Spark session for a ``pyspark://`` URL (:func:`spark_conf`); a session already
+    running in this process is joined as it is.
+
+    Parameters
+    ----------
+    url
+        A ``pyspark://`` URL.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Examples
+    --------
+    >>> # session = spark_session("pyspark:///srv/wh?spark.sql.catalogImplementation=hive")
+    """
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder
+    for key, value in spark_conf(url).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def open_table(con: Any, source: WarehouseSource) -> Any:
