@@ -863,3 +863,31 @@ def test_odds_ratio_table_reports_every_term_but_intercept_years_and_doses():
     tbc = table.set_index("term").loc["team_based_care"]
     on, off = df[df["team_based_care"] == 1], df[df["team_based_care"] == 0]
     assert tbc["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
+
+
+def test_a_resample_with_collinear_columns_does_not_count_as_converged():
+    # exposure and covariate differ only on rows 0-99; a resample without them cannot tell
+    # the two apart, and its counterfactual risks would depend on the starting point
+    rng = np.random.default_rng(5)
+    n = 400
+    expo = rng.integers(0, 2, n).astype(float)
+    cov = expo.copy()
+    cov[:100] = rng.integers(0, 2, 100)
+    x = np.column_stack([np.ones(n), expo, cov])
+    y = rng.binomial(1, expit(-0.5 + 0.6 * expo + 0.3 * cov)).astype(float)
+    weights = np.ones((3, n))
+    weights[1, :100] = 0  # collinear
+    weights[2, :50] = 0  # still full rank
+    beta, ok = burnout.fit_logistic(x, y, weights)
+    assert ok.tolist() == [True, False, True]
+    assert burnout.rank_deficient(x, weights).tolist() == [False, True, False]
+    # the full-rank fits are the maximum-likelihood ones
+    for b in (0, 2):
+        keep = weights[b] > 0
+        ref = sm.GLM(y[keep], x[keep], family=sm.families.Binomial()).fit()
+        np.testing.assert_allclose(beta[b], ref.params, rtol=1e-6, atol=1e-8)
+    # a column with no weight in a resample is left out, not counted as dependent
+    lone = np.column_stack([x, np.r_[np.ones(10), np.zeros(n - 10)]])
+    w = np.ones((1, n))
+    w[0, :10] = 0
+    assert burnout.rank_deficient(lone, w).tolist() == [False]

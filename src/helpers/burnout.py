@@ -287,8 +287,10 @@ def fit_logistic(
     site was drawn. With ``trials``, each row is a cell of identical rows (binomial: ``y``
     successes of ``trials``), which fits the same model on fewer rows. Returns the
     coefficients (B x p) and whether each fit converged (largest step below ``tol`` within
-    ``max_iter`` steps, all finite); separated or degenerate fits do not converge. A column
-    without weight in a resample keeps its starting value and does not affect that
+    ``max_iter`` steps, all finite); separated or degenerate fits do not converge, nor does a
+    resample whose design is rank-deficient (collinear columns among its weighted rows, whose
+    coefficients, and so its counterfactual predictions, would depend on the starting point).
+    A column without weight in a resample keeps its starting value and does not affect that
     resample's predictions.
     """
     x = np.asarray(x, float)
@@ -329,7 +331,52 @@ def fit_logistic(
         done = ~bad & (np.abs(step).max(axis=1) < tol)
         converged[idx[done]] = True
         active[idx[done | bad]] = False
-    return beta, converged & np.isfinite(beta).all(axis=1)
+    full = ~rank_deficient(x, w * t)
+    return beta, converged & full & np.isfinite(beta).all(axis=1)
+
+
+def rank_deficient(x: np.ndarray, weights: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Whether each row of ``weights`` leaves the design rank-deficient: its columns that have
+    weight are linearly dependent over the rows that have weight.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The design (n x p).
+    weights : numpy.ndarray
+        Frequency weights (B x n).
+    tol : float, default 1e-9
+        Smallest eigenvalue, relative to the largest, of the weighted cross-product scaled to
+        a unit diagonal, below which the columns count as dependent.
+
+    Returns
+    -------
+    numpy.ndarray
+        B booleans.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 0, 0], [1, 1, 1], [1, 1, 0], [1, 0, 1]])
+    >>> rank_deficient(x, np.array([[1.0, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]])).tolist()
+    [False, True, False]
+    """
+    x = np.asarray(x, float)
+    w = np.atleast_2d(np.asarray(weights, float))
+    p = x.shape[1]
+    iu = np.triu_indices(p)
+    flat = w @ (x[:, iu[0]] * x[:, iu[1]])  # one matrix product for every cross-product
+    gram = np.empty((w.shape[0], p, p))
+    gram[:, iu[0], iu[1]] = flat
+    gram[:, iu[1], iu[0]] = flat
+    diag = np.einsum("bii->bi", gram)
+    present = diag > 0
+    scale = np.where(present, 1 / np.sqrt(np.where(present, diag, 1.0)), 0.0)
+    corr = gram * scale[:, :, None] * scale[:, None, :]
+    # a column without weight is left out: its row and column become those of the identity
+    idx = np.arange(p)
+    corr[:, idx, idx] = 1.0
+    eig = np.linalg.eigvalsh(corr)
+    return eig[:, 0] < tol * eig[:, -1]
 
 
 def _single_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
