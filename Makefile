@@ -8,7 +8,7 @@ DATA ?= data/demo
 OUT ?= reports/build
 JOBS ?= 2
 PARAMS ?= params.yaml
-SEED ?= 20261123
+SEED ?=
 DEMO_SOURCES := $(shell find src/helpers -name 'demo*.py' 2>/dev/null)
 
 .PHONY: help env env-spark data validate run report test lint lab bench clean template mutants coverage
@@ -45,7 +45,7 @@ $(VENV)/.spark: $(VENV)/.installed requirements-spark.lock
 data: data/demo/truth.json
 
 data/demo/truth.json: $(VENV)/.installed $(DEMO_SOURCES)
-	$(PY) -m helpers.demo --out data/demo --seed $(SEED)
+	$(PY) -m helpers.demo --out data/demo $(if $(SEED),--seed $(SEED))
 
 validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.validate "$(DATA)" --html "reports/validation/$(notdir $(abspath $(DATA))).html"
