@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from helpers import demo, paths
-from helpers.data import validate_folder
+from helpers.data import validate_folder, warehouse
+from helpers.data.contract import SPECS
+from helpers.data.store import read_table
 from helpers.runner import Runner
 from tests.engines import PASSWORD, postgres_load, postgres_server, postgres_unavailable
 from tests.quick import QUICK_PARAMS
@@ -276,3 +278,35 @@ def test_a_missing_column_is_named_as_for_a_file(world, pg, monkeypatch):
         "minutes_uncredited",
     )
     assert "required column" in v.rule or "missing" in v.rule
+
+
+def test_a_table_without_patient_rows_is_kept_as_from_its_file(world, pg, monkeypatch, tmp_path):
+    """Clinicians read from the database: the typed rows stored are the file's, numbered in
+    the order of the table's key; a repeated key is counted and named as for a file."""
+    clin = pd.read_csv(world["files"] / "clinicians.csv", dtype=str)
+    clin["fte"] = clin["fte"].astype(float)
+    for col in ("hire_date", "exit_date"):
+        clin[col] = pd.to_datetime(clin[col])
+    twice = pd.concat([clin, clin.iloc[[3]]], ignore_index=True)  # one spell written twice
+    postgres_load(pg["url"], "analytics", {"clinicians": clin, "clinicians_twice": twice})
+    data = tmp_path / "data"
+    shutil.copytree(world["remote"], data)
+    (data / "clinicians.csv").unlink()
+    entry = "clinicians:\n  engine: ibis\n  url: ${WAREHOUSE_URL}\n  table: analytics.{}\n"
+    (data / "sources.yaml").write_text(SOURCES + entry.replace("{}", "clinicians"))
+    monkeypatch.setenv("WAREHOUSE_URL", pg["url"])
+    result = validate_folder(data, tmp_path / "store")
+    assert result.ok, result.summary()
+    spec = SPECS["clinicians"]
+    key = warehouse.key_columns("clinicians")
+    got = read_table(tmp_path / "store" / "clinicians.parquet", spec)
+    ref = validate_folder(world["files"], tmp_path / "ref")
+    assert ref.ok
+    want = read_table(tmp_path / "ref" / "clinicians.parquet", spec)
+    want = want.sort_values(key, kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(got, want)
+    (data / "sources.yaml").write_text(SOURCES + entry.replace("{}", "clinicians_twice"))
+    result = validate_folder(data, tmp_path / "store2")
+    (v,) = result.errors
+    dup = clin.iloc[3]
+    assert v.count == 2 and v.keys == [f"({dup.clinician_id}, {dup.hire_date.date()})"] * 2, v

@@ -341,9 +341,11 @@ def _unique(t: ir.Table, rule: UniqueKey) -> ir.BooleanValue:
     filled = t
     for k in key:
         filled = filled.filter(filled[k].notnull())
-    h = filled[key[0]].hash()
-    for k in key[1:]:
-        h = h ^ filled[k].hash()
+    # (dates hashed as text: not every engine hashes a date, e.g. PostgreSQL through Ibis)
+    parts = [filled[k].cast("string") if filled[k].type().is_temporal() else filled[k] for k in key]
+    h = parts[0].hash()
+    for part in parts[1:]:
+        h = h ^ part.hash()
     hashed = filled.select("_r", *key, _h=h)
     repeated_hash = hashed.group_by("_h").aggregate(_n=ibis._.count()).filter(ibis._._n > 1)
     candidates = hashed.filter(hashed["_h"].isin(repeated_hash["_h"]))

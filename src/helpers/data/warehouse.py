@@ -16,6 +16,7 @@ import hashlib
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers.data import checks, sources
@@ -24,6 +25,8 @@ from helpers.data.engine import lit
 from helpers.data.read import rename_columns
 from helpers.data.result import FIRST_ROWS
 from helpers.data.sums import SUMS, arrange, sums_expr
+
+BUCKETS = 64  # groups a table's rows are numbered in (see _check)
 
 
 def write_sums(con: Any, table: str, typed: Any, path: Any) -> int:
@@ -133,9 +136,20 @@ def _check(state: Any, source: sources.WarehouseSource, mapping: dict[str, str],
     key = key_columns(spec.name)
     picked = t.select(**{target: t[orig] for orig, target in chosen.items()})
     picked = picked.select(*spec.column_names)
-    # No row numbers in a database: rows are numbered in the order of their key, so that the
-    # rows sharing a key (if any) are numbered alike in every evaluation.
-    raw = picked.select(ibis.row_number().over(order_by=key).name("_r"), *spec.column_names)
+    # No row numbers in a database: each row gets a number that names it within the run, in
+    # the order of its key inside one of BUCKETS groups by a hash of the key, so that the rows
+    # sharing a key (if any) are numbered alike in every evaluation, and the engine numbers
+    # the groups in parallel (one window over the whole table is sorted on one worker).
+    text = [picked[k].cast("string").fill_null("") for k in key]
+    bucket = (ibis.literal("|").join(text).hash() % BUCKETS + BUCKETS) % BUCKETS
+    numbered = picked.mutate(_b=bucket)
+    raw = numbered.select(
+        (
+            numbered["_b"].cast("int64") * 2**40
+            + ibis.row_number().over(group_by=numbered["_b"], order_by=key)
+        ).name("_r"),
+        *spec.column_names,
+    )
     typed = checks.typed(spec, raw)
     others = {}
     for o in state.typed:  # the tables read before, as the checks of references need them
@@ -156,7 +170,7 @@ def _check(state: Any, source: sources.WarehouseSource, mapping: dict[str, str],
     for i, (chk, cond) in enumerate(conds):
         n = int(got[f"k{i}"] or 0)
         if n:
-            first = typed.filter(cond).order_by("_r").limit(FIRST_ROWS).select(*key)
+            first = typed.filter(cond).order_by(key).limit(FIRST_ROWS).select(*key)
             keys = [_key_text([r[k] for k in key]) for r in con.to_pyarrow(first).to_pylist()]
             state.out.add(source.label, spec.name, chk.column, chk.message, [], n, keys, names)
             broken = True
@@ -181,7 +195,10 @@ def _check(state: Any, source: sources.WarehouseSource, mapping: dict[str, str],
         return
     # A table without patient rows (sites, clinicians, ...) is kept whole, as from a file.
     store = state.dest / f"{spec.name}.parquet"
-    pq.write_table(con.to_pyarrow(typed.order_by("_r")), store)
+    got = con.to_pyarrow(typed.order_by([*key, "_r"]))
+    # numbered 1, 2, ... in the order of the key, as the typed store expects
+    numbers = pa.array(range(1, got.num_rows + 1), pa.int64())
+    pq.write_table(got.set_column(got.schema.get_field_index("_r"), "_r", numbers), store)
     state.con.execute(
         f"CREATE VIEW typed_{spec.name} AS FROM read_parquet({lit(str(store))})"
     ).fetchall()
