@@ -6,7 +6,10 @@
 3. one notebook's parameter changed;
 4. the encounter aggregation at 1M, 10M and 100M rows against a plain pandas version (up to
    10M) and a bare DuckDB scan of the file (the floor); the validation of the data folder
-   with 10M and 100M encounters; a whole run with 10M encounters.
+   with 10M and 100M encounters; a whole run with 10M encounters;
+5. with Spark installed (``make env-spark``), the validation and sums of 100M encounters held
+   by Spark in local mode against the same from the Parquet file (``bench_spark.py``; one
+   run each), with the peak memory of the toolkit's own process beside its whole tree's.
 
 The generated encounter files (about 60 MB per 10M rows) are removed afterwards unless
 ``--keep``; 100M rows need about 1 GB of disk while the bench runs.
@@ -18,6 +21,7 @@ process tree, sampled every 50 ms from /proc.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -238,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", default="1000000,10000000,100000000")
     ap.add_argument("--keep", action="store_true", help="keep the generated encounter files")
     ap.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    ap.add_argument(
+        "--spark-rows",
+        type=int,
+        default=100_000_000,
+        help="encounters for Spark against DuckDB (when Spark is installed: make env-spark)",
+    )
     args = ap.parse_args(argv)
     TMP.mkdir(exist_ok=True)
     ms, per_nb = bench_runs(args.repeats)
@@ -249,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         if m.what.startswith("whole run"):
             m.compare, m.ratio = "full run (demo encounters)", m.median / full.median
             m.note = f"adds {m.median - full.median:.1f} s to the full demonstration run"
+    if importlib.util.find_spec("pyspark") is not None and shutil.which("java"):
+        import bench_spark  # noqa: PLC0415 - sits beside this file
+
+        enc += bench_spark.run(args.spark_rows, TMP)
+    else:
+        print("Spark is not installed (make env-spark): no Spark row")
     write_markdown(Path(args.output), ms + enc, per_nb, args.repeats)
     if not args.keep:
         for path in TMP.glob("encounters-*.parquet"):
