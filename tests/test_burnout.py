@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import patsy
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -174,6 +175,22 @@ FORMULA = (
     " + admin_shadowing + C(role, Treatment('physician')) + C(setting, Treatment('primary_care'))"
     " + C(year)"
 )
+
+
+def unidentified_by_rank(d, rhs, row_weights, counterfactuals) -> np.ndarray:
+    """Resamples (rows of ``row_weights``, one weight per response) in which a counterfactual
+    copy of the responses drawn (``d.assign(**cf)``) leaves the span of their design rows,
+    by the ranks of the stacked patsy designs (no cells, no cross-products)."""
+    x = patsy.dmatrix(rhs, d)
+    built = [np.asarray(patsy.build_design_matrices([x.design_info], d.assign(**cf))[0])
+             for cf in counterfactuals]  # fmt: skip
+    x = np.asarray(x)
+    out = []
+    for w in row_weights:
+        keep = w > 0
+        rank = np.linalg.matrix_rank(x[keep])
+        out.append(np.linalg.matrix_rank(np.vstack([x[keep]] + [c[keep] for c in built])) > rank)
+    return np.array(out)
 
 
 def test_standardized_risks_equal_statsmodels_predictions_averaged_by_hand():
@@ -417,6 +434,20 @@ def test_mediation_with_interaction_recovers_the_natural_effects():
     assert med.e_value_nie[0] > med.e_value_nie[1] > 1
 
 
+def mediation_unidentified(df, w) -> np.ndarray:
+    """Resamples in which the mediator model's or the outcome model's counterfactual rows are
+    not identified (:func:`unidentified_by_rank`)."""
+    rows = w[:, pd.factorize(df["site_id"])[0]]
+    rhs = FORMULA.split("~")[1]
+    pay = "C(comp_model, Treatment('salary'))"
+    mediator = [{"comp_model": a} for a in ("rvu_production", "salary")]
+    outcome = [{"comp_model": a, "burned_out": m} for a in ("rvu_production", "salary")
+               for m in (0, 1)]  # fmt: skip
+    return unidentified_by_rank(df, rhs, rows, mediator) | unidentified_by_rank(
+        df, f"{rhs} + burned_out + {pay}:burned_out", rows, outcome
+    )
+
+
 def test_mediation_counts_failed_resamples():
     # 2 of 12 sites under RVU production pay: a resample without either has no comparison
     df = mediated(24, n_sites=12, per_site=60)
@@ -425,8 +456,10 @@ def test_mediation_counts_failed_resamples():
     med = burnout.mediation(df, resamples=200, seed=25)
     w = burnout.site_weights(df["site_id"], 200, seed=25)
     codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
-    without = int((w[:, codes[rvu_sites].to_numpy()].sum(axis=1) == 0).sum())
-    assert without > 0 and med.failures == without
+    without = w[:, codes[rvu_sites].to_numpy()].sum(axis=1) == 0
+    unid = mediation_unidentified(df, w)
+    assert without.sum() > 0 and (unid & ~without).sum() > 0
+    assert med.failures == (without | unid).sum()
 
 
 # -- dose-response ---------------------------------------------------------------------------------
@@ -628,7 +661,16 @@ def test_bootstrap_rr_fails_a_resample_without_one_side_of_the_comparison():
     rvu = codes[["S00", "S01"]].to_numpy()
     salary = codes[df.loc[df["comp_model"] == "salary", "site_id"].unique()].to_numpy()
     missing = (w[:, rvu].sum(axis=1) == 0) | (w[:, salary].sum(axis=1) == 0)
-    assert missing.sum() > 0 and failures == missing.sum() and len(draws) == 60 - failures
+    # with one RVU site drawn, its pay may coincide with its practices, setting or role mix:
+    # the comparison is then not identified (the draw would depend on where the fit started)
+    rows = w[:, pd.factorize(df["site_id"])[0]]
+    cfs = [{"comp_model": "rvu_production"}, {"comp_model": "salary"}]
+    unidentified = unidentified_by_rank(df, FORMULA.split("~")[1], rows, cfs)
+    assert missing.sum() > 0 and (unidentified & ~missing).sum() > 0
+    failed = missing | unidentified
+    assert failures == failed.sum() and len(draws) == 60 - failures
+    again, _ = burnout.bootstrap_rr(df, burnout.PAY["rvu_production"], 60, seed=5)
+    np.testing.assert_array_equal(draws, again)
 
 
 def test_mean_difference_edges_sites_missing_rows_and_messages():
@@ -780,7 +822,7 @@ def test_mediation_fails_resamples_without_salary_and_gives_no_interval_without_
     codes = pd.Series(pd.factorize(df["site_id"])[0], index=df["site_id"]).groupby(level=0).first()
     without = w[:, codes[salary].to_numpy()].sum(axis=1) == 0
     med = burnout.mediation(df, resamples=100, seed=7)
-    assert without.sum() > 0 and med.failures == without.sum()
+    assert without.sum() > 0 and med.failures == (without | mediation_unidentified(df, w)).sum()
     seed = next(s for s in range(100) if burnout.site_weights(df["site_id"], 1, s)[
         0, codes[salary].to_numpy()].sum() == 0)  # fmt: skip
     none = burnout.mediation(df, resamples=1, seed=seed)
@@ -865,29 +907,44 @@ def test_odds_ratio_table_reports_every_term_but_intercept_years_and_doses():
     assert tbc["events"] == min(on["burned_out"].sum(), off["burned_out"].sum())
 
 
-def test_a_resample_with_collinear_columns_does_not_count_as_converged():
+def test_a_comparison_lost_to_collinearity_is_unidentified_other_collinearity_is_not():
     # exposure and covariate differ only on rows 0-99; a resample without them cannot tell
-    # the two apart, and its counterfactual risks would depend on the starting point
+    # the two apart, and its counterfactual risks would depend on where the fit started
     rng = np.random.default_rng(5)
     n = 400
     expo = rng.integers(0, 2, n).astype(float)
     cov = expo.copy()
     cov[:100] = rng.integers(0, 2, 100)
-    x = np.column_stack([np.ones(n), expo, cov])
-    y = rng.binomial(1, expit(-0.5 + 0.6 * expo + 0.3 * cov)).astype(float)
-    weights = np.ones((3, n))
-    weights[1, :100] = 0  # collinear
-    weights[2, :50] = 0  # still full rank
+    other = rng.integers(0, 2, n).astype(float)
+    twin = other.copy()
+    twin[100:200] = 1 - twin[100:200]  # coincides with `other` outside rows 100-199
+    x = np.column_stack([np.ones(n), expo, cov, other, twin])
+    y = rng.binomial(1, expit(-0.5 + 0.6 * expo + 0.3 * cov + 0.2 * other)).astype(float)
+    weights = np.ones((4, n))
+    weights[1, :100] = 0  # exposure = covariate: the comparison is lost
+    weights[2, 100:200] = 0  # other = twin: collinear, but the comparison does not see it
+    weights[3, :50] = 0  # full rank
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    got = burnout.unidentified(x, weights, [(x1, weights), (x0, weights)])
+    assert got.tolist() == [False, True, False, False]
+    # the fits themselves converge: fitted values are identified either way
     beta, ok = burnout.fit_logistic(x, y, weights)
-    assert ok.tolist() == [True, False, True]
-    assert burnout.rank_deficient(x, weights).tolist() == [False, True, False]
-    # the full-rank fits are the maximum-likelihood ones
-    for b in (0, 2):
-        keep = weights[b] > 0
-        ref = sm.GLM(y[keep], x[keep], family=sm.families.Binomial()).fit()
-        np.testing.assert_allclose(beta[b], ref.params, rtol=1e-6, atol=1e-8)
-    # a column with no weight in a resample is left out, not counted as dependent
+    assert ok.all()
+    # where the comparison is identified, the risks do not depend on the starting point
+    other_start = burnout.fit_logistic(x, y, weights, start=np.array([0, 1.0, -1.0, 0.5, -0.5]))[0]
+    for b, same in ((1, False), (2, True), (3, True)):
+        wb = weights[b]
+        r = [
+            np.average(expit(bb[b] @ x1.T), weights=wb)
+            / np.average(expit(bb[b] @ x0.T), weights=wb)
+            for bb in (beta, other_start)
+        ]
+        assert (abs(r[0] - r[1]) < 1e-6) == same, (b, r)
+    # a column no row uses is left out, not counted against the comparison
     lone = np.column_stack([x, np.r_[np.ones(10), np.zeros(n - 10)]])
     w = np.ones((1, n))
     w[0, :10] = 0
-    assert burnout.rank_deficient(lone, w).tolist() == [False]
+    x1l, x0l = lone.copy(), lone.copy()
+    x1l[:, 1], x0l[:, 1] = 1.0, 0.0
+    assert burnout.unidentified(lone, w, [(x1l, w), (x0l, w)]).tolist() == [False]

@@ -287,11 +287,10 @@ def fit_logistic(
     site was drawn. With ``trials``, each row is a cell of identical rows (binomial: ``y``
     successes of ``trials``), which fits the same model on fewer rows. Returns the
     coefficients (B x p) and whether each fit converged (largest step below ``tol`` within
-    ``max_iter`` steps, all finite); separated or degenerate fits do not converge, nor does a
-    resample whose design is rank-deficient (collinear columns among its weighted rows, whose
-    coefficients, and so its counterfactual predictions, would depend on the starting point).
-    A column without weight in a resample keeps its starting value and does not affect that
-    resample's predictions.
+    ``max_iter`` steps, all finite); separated or degenerate fits do not converge. A column
+    without weight in a resample keeps its starting value and does not affect that
+    resample's predictions; nor do collinear columns, whose coefficients are not identified
+    (see :func:`unidentified` for predictions at other rows).
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -331,23 +330,42 @@ def fit_logistic(
         done = ~bad & (np.abs(step).max(axis=1) < tol)
         converged[idx[done]] = True
         active[idx[done | bad]] = False
-    full = ~rank_deficient(x, w * t)
-    return beta, converged & full & np.isfinite(beta).all(axis=1)
+    return beta, converged & np.isfinite(beta).all(axis=1)
 
 
-def rank_deficient(x: np.ndarray, weights: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Whether each row of ``weights`` leaves the design rank-deficient: its columns that have
-    weight are linearly dependent over the rows that have weight.
+def _grams(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted cross-products x' diag(w) x, one per row of ``weights`` (B x p x p)."""
+    p = x.shape[1]
+    iu = np.triu_indices(p)
+    flat = weights @ (x[:, iu[0]] * x[:, iu[1]])  # one matrix product for every resample
+    out = np.empty((weights.shape[0], p, p))
+    out[:, iu[0], iu[1]] = flat
+    out[:, iu[1], iu[0]] = flat
+    return out
+
+
+def unidentified(
+    x: np.ndarray,
+    weights: np.ndarray,
+    counterfactual: Iterable[tuple[np.ndarray, np.ndarray]],
+    tol: float = 1e-9,
+) -> np.ndarray:
+    """Whether a weighted fit leaves predictions at counterfactual rows unidentified: some of
+    those rows (with weight) lie outside the span of the rows the model was fitted on (with
+    weight), so that collinear columns of the fit (whose coefficients stay where the fit
+    started) would move them. Collinearity that no counterfactual row sees is harmless.
 
     Parameters
     ----------
     x : numpy.ndarray
-        The design (n x p).
+        The design fitted (n x p).
     weights : numpy.ndarray
-        Frequency weights (B x n).
+        Its frequency weights (B x n).
+    counterfactual : iterable of (numpy.ndarray, numpy.ndarray)
+        Rows predicted (m x p) and their weights (B x m).
     tol : float, default 1e-9
-        Smallest eigenvalue, relative to the largest, of the weighted cross-product scaled to
-        a unit diagonal, below which the columns count as dependent.
+        Eigenvalues of the cross-products, scaled to a unit diagonal, below ``tol`` times the
+        largest count as zero.
 
     Returns
     -------
@@ -356,27 +374,34 @@ def rank_deficient(x: np.ndarray, weights: np.ndarray, tol: float = 1e-9) -> np.
 
     Examples
     --------
+    Exposure (column 1) and a covariate (column 2) that coincide in the second resample:
+    the exposure's effect is not identified there.
+
     >>> x = np.array([[1.0, 0, 0], [1, 1, 1], [1, 1, 0], [1, 0, 1]])
-    >>> rank_deficient(x, np.array([[1.0, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]])).tolist()
-    [False, True, False]
+    >>> w = np.array([[1.0, 1, 1, 1], [1, 1, 0, 0]])
+    >>> x1, x0 = x.copy(), x.copy()
+    >>> x1[:, 1], x0[:, 1] = 1, 0
+    >>> unidentified(x, w, [(x1, w), (x0, w)]).tolist()
+    [False, True]
     """
     x = np.asarray(x, float)
     w = np.atleast_2d(np.asarray(weights, float))
-    p = x.shape[1]
-    iu = np.triu_indices(p)
-    flat = w @ (x[:, iu[0]] * x[:, iu[1]])  # one matrix product for every cross-product
-    gram = np.empty((w.shape[0], p, p))
-    gram[:, iu[0], iu[1]] = flat
-    gram[:, iu[1], iu[0]] = flat
-    diag = np.einsum("bii->bi", gram)
+    fitted = _grams(x, w)
+    both = fitted.copy()
+    for xc, wc in counterfactual:
+        both += _grams(np.asarray(xc, float), np.atleast_2d(np.asarray(wc, float)))
+    diag = np.einsum("bii->bi", both)
     present = diag > 0
     scale = np.where(present, 1 / np.sqrt(np.where(present, diag, 1.0)), 0.0)
-    corr = gram * scale[:, :, None] * scale[:, None, :]
-    # a column without weight is left out: its row and column become those of the identity
-    idx = np.arange(p)
-    corr[:, idx, idx] = 1.0
-    eig = np.linalg.eigvalsh(corr)
-    return eig[:, 0] < tol * eig[:, -1]
+    idx = np.arange(x.shape[1])
+
+    def rank(g: np.ndarray) -> np.ndarray:
+        g = g * scale[:, :, None] * scale[:, None, :]
+        g[:, idx, idx] += ~present  # a column nobody uses counts once on both sides
+        eig = np.linalg.eigvalsh(g)
+        return (eig > tol * eig[:, -1:]).sum(axis=1)
+
+    return rank(both) > rank(fitted)
 
 
 def _single_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -673,7 +698,8 @@ def bootstrap_rr(
     r: pd.DataFrame, exposure: Exposure, resamples: int, seed: int, outcome: str = "burned_out"
 ) -> tuple[np.ndarray, int]:
     """Standardized risk ratios in site-cluster bootstrap resamples (all refitted at once), and
-    how many resamples failed (a side of the comparison absent, or no convergence).
+    how many resamples failed (a side of the comparison absent, no convergence, or the
+    comparison not identified: :func:`unidentified`).
 
     Parameters
     ----------
@@ -715,6 +741,7 @@ def bootstrap_rr(
         on = (d[exposure.column] == exposure.exposed).to_numpy()[c.first]
         off = (d[exposure.column] == exposure.reference).to_numpy()[c.first]
         ok &= ((wt * on).sum(axis=1) > 0) & ((wt * off).sum(axis=1) > 0)
+    ok &= ~unidentified(c.x, wt, [(x1, wt), (x0, wt)])
     tot = wt.sum(axis=1)
     r1 = (wt * expit(beta @ x1.T)).sum(axis=1) / tot
     r0 = (wt * expit(beta @ x0.T)).sum(axis=1) / tot
@@ -1045,6 +1072,8 @@ def mediation(
     wt = ws[:, mc.site] * mc.trials
     draws = _natural_effects(bmb, byb, xm_cf, xy_cf, wt)
     ok = okm & oky & ((wt * on[mc.first]).sum(axis=1) > 0) & ((wt * off[mc.first]).sum(axis=1) > 0)
+    ok &= ~unidentified(mc.x, wt, [(xc, wt) for xc in xm_cf])
+    ok &= ~unidentified(yc.x, ws[:, yc.site] * yc.trials, [(xc, wt) for xc in xy_cf.values()])
     for v in draws.values():
         ok &= np.isfinite(v)
     ci = {
