@@ -17,6 +17,7 @@ import pytest
 from helpers import demo, paths
 from helpers.data import validate_folder, warehouse
 from helpers.data.contract import SPECS
+from helpers.data.sources import SOURCES_FILE
 from helpers.data.store import read_table
 from helpers.runner import Runner
 from tests.engines import PASSWORD, postgres_load, postgres_server, postgres_unavailable
@@ -310,3 +311,31 @@ def test_a_table_without_patient_rows_is_kept_as_from_its_file(world, pg, monkey
     (v,) = result.errors
     dup = clin.iloc[3]
     assert v.count == 2 and v.keys == [f"({dup.clinician_id}, {dup.hire_date.date()})"] * 2, v
+
+
+def test_a_text_date_that_names_no_day_is_a_violation_not_a_crash(world, pg, monkeypatch):
+    """A warehouse may keep months and dates as text; one that names no calendar day
+    (2024-02-30, 2024-13) is reported as for a file (PostgreSQL has no cast that returns
+    NULL, so the day is checked before the cast)."""
+    ta = warehouse_frames(world["files"])["time_allocation"]
+    ta["month"] = ta["month"].dt.strftime("%Y-%m")
+    ta = ta.sort_values(["clinician_id", "site_id", "month", "activity", "after_hours"])
+    ta = ta.reset_index(drop=True)
+    ta.loc[0, "month"] = "2024-02-30"
+    ta.loc[1, "month"] = "2024-13"
+    postgres_load(pg["url"], "analytics", {"ta_text": ta})
+    bad = world["base"] / "text-months"
+    shutil.copytree(world["remote"], bad)
+    sources = SOURCES.replace("analytics.time_allocation", "analytics.ta_text")
+    (bad / "sources.yaml").write_text(sources)
+    monkeypatch.setenv("WAREHOUSE_URL", pg["url"])
+    result = validate_folder(bad)
+    (v,) = result.errors
+    assert v.file == f"{SOURCES_FILE} [time_allocation: analytics.ta_text]"
+    assert (v.column, v.count) == ("month", 2)
+    # named by their key as the table holds it
+    want = sorted(
+        f"({r.clinician_id}, {r.site_id}, {r.month}, {r.activity}, {r.after_hours})"
+        for r in ta.loc[[0, 1]].itertuples()
+    )
+    assert sorted(v.keys) == want

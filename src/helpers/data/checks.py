@@ -141,6 +141,23 @@ def clean(x: ir.Value) -> ir.Value:
     return x
 
 
+def _calendar_date(shaped: ir.BooleanValue, ymd: ir.StringValue) -> ir.DateValue:
+    """``YYYY-MM-DD`` text (``shaped``: it has that form) as a date, NULL when it names no
+    day of the calendar (``2024-02-30``). The day is checked before the text is cast, as some
+    engines (PostgreSQL) have no cast that returns NULL on a bad date and would stop."""
+    y = ymd.substr(0, 4).cast("int64")
+    m = ymd.substr(5, 2).cast("int64")
+    d = ymd.substr(8, 2).cast("int64")
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    last = ibis.cases(
+        (m.isin([4, 6, 9, 11]), 30),
+        (m == 2, ibis.ifelse(leap, 29, 28)),
+        else_=31,
+    )
+    real = ibis.ifelse(shaped, (m >= 1) & (m <= 12) & (d >= 1) & (d <= last), False)
+    return ibis.ifelse(real, ymd.try_cast("date"), ibis.null("date"))
+
+
 def parse(col: Column, x: ir.Value) -> ir.Value:
     """The first reading of a clean cell (:func:`clean`) as the column's type.
 
@@ -185,10 +202,9 @@ def parse(col: Column, x: ir.Value) -> ir.Value:
             return x
         if t.is_timestamp():
             return x.date()
-        day = ibis.ifelse(s.re_search(DATE), s.substr(0, 10).try_cast("date"), ibis.null("date"))
+        day = _calendar_date(s.re_search(DATE), s.substr(0, 10))
         if col.type == "month":
-            first = ibis.ifelse(s.re_search(MONTH), (s + "-01").try_cast("date"), ibis.null("date"))
-            day = day.fill_null(first)
+            day = day.fill_null(_calendar_date(s.re_search(MONTH), s.substr(0, 7) + "-01"))
         return day
     if col.type == "boolean":
         if t.is_boolean():

@@ -170,7 +170,9 @@ def _check(state: Any, source: sources.WarehouseSource, mapping: dict[str, str],
     for i, (chk, cond) in enumerate(conds):
         n = int(got[f"k{i}"] or 0)
         if n:
-            first = typed.filter(cond).order_by(key).limit(FIRST_ROWS).select(*key)
+            # named as the table holds them (a month that cannot be read shows as written)
+            broke = raw.filter(raw["_r"].isin(typed.filter(cond)["_r"]))
+            first = broke.order_by(key).limit(FIRST_ROWS).select(*key)
             keys = [_key_text([r[k] for k in key]) for r in con.to_pyarrow(first).to_pylist()]
             state.out.add(source.label, spec.name, chk.column, chk.message, [], n, keys, names)
             broken = True
