@@ -339,3 +339,26 @@ def test_a_text_date_that_names_no_day_is_a_violation_not_a_crash(world, pg, mon
         for r in ta.loc[[0, 1]].itertuples()
     )
     assert sorted(v.keys) == want
+
+
+def test_white_space_is_trimmed_in_the_database_as_python_trims_it(pg):
+    """Padded text (CHAR columns, pasted values) is read as Python's str.strip() reads it,
+    every white space character included, in PostgreSQL as in DuckDB."""
+    import ibis
+
+    from helpers.data import checks
+
+    cells = [f"{c}C{i}{c}" for i, c in enumerate(checks.WHITESPACE)] + ["\u3000", "", "a b"]
+    import psycopg
+
+    with psycopg.connect(pg["url"], autocommit=True) as db:
+        db.execute("CREATE SCHEMA IF NOT EXISTS analytics")
+        db.execute("CREATE TABLE analytics.padded (d text)")
+        with db.cursor() as cur:
+            cur.executemany("INSERT INTO analytics.padded VALUES (%s)", [(c,) for c in cells])
+    con = ibis.connect(pg["url"])
+    t = con.table("padded", database="analytics")
+    got = con.execute(t.select(t.d, v=checks.text(t.d))).set_index("d")["v"]
+    assert [got[c] if isinstance(got[c], str) else None for c in cells] == [
+        c.strip() or None for c in cells
+    ]

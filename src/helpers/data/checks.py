@@ -41,7 +41,9 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+# The characters themselves, not escapes: engines spell escapes differently (DuckDB and Spark
+# accept \x{3000}, PostgreSQL does not), and none of these is special in a class.
+_WS = "[" + WHITESPACE + "]"
 STRIP = f"^{_WS}+|{_WS}+$"
 WIDE_SPACE = tuple(ord(c) for c in WHITESPACE if ord(c) > 32)  # the others are <= 32
 NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
