@@ -278,8 +278,9 @@ def test_multiplicity_table_gives_raw_and_holm_p_of_published_secondary_findings
         f"| {short['turnover.hr_clinician_in_governance'].short} | 0.59 (0.41\u20130.87) "
         "| .008 | .06 |",
         f"| {short['burnout.rr_team_based_care'].short} | 1.62 (1.30\u20132.02) "
-        "| < .001 | < .001 |",
-        f"| {short['turnover.hr_admin_shadowing'].short} | 1.62 (1.30\u20132.02) | .80 | > .99 |",
+        "| <\u00a0.001 | <\u00a0.001 |",
+        f"| {short['turnover.hr_admin_shadowing'].short} | 1.62 (1.30\u20132.02) "
+        "| .80 | >\u00a0.99 |",
     ]
     assert "(@tbl-multiplicity)" in text and "{#tbl-multiplicity}" in text
     assert content.multiplicity_paragraph(_View({HR["id"]: primary})) == (

@@ -89,7 +89,8 @@ def fmt(x: Any, kind: str) -> str:
     if kind == "usd":
         return usd(v)
     if kind == "p":
-        return p_value(v).removeprefix("P = ").removeprefix("P ")
+        # "< .001" kept on one line in a narrow column (a no-break space)
+        return p_value(v).removeprefix("P = ").removeprefix("P ").replace(" ", "\u00a0")
     if kind == "number":
         return _signed(f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}")
     raise ValueError(f"unknown format kind {kind!r}")
