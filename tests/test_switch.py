@@ -627,3 +627,68 @@ def test_the_path_figure_draws_no_row_about_too_few_clinicians_or_suppressed():
     finally:
         plt.close(fig)
     assert drawn == [-2.0, 1.0, 3.0]  # 10 clinicians at -1: not drawn; 2: suppressed
+
+
+def test_switch_analysis_runs_the_study_on_the_site_years_of_person_time():
+    """From person-time and pay periods to the study: the panel built by hand from the same
+    people (a move to hybrid pay censors a site, a site on salary at the start is not in it)
+    gives the same imputation, bootstrap, path, pre-trend test and conventional estimates."""
+    d, _ = simulate(n_switch=8, n_never=8, years=7, seed=9)
+    d = d[["site_id", "year", "exits", "clinicians", "switch_year"]].copy()
+    d["exits"] = np.minimum(d["exits"], d["clinicians"])
+    extra = [("H", y, 1, 12, np.nan) for y in range(2010, 2017)]  # hybrid from 2014
+    extra += [("Z", y, 2, 12, np.nan) for y in range(2010, 2017)]  # salary throughout
+    d = pd.concat([d, pd.DataFrame(extra, columns=d.columns)], ignore_index=True)
+    pt = pd.DataFrame(
+        [
+            (r.site_id, f"{r.site_id}-{r.year}-{j}", r.year, j < r.exits)
+            for r in d.itertuples()
+            for j in range(r.clinicians)
+        ],
+        columns=["site_id", "clinician_id", "year", "event"],
+    )
+    pt["p_start"] = pd.to_datetime(pt["year"].astype(str) + "-01-01")
+    pt["p_end"] = pd.to_datetime(pt["year"].astype(str) + "-12-31")
+    periods = []
+    for site, g in d.groupby("site_id"):
+        s = g["switch_year"].iloc[0]
+        if site == "Z":
+            periods.append((site, "2000-01-01", None, "salary"))
+        elif site == "H":
+            periods += [(site, "2000-01-01", "2013-12-31", "rvu_production")]
+            periods += [(site, "2014-01-01", None, "hybrid")]
+        elif np.isnan(s):
+            periods.append((site, "2000-01-01", None, "rvu_production"))
+        else:
+            periods += [(site, "2000-01-01", f"{int(s)}-06-30", "rvu_production")]
+            periods += [(site, f"{int(s)}-07-01", None, "salary")]
+    m = pd.DataFrame(periods, columns=["site_id", "effective_from", "effective_to", "comp_model"])
+    m[["effective_from", "effective_to"]] = m[["effective_from", "effective_to"]].apply(
+        pd.to_datetime
+    )
+    window = (pd.Timestamp("2010-01-01"), pd.Timestamp("2016-12-31"))
+    res = switch.switch_analysis(pt, m, window, lags=(-2, 3), reps=19, seed=5)
+    # the panel by hand: whole years of each clinician, H up to 2013, no Z
+    panel = d[(d["site_id"] != "Z") & ((d["site_id"] != "H") | (d["year"] < 2014))].copy()
+    days = np.where(panel["year"] % 4 == 0, 366, 365)
+    panel["clinician_years"] = panel["clinicians"] * days / 365.25
+    panel["rel"] = panel["year"] - panel["switch_year"]
+    people = pt[["site_id", "year", "clinician_id"]]
+    ref = switch.imputation(panel, lags=(-2, 3), reps=19, seed=5, people=people)
+    assert res.rr == pytest.approx(ref.rr, rel=1e-9)
+    assert (res.ci_low, res.ci_high, res.p_value) == pytest.approx(
+        (ref.ci_low, ref.ci_high, ref.p_value), rel=1e-9
+    )
+    assert res.n_sites == 17 and res.n_switch_sites == 8 and res.n_site_years == ref.n_site_years
+    # every clinician of the site-years used (the switch years left out) counted once
+    assert res.clinicians == panel.loc[panel["rel"] != 0, "clinicians"].sum()
+    pd.testing.assert_frame_equal(res.path, ref.path)
+    assert res.pretrend.leads == [-2, -1]
+    assert res.pretrend.p_value == pytest.approx(ref.pretrend.p_value)
+    conventional = switch.twfe(panel)
+    assert res.twfe.rr == pytest.approx(conventional.rr, rel=1e-9)
+    assert res.twfe.n_site_years == conventional.n_site_years
+    pd.testing.assert_frame_equal(
+        res.twfe_path, switch.event_study(panel, (-2, 3), people), check_dtype=False
+    )
+    assert res.twfe_path["year_rel"].tolist() == [-2, -1, 0, 1, 2, 3]
