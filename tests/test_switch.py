@@ -550,6 +550,9 @@ def test_switches_site_years_and_people_by_hand():
     assert sy.loc[("C", 2021), "clinician_years"] == pytest.approx(1 / 365.25)  # one day
     assert sy.loc[("C", 2022), "exits"] == 1  # the exit in the year of its last day
     assert ("D", 2021) not in sy.index  # no person-time, no row
+    # only the window's calendar years, though person-time goes on after it
+    short = switch.site_years(PT, (WINDOW[0], pd.Timestamp("2021-12-31")))
+    assert sorted(short["year"].unique()) == [2020, 2021]
     people = switch.site_year_people(PT)
     assert list(people.columns) == ["site_id", "year", "clinician_id"]
     assert sorted(map(tuple, people[people["site_id"] == "A"].to_numpy())) == [
@@ -576,6 +579,8 @@ def test_switch_and_conventional_panels_by_hand():
     assert set(conv["site_id"]) == {"A", "B", "C", "D"}
     assert conv.loc[conv["site_id"] == "B", "year"].tolist() == [2020, 2021, 2022]  # uncensored
     assert conv.loc[conv["site_id"] == "D", "rel"].isna().all()
+    b = conv[conv["site_id"] == "B"]  # switched in 2021 (to salary plus quality)
+    assert b["switch_year"].tolist() == [2021.0] * 3 and b["rel"].tolist() == [-1.0, 0.0, 1.0]
     assert list(conv.columns) == list(panel.columns) and list(conv.index) == list(range(len(conv)))
 
 
@@ -692,3 +697,35 @@ def test_switch_analysis_runs_the_study_on_the_site_years_of_person_time():
         res.twfe_path, switch.event_study(panel, (-2, 3), people), check_dtype=False
     )
     assert res.twfe_path["year_rel"].tolist() == [-2, -1, 0, 1, 2, 3]
+
+
+def test_switch_panel_of_a_window_before_any_switch():
+    # A and B switch in 2021: in a window of 2020 alone every site is a control, uncensored
+    panel = switch.switch_panel(PT, MGMT, (WINDOW[0], pd.Timestamp("2020-12-31")))
+    assert list(zip(panel["site_id"], panel["year"], strict=True)) == [
+        ("A", 2020), ("B", 2020)
+    ]  # fmt: skip
+    assert panel["switch_year"].isna().all() and panel["rel"].isna().all()
+    p = switch.pay_paths(MGMT, (WINDOW[0], pd.Timestamp("2020-12-31")))
+    assert pd.api.types.is_datetime64_any_dtype(p["switch"])
+    assert pd.api.types.is_datetime64_any_dtype(p["censor"])
+
+
+def test_pay_paths_with_a_period_ending_on_the_first_day_and_a_site_opened_later():
+    window = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
+    m = pd.DataFrame(
+        {
+            "site_id": ["J", "J", "K", "L"],
+            "effective_from": pd.to_datetime(
+                ["2010-01-01", "2017-01-02", "2018-01-01", "2010-01-01"]
+            ),
+            "effective_to": pd.to_datetime(["2017-01-01", None, None, None]),
+            "comp_model": ["rvu_production", "salary", "rvu_production", "rvu_production"],
+        }
+    )
+    p = switch.pay_paths(m, window)
+    # J: on RVU pay on the first day (its last), salary from the second
+    assert p.loc["J", "pay_at_start"] == "rvu_production"
+    assert p.loc["J", "switch"] == pd.Timestamp("2017-01-02") and p.loc["J", "to"] == "salary"
+    # K opened after the window start: not in the study; L, after it, is
+    assert p.index.tolist() == ["J", "L"]
