@@ -542,7 +542,9 @@ def test_switches_site_years_and_people_by_hand():
     assert switch.switches(MGMT).to_dict() == {
         "A": pd.Timestamp("2021-07-01"), "B": pd.Timestamp("2021-01-01")
     }  # fmt: skip
-    sy = switch.site_years(PT, WINDOW).set_index(["site_id", "year"])
+    sy = switch.site_years(PT, WINDOW)
+    assert list(sy.index) == list(range(len(sy)))  # one row label per site-year
+    sy = sy.set_index(["site_id", "year"])
     assert list(sy.columns) == ["exits", "clinician_years", "clinicians"]
     assert sy.loc[("A", 2020), "clinician_years"] == pytest.approx((366 + 184) / 365.25)
     assert sy.loc[("A", 2021), "clinicians"] == 2 and sy.loc[("A", 2022), "clinicians"] == 1
@@ -729,3 +731,18 @@ def test_pay_paths_with_a_period_ending_on_the_first_day_and_a_site_opened_later
     assert p.loc["J", "switch"] == pd.Timestamp("2017-01-02") and p.loc["J", "to"] == "salary"
     # K opened after the window start: not in the study; L, after it, is
     assert p.index.tolist() == ["J", "L"]
+
+
+def test_an_exit_on_the_last_day_of_a_year_counts_in_that_year():
+    pt = pd.DataFrame(
+        {
+            "site_id": ["A", "A"],
+            "clinician_id": ["a1", "a2"],
+            "p_start": pd.to_datetime(["2020-01-01", "2020-01-01"]),
+            "p_end": pd.to_datetime(["2020-12-31", "2021-06-30"]),
+            "event": [True, False],
+        }
+    )
+    sy = switch.site_years(pt, WINDOW).set_index("year")
+    assert sy["exits"].to_dict() == {2020: 1, 2021: 0}
+    assert sy.loc[2020, "clinician_years"] == pytest.approx(2 * 366 / 365.25)
