@@ -248,8 +248,11 @@ def test_few_switching_sites_are_refused():
         switch.imputation(panel, reps=9)
     # enough switching sites but too few sites in all
     panel, _ = simulate(n_switch=6, n_never=2, seed=1)
-    with pytest.raises(TooFewSites):
+    with pytest.raises(TooFewSites, match="^switch study: 8 site"):
         switch.imputation(panel, reps=9)
+    # five switching sites (MIN_SWITCH_SITES) and ten sites (MIN_SITES) are enough
+    panel, _ = simulate(n_switch=5, n_never=5, seed=1)
+    assert switch.imputation(panel, reps=9).n_switch_sites == 5
 
 
 def test_switching_site_without_a_year_before_is_left_out():
@@ -746,3 +749,72 @@ def test_an_exit_on_the_last_day_of_a_year_counts_in_that_year():
     sy = switch.site_years(pt, WINDOW).set_index("year")
     assert sy["exits"].to_dict() == {2020: 1, 2021: 0}
     assert sy.loc[2020, "clinician_years"] == pytest.approx(2 * 366 / 365.25)
+
+
+def test_a_switching_site_with_only_its_switch_year_and_the_next_is_left_out():
+    panel, _ = simulate(n_switch=7, n_never=8, seed=4)
+    early = panel["site_id"] == "S00"
+    panel.loc[early, "switch_year"] = 2010  # switched in the first year; one year after it
+    panel.loc[early, "rel"] = panel.loc[early, "year"] - 2010
+    panel = panel[~early | (panel["year"] <= 2011)]
+    res = switch.imputation(panel, reps=9)
+    assert res.n_switch_sites == 6 and res.n_sites == 14
+    assert res.n_site_years == len(panel[panel["site_id"] != "S00"].query("rel != 0"))
+    assert res.notes == [
+        "1 switching site(s) with no year before the switch in the window cannot be imputed "
+        "and are left out"
+    ]
+
+
+def test_without_years_before_the_switch_there_is_no_pretrend_test():
+    # lags=(0, k): the path after the switch only (as the power simulation asks)
+    panel, _ = simulate(n_switch=6, n_never=6, seed=2)
+    res = switch.imputation(panel, lags=(0, 3), reps=9)
+    assert res.pretrend is None and res.notes == []
+    assert res.path["year_rel"].tolist() == [1, 2, 3]
+    assert (res.path["period"] == "after_switch").all()
+
+
+def test_a_pretrend_test_that_cannot_be_computed_is_noted_with_its_reason():
+    panel, _ = simulate(n_switch=6, n_never=6, seed=2)
+    panel.loc[panel["rel"] == -2, "exits"] = 0  # no exits two years before any switch
+    res = switch.imputation(panel, reps=9)
+    assert res.pretrend is None
+    assert res.notes == [
+        "the pre-trend test could not be computed (a year before the switch has no exits at "
+        "switching sites)"
+    ]
+    assert res.path["year_rel"].tolist() == [1, 2, 3, 4]
+
+
+def test_the_bootstrap_is_reproducible_from_its_seeds():
+    panel, _ = simulate(n_switch=6, n_never=6, seed=3)
+    a = switch.imputation(panel, reps=19, seed=7)
+    b = switch.imputation(panel, reps=19, seed=7)
+    np.testing.assert_array_equal(a.draws, b.draws)
+    assert (a.ci_low, a.pretrend.p_value) == (b.ci_low, b.pretrend.p_value)
+    assert not np.array_equal(a.draws, switch.imputation(panel, reps=19, seed=8).draws)
+    # the pre-trend test draws from seed + 1 (switch_analysis's documented seeds)
+    cells, _ = switch.cells_from_panel(panel)
+    t = switch.pretrend_test(cells, 3, reps=19, seed=8)
+    assert a.pretrend.p_value == t.p_value and a.pretrend.wald == t.wald
+    np.testing.assert_array_equal(a.pretrend.ci_low, t.ci_low)
+
+
+def test_replicates_without_post_switch_exits_fail_and_are_counted():
+    # exits after the switch only at S00: a replicate that does not draw S00 has nothing to
+    # compare and fails; every other replicate gives a ratio
+    panel, _ = simulate(n_switch=6, n_never=6, seed=3)
+    s00 = panel["site_id"] == "S00"
+    panel.loc[(panel["rel"] >= 1) & ~s00, "exits"] = 0
+    panel.loc[(panel["rel"] >= 1) & s00, "exits"] += 1
+    panel.loc[(panel["rel"] < 0) & s00, "exits"] += 1
+    res = switch.imputation(panel, lags=(0, 3), reps=40, seed=11)
+    cells, _ = switch.cells_from_panel(panel)
+    rng = np.random.default_rng(11)
+    without = [not (cells.site[idx] == 0).any() for idx, _ in switch.bootstrap_rows(cells, 40, rng)]
+    assert 5 <= sum(without) <= 35  # both kinds occur
+    assert res.failures == sum(without) and res.reps == 40
+    np.testing.assert_array_equal(np.isnan(res.draws), without)
+    low, high, p, se = switch.bootstrap_interval(np.log(res.rr), res.draws, 6)
+    assert se == pytest.approx(np.nanstd(res.draws, ddof=1)) and res.se == pytest.approx(se)
