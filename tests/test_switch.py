@@ -141,6 +141,10 @@ def test_imputation_matches_statsmodels_on_a_random_panel():
     mu0 = glm.predict(post, offset=np.log(post["clinician_years"]))
     assert fit.expected == pytest.approx(float(mu0.sum()), rel=1e-6)
     assert fit.rr == pytest.approx(post["exits"].sum() / float(mu0.sum()), rel=1e-6)
+    # per row: the untreated rows' fitted means, the post-switch rows' counterfactual
+    assert fit.imputed.dtype == float
+    np.testing.assert_allclose(fit.imputed[untreated.index], glm.fittedvalues, rtol=1e-6)
+    np.testing.assert_allclose(fit.imputed[post.index], mu0, rtol=1e-6)
 
 
 def test_fixed_effects_poisson_agrees_with_pyfixest():
@@ -818,3 +822,120 @@ def test_replicates_without_post_switch_exits_fail_and_are_counted():
     np.testing.assert_array_equal(np.isnan(res.draws), without)
     low, high, p, se = switch.bootstrap_interval(np.log(res.rr), res.draws, 6)
     assert se == pytest.approx(np.nanstd(res.draws, ddof=1)) and res.se == pytest.approx(se)
+
+
+def hand_panel(changes=None):
+    """The panel of the hand computation (A and B never switch, C switches in 2011 and is
+    treated in 2012), with the given (site, year) -> (exits, clinician-years) changes."""
+    panel = pd.DataFrame(
+        {
+            "site_id": list("AAABBBCCC"),
+            "year": [2010, 2011, 2012] * 3,
+            "exits": [4, 6, 5, 3, 2, 7, 5, 9, 2],
+            "clinician_years": [10.0, 12, 11, 8, 9, 10, 10, 11, 12],
+            "switch_year": [np.nan] * 6 + [2011] * 3,
+        }
+    )
+    for (site, year), (exits, cy) in (changes or {}).items():
+        at = (panel["site_id"] == site) & (panel["year"] == year)
+        panel.loc[at, ["exits", "clinician_years"]] = exits, cy
+    panel["rel"] = panel["year"] - panel["switch_year"]
+    return panel
+
+
+def test_imputation_fit_refuses_a_panel_with_nothing_to_compare():
+    # no exits after the switch, or none imputed (C without exits before its switch: its
+    # site effect is zero, so is its counterfactual)
+    for changes in ({("C", 2012): (0, 12.0)}, {("C", 2010): (0, 10.0)}):
+        cells, _ = switch.cells_from_panel(hand_panel(changes))
+        with pytest.raises(switch.FitFailure, match="^no post-switch exits to compare"):
+            switch.imputation_fit(cells, lags=(-1, 1))
+
+
+def test_imputation_fit_with_one_exit_after_the_switch_and_less_than_one_imputed():
+    # C in 2012: one exit in half a clinician-year; its counterfactual, C's 2010 rate x the
+    # 2012/2010 year ratio of A and B x 0.5, is under one exit
+    panel = hand_panel({("C", 2012): (1, 0.5)})
+    cells, _ = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells, lags=(-1, 1))
+    ab = panel[panel["site_id"] != "C"]
+    # the 2012/2010 year ratio from the A-B two-way model, as in the hand computation
+    x = pd.get_dummies(ab[["site_id"]].astype(str)).astype(float)
+    x["y2011"], x["y2012"] = (ab["year"] == 2011) * 1.0, (ab["year"] == 2012) * 1.0
+    glm = sm.GLM(
+        ab["exits"], x, family=sm.families.Poisson(), offset=np.log(ab["clinician_years"])
+    ).fit()
+    ratio = np.exp(glm.params["y2012"])
+    expected = 5 / 10 * ratio * 0.5
+    assert 0 < expected < 1
+    assert fit.expected == pytest.approx(expected, rel=1e-8)
+    assert fit.observed == 1 and fit.rr == pytest.approx(1 / expected, rel=1e-8)
+
+
+def test_a_post_switch_row_of_a_site_without_untreated_rows_is_not_imputed():
+    panel = hand_panel()
+    # D: switched before the window, only post-switch rows (imputation() drops such sites)
+    d = pd.DataFrame(
+        {"site_id": "D", "year": [2011, 2012], "exits": [3, 4], "clinician_years": 10.0}
+    )
+    panel = pd.concat([panel, d.assign(switch_year=2009.0, rel=d["year"] - 2009.0)])
+    cells, rows = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells, lags=(-1, 1))
+    assert np.isnan(fit.imputed).tolist() == (rows["site_id"] == "D").tolist()
+    assert fit.observed == 2  # C's 2012 exits only
+
+
+def test_the_path_by_year_is_the_estimate_on_that_years_post_switch_rows():
+    # the untreated model does not see post-switch rows, so the path's ratio and standard
+    # error for a year are those of the estimate with the other post-switch rows left out
+    panel, _ = simulate(n_switch=6, n_never=6, years=7, exposure=(30, 40), seed=12)
+    cells, _ = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells, lags=(-3, 2))
+    assert fit.path_rr.shape == fit.path_se.shape == (2,)
+    for k, keep in ((1, panel["rel"] == 1), (2, panel["rel"] >= 2)):
+        alone, _ = switch.cells_from_panel(panel[keep | ~(panel["rel"] >= 1)])
+        ref = switch.imputation_fit(alone, lags=(-3, 2))
+        assert fit.path_rr[k - 1] == pytest.approx(ref.rr, rel=1e-8)
+        assert fit.path_se[k - 1] == pytest.approx(ref.se, rel=1e-8)
+        assert fit.path_observed[k - 1] == ref.observed
+        assert fit.path_expected[k - 1] == pytest.approx(ref.expected, rel=1e-8)
+
+
+def test_take_gives_the_drawn_rows_under_their_new_site_codes():
+    cells, _ = switch.cells_from_panel(hand_panel())
+    rows, site = np.array([6, 7, 0, 6, 7]), np.array([0, 0, 1, 2, 2])
+    t = cells.take(rows, site)
+    assert t.n_site == 3 and t.n_year == cells.n_year
+    np.testing.assert_array_equal(t.site, site)
+    np.testing.assert_array_equal(t.y, cells.y[rows])
+    np.testing.assert_array_equal(t.exposure, cells.exposure[rows])
+    np.testing.assert_array_equal(t.year, cells.year[rows])
+    np.testing.assert_array_equal(t.rel, cells.rel[rows])
+
+
+def test_wald_p_value_counts_a_replicate_equal_to_the_statistic():
+    # "at least the observed one": a tie counts (values exact in binary floating point)
+    log_rr, cov = np.array([0.5]), np.array([[0.25]])  # Wald 1
+    draws = log_rr + np.array([[0.5], [0.25], [1.0]])  # replicate statistics 1, 0.25, 4
+    w, p = switch.wald_bootstrap(log_rr, cov, draws, np.repeat(cov[None], 3, axis=0))
+    assert w == 1.0 and p == pytest.approx((1 + 2) / (3 + 1))
+
+
+def test_pretrend_test_needs_more_replicates_than_leads_and_counts_failures():
+    panel, _ = simulate(n_switch=8, n_never=6, years=9, exposure=(40, 60), seed=2)
+    cells, _ = switch.cells_from_panel(panel)
+    with pytest.raises(switch.FitFailure, match="^too few bootstrap replicates of the years"):
+        switch.pretrend_test(cells, 3, reps=3, seed=1)
+    assert switch.pretrend_test(cells, 3, reps=4, seed=1).replicates == 4
+    # exits in the year before the switch only at S00: a replicate without S00 fails
+    s00 = panel["site_id"] == "S00"
+    panel.loc[(panel["rel"] == -1) & ~s00, "exits"] = 0
+    panel.loc[(panel["rel"] == -1) & s00, "exits"] += 1
+    cells, _ = switch.cells_from_panel(panel)
+    test = switch.pretrend_test(cells, 3, reps=40, seed=4)
+    rng = np.random.default_rng(4)
+    without = sum(
+        not (cells.site[idx] == 0).any() for idx, _ in switch.bootstrap_rows(cells, 40, rng)
+    )
+    assert 5 <= without <= 35
+    assert test.failures == without and test.replicates == 40 - without
