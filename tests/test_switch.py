@@ -509,6 +509,9 @@ def test_bootstrap_interval_and_wald_p_value_by_hand():
     assert se == pytest.approx(np.std([0.1, 0.3], ddof=1))
     assert (low, high) == pytest.approx((np.exp(0.2 - q * se), np.exp(0.2 + q * se)))
     assert p == pytest.approx(2 * stats.t.sf(0.2 / se, 1))
+    q90 = stats.t.ppf(0.95, 1)
+    low90, high90, *_ = switch.bootstrap_interval(0.2, np.array([0.1, 0.3]), 2, level=0.9)
+    assert (low90, high90) == pytest.approx((np.exp(0.2 - q90 * se), np.exp(0.2 + q90 * se)))
     assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, np.nan]), 5)).all()
     assert np.isnan(switch.bootstrap_interval(0.2, np.array([0.1, 0.3]), 1)).all()
     log_rr, cov = np.array([0.2, -0.1]), np.diag([0.01, 0.04])
@@ -939,3 +942,15 @@ def test_pretrend_test_needs_more_replicates_than_leads_and_counts_failures():
     )
     assert 5 <= without <= 35
     assert test.failures == without and test.replicates == 40 - without
+
+
+def test_strata_leave_out_a_site_without_untreated_rows():
+    panel = hand_panel()
+    # D: switched in 2010, only its years 1 and 2 after the switch in the panel
+    d = pd.DataFrame(
+        {"site_id": "D", "year": [2011, 2012], "exits": [3, 4], "clinician_years": 10.0}
+    )
+    panel = pd.concat([panel, d.assign(switch_year=2010.0, rel=d["year"] - 2010.0)])
+    cells, _ = switch.cells_from_panel(panel)
+    switching, others = switch.strata(cells)  # codes: A 0, B 1, C 2, D 3
+    assert switching.tolist() == [2] and others.tolist() == [0, 1]
