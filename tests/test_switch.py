@@ -954,3 +954,12 @@ def test_strata_leave_out_a_site_without_untreated_rows():
     cells, _ = switch.cells_from_panel(panel)
     switching, others = switch.strata(cells)  # codes: A 0, B 1, C 2, D 3
     assert switching.tolist() == [2] and others.tolist() == [0, 1]
+
+
+def test_pretrend_fit_refuses_leads_that_are_not_identified():
+    # every site switches in the same year: the lead years are the calendar years before it,
+    # which the year effects already fit
+    panel, _ = simulate(n_switch=10, n_never=0, switch_years=np.full(10, 4), seed=3)
+    cells, _ = switch.cells_from_panel(panel)
+    with pytest.raises(switch.FitFailure, match="^the years before the switch are not identified"):
+        switch.pretrend_fit(cells, 3)
