@@ -963,3 +963,55 @@ def test_pretrend_fit_refuses_leads_that_are_not_identified():
     cells, _ = switch.cells_from_panel(panel)
     with pytest.raises(switch.FitFailure, match="^the years before the switch are not identified"):
         switch.pretrend_fit(cells, 3)
+
+
+def test_fe_poisson_against_statsmodels_with_its_normalization():
+    """Sites 0-3 and years 0-2 (site 1 without exits, site 4 without rows): the effects of a
+    direct Poisson fit on the rows of levels with exits, the first year the reference."""
+    rng = np.random.default_rng(7)
+    site = np.repeat([0, 1, 2, 3], 3)
+    year = np.tile([0, 1, 2], 4)
+    e = rng.uniform(5, 15, 12)
+    y = rng.poisson(e * 0.3 * np.array([1.0, 1.5, 0.7])[year]).astype(float)
+    y[site == 1] = 0
+    y[(site != 1) & (y == 0)] = 1
+    fit = switch.fe_poisson(y, e, [site, year], [5, 3])
+    live = site != 1
+    np.testing.assert_array_equal(fit.live, live)
+    x = pd.get_dummies(pd.Series(site[live]).astype(str)).astype(float)
+    x["y1"], x["y2"] = (year[live] == 1) * 1.0, (year[live] == 2) * 1.0
+    glm = sm.GLM(y[live], x, family=sm.families.Poisson(), offset=np.log(e[live])).fit(tol=1e-13)
+    coef = glm.params.to_numpy()  # sites 0, 2, 3, then years 1, 2
+    np.testing.assert_allclose(fit.coef, coef, rtol=1e-7)
+    a, c = fit.factors
+    np.testing.assert_allclose(a[[0, 2, 3]], np.exp(coef[:3]), rtol=1e-7)
+    assert a[1] == 0 and np.isnan(a[4])  # no exits; no rows
+    np.testing.assert_allclose(c, [1.0, *np.exp(coef[3:])], rtol=1e-7)
+    np.testing.assert_allclose(fit.mu[live], glm.fittedvalues, rtol=1e-7)
+    assert (fit.mu[~live] == 0).all()
+    assert [lv.tolist() for lv in fit.levels] == [[0, 2, 3], [1, 2]]
+    np.testing.assert_array_equal(fit.x, x.to_numpy())
+    mu = glm.fittedvalues.to_numpy()
+    np.testing.assert_allclose(fit.hessian, x.T.to_numpy() @ (x.to_numpy() * mu[:, None]))
+    with pytest.raises(switch.FitFailure, match="^the Poisson model did not converge$"):
+        switch.fe_poisson(y, e, [site, year], [5, 3], max_iter=1)
+
+
+def test_the_study_does_not_depend_on_the_order_of_the_panel_rows():
+    # site codes follow the sorted site ids, so the bootstrap draws the same sites
+    panel, _ = simulate(n_switch=6, n_never=6, years=6, seed=13)
+    shuffled = panel.sample(frac=1.0, random_state=1)
+    a = switch.imputation(panel, reps=19, seed=2)
+    b = switch.imputation(shuffled, reps=19, seed=2)
+    assert b.rr == pytest.approx(a.rr, rel=1e-9)
+    np.testing.assert_allclose(b.draws, a.draws, rtol=1e-9)
+    assert b.pretrend.p_value == a.pretrend.p_value
+
+
+def test_cells_from_panel_keeps_the_rows_and_columns_it_uses():
+    panel = hand_panel()
+    cells, rows = switch.cells_from_panel(panel)
+    assert list(rows.columns) == list(panel.columns) and list(rows.index) == list(range(8))
+    assert rows["rel"].ne(0).all() and cells.n_site == 3 and cells.n_year == 3
+    empty, rows = switch.cells_from_panel(panel.iloc[:0])
+    assert empty.n_site == 0 and empty.n_year == 0 and len(empty.y) == 0 and rows.empty
