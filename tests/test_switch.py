@@ -1,6 +1,8 @@
 """The switch study: the imputation estimator against simulated truth, a hand computation and
 pyfixest; the pre-trend test; the stratified site bootstrap; refusal with few switching sites."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -443,9 +445,12 @@ def test_imputation_result_fields_path_and_people_by_hand():
         + [(r.site_id, r.year, f"{r.site_id}-x{r.year % 2}") for r in d.itertuples()],
         columns=["site_id", "year", "clinician_id"],
     )
+    started = time.perf_counter()
     res = switch.imputation(d, reps=40, seed=3, people=people)
+    elapsed = time.perf_counter() - started
     cells, rows = switch.cells_from_panel(d)
     fit = switch.imputation_fit(cells, switch.LAGS)
+    assert res.se_linear == pytest.approx(fit.se) and 0 < res.seconds <= elapsed
     assert res.rr == pytest.approx(fit.rr) and res.observed == pytest.approx(fit.observed)
     assert res.expected == pytest.approx(fit.expected)
     assert res.rr == pytest.approx(res.observed / res.expected)
@@ -479,8 +484,11 @@ def test_imputation_result_fields_path_and_people_by_hand():
     assert np.isfinite(pre.ci_low).all() and np.isfinite(pre.ci_high).all()
     np.testing.assert_allclose(path.loc[[-3, -2, -1], "rr"], pre.rr)
     np.testing.assert_allclose(path.loc[[-3, -2, -1], "ci_low"], pre.ci_low)
+    np.testing.assert_allclose(path.loc[[-3, -2, -1], "ci_high"], pre.ci_high)
     for k in (-3, -2, -1):
         cell = rows[rows["rel"] == k]
+        hit = people.merge(cell[["site_id", "year"]], on=["site_id", "year"])
+        assert path.loc[k, "clinicians"] == hit["clinician_id"].nunique() > 0
         assert path.loc[k, "exits"] == cell["exits"].sum()
         assert path.loc[k, "site_years"] == len(cell)
     without = switch.imputation(d, reps=40, seed=3)
