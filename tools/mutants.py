@@ -120,12 +120,13 @@ SCOPE: dict[str, list[str]] = {
     ],
 }
 
-# mutmut's per-mutant wall-clock limit is (the covering tests' time + 1 s) x timeout_multiplier
-# (15 by default). Where a mutant can stall an iterative fit (the Poisson model's Newton
-# steps), a lower multiplier ends it sooner; it is still killed (a timeout counts as killed).
-# Not too low: on shared cores a mutant that changes nothing can take several times its
-# tests' time, and at 5x such mutants of the switch fits timed out (counted as killed).
-TIMEOUT_MULTIPLIER: dict[str, float] = {"switch": 10.0}
+# mutmut settings for one module's run. By default mutmut forks each mutant's worker from its
+# main process, which has run the whole selection to collect stats; a library that started a
+# thread pool there leaves the forked worker waiting forever on a lock of threads that were not
+# copied. pyfixest's compiled core (a Rust thread pool) does, so every mutant of the switch
+# fits that reached the pyfixest comparison hung until the timeout and counted as killed.
+# "forkserver" forks the workers from a process that has only collected the tests.
+SETTINGS: dict[str, dict[str, str]] = {"switch": {"process_isolation": "forkserver"}}
 
 
 def patterns(module: str) -> list[str]:
@@ -171,8 +172,8 @@ def configure(tmp: Path, module: str, tests: list[str]) -> None:
         f"source_paths = {json.dumps([f'src/helpers/{module}.py'])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(COMMON + tests)}\n"
     )
-    if module in TIMEOUT_MULTIPLIER:
-        extra += f"timeout_multiplier = {TIMEOUT_MULTIPLIER[module]}\n"
+    for key, value in SETTINGS.get(module, {}).items():
+        extra += f"{key} = {json.dumps(value)}\n"
     if "[tool.mutmut]\n" not in text:
         raise SystemExit("pyproject.toml has no [tool.mutmut] table")
     py.write_text(text.replace("[tool.mutmut]\n", "[tool.mutmut]\n" + extra, 1), encoding="utf-8")
