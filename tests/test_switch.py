@@ -1023,3 +1023,21 @@ def test_cells_from_panel_keeps_the_rows_and_columns_it_uses():
     assert rows["rel"].ne(0).all() and cells.n_site == 3 and cells.n_year == 3
     empty, rows = switch.cells_from_panel(panel.iloc[:0])
     assert empty.n_site == 0 and empty.n_year == 0 and len(empty.y) == 0 and rows.empty
+
+
+def test_an_isolated_site_year_changes_only_the_number_of_clusters():
+    # E: a never-switched site with one site-year, in a year no other site has. Its site and
+    # year effects are one parameter (the information matrix is singular); it carries nothing
+    # on the counterfactuals, so the estimate is unchanged and its standard error changes
+    # only by the CR1 factor of one more site
+    panel = hand_panel()
+    cells, _ = switch.cells_from_panel(panel)
+    base = switch.imputation_fit(cells, lags=(-1, 1))
+    e = pd.DataFrame(
+        {"site_id": ["E"], "year": [2013], "exits": [4], "clinician_years": [9.0]}
+    ).assign(switch_year=np.nan, rel=np.nan)
+    cells, _ = switch.cells_from_panel(pd.concat([panel, e], ignore_index=True))
+    fit = switch.imputation_fit(cells, lags=(-1, 1))
+    assert fit.rr == pytest.approx(base.rr, rel=1e-8)
+    assert fit.expected == pytest.approx(base.expected, rel=1e-8)
+    assert fit.se == pytest.approx(base.se * np.sqrt((4 / 3) / (3 / 2)), rel=1e-6)
