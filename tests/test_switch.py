@@ -1041,3 +1041,18 @@ def test_an_isolated_site_year_changes_only_the_number_of_clusters():
     assert fit.rr == pytest.approx(base.rr, rel=1e-8)
     assert fit.expected == pytest.approx(base.expected, rel=1e-8)
     assert fit.se == pytest.approx(base.se * np.sqrt((4 / 3) / (3 / 2)), rel=1e-6)
+
+
+def test_pretrend_fit_needs_an_exit_in_every_lead_year_and_one_is_enough():
+    # every site switches in the window's third year: no switching site has a year -3
+    panel, _ = simulate(n_switch=8, n_never=6, years=8, switch_years=np.full(8, 2), seed=4)
+    cells, _ = switch.cells_from_panel(panel)
+    with pytest.raises(switch.FitFailure, match="^a year before the switch has no exits"):
+        switch.pretrend_fit(cells, 3)
+    # one exit three years before any switch: that lead is estimated
+    panel, _ = simulate(n_switch=8, n_never=6, years=8, seed=4)
+    lead3 = panel.index[panel["rel"] == -3]
+    panel.loc[lead3, "exits"] = 0
+    panel.loc[lead3[0], "exits"] = 1
+    rr, cov = switch.pretrend_fit(switch.cells_from_panel(panel)[0], 3)
+    assert np.isfinite(rr).all() and np.isfinite(np.diag(cov)).all() and rr[0] > 0
