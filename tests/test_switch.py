@@ -1056,3 +1056,16 @@ def test_pretrend_fit_needs_an_exit_in_every_lead_year_and_one_is_enough():
     panel.loc[lead3[0], "exits"] = 1
     rr, cov = switch.pretrend_fit(switch.cells_from_panel(panel)[0], 3)
     assert np.isfinite(rr).all() and np.isfinite(np.diag(cov)).all() and rr[0] > 0
+
+
+def test_fe_poisson_halves_a_newton_step_that_overshoots():
+    # 3 sites x 40 years, nearly all exits in the last year: from the start (site crude rates,
+    # no year effects) the full Newton step for that year overshoots far past the maximum and
+    # must be shortened; the fit still reaches the maximum of a direct fit
+    site, year = np.repeat([0, 1, 2], 40), np.tile(np.arange(40), 3)
+    y = np.where(year == 39, 1e4, 1.0) + (site == 1)
+    e = np.ones(120)
+    fit = switch.fe_poisson(y, e, [site, year], [3, 40])
+    x = np.hstack([(site[:, None] == [0, 1, 2]), (year[:, None] == np.arange(1, 40))])
+    glm = sm.GLM(y, x.astype(float), family=sm.families.Poisson()).fit(tol=1e-13)
+    np.testing.assert_allclose(fit.coef, glm.params, rtol=1e-7, atol=1e-9)
