@@ -1003,6 +1003,10 @@ def test_fe_poisson_against_statsmodels_with_its_normalization():
     np.testing.assert_allclose(fit.hessian, x.T.to_numpy() @ (x.to_numpy() * mu[:, None]))
     with pytest.raises(switch.FitFailure, match="^the Poisson model did not converge$"):
         switch.fe_poisson(y, e, [site, year], [5, 3], max_iter=1)
+    # a reference year with a single exit is still the reference (factor 1)
+    y1 = np.where(year == 0, 0.0, y)
+    y1[0] = 1.0
+    assert switch.fe_poisson(y1, e, [site, year], [5, 3]).factors[1][0] == 1.0
 
 
 def test_the_study_does_not_depend_on_the_order_of_the_panel_rows():
