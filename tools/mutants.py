@@ -79,6 +79,36 @@ SCOPE: dict[str, list[str]] = {
         "drawable",
         "save_table",
     ],
+    # everything but plot_path, which only draws the figure
+    "switch": [
+        "switches",
+        "site_years",
+        "site_year_people",
+        "pay_paths",
+        "switch_panel",
+        "conventional_panel",
+        "PoissonFit",
+        "fe_poisson",
+        "Cells",
+        "cells_from_panel",
+        "_onehot",
+        "imputation_fit",
+        "pretrend_fit",
+        "strata",
+        "bootstrap_rows",
+        "bootstrap_interval",
+        "wald_bootstrap",
+        "pretrend_test",
+        "imputation",
+        "_people",
+        "_path_row",
+        "twfe",
+        "event_study",
+        "switch_analysis",
+        "path_table",
+        "pretrend_table",
+        "estimator_table",
+    ],
     "report/tables": [
         "_ci_columns",
         "_is_suppressed",
@@ -89,6 +119,14 @@ SCOPE: dict[str, list[str]] = {
         "read",
     ],
 }
+
+# mutmut settings for one module's run. By default mutmut forks each mutant's worker from its
+# main process, which has run the whole selection to collect stats; a library that started a
+# thread pool there leaves the forked worker waiting forever on a lock of threads that were not
+# copied. pyfixest's compiled core (a Rust thread pool) does, so every mutant of the switch
+# fits that reached the pyfixest comparison hung until the timeout and counted as killed.
+# "forkserver" forks the workers from a process that has only collected the tests.
+SETTINGS: dict[str, dict[str, str]] = {"switch": {"process_isolation": "forkserver"}}
 
 
 def patterns(module: str) -> list[str]:
@@ -134,6 +172,8 @@ def configure(tmp: Path, module: str, tests: list[str]) -> None:
         f"source_paths = {json.dumps([f'src/helpers/{module}.py'])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(COMMON + tests)}\n"
     )
+    for key, value in SETTINGS.get(module, {}).items():
+        extra += f"{key} = {json.dumps(value)}\n"
     if "[tool.mutmut]\n" not in text:
         raise SystemExit("pyproject.toml has no [tool.mutmut] table")
     py.write_text(text.replace("[tool.mutmut]\n", "[tool.mutmut]\n" + extra, 1), encoding="utf-8")
