@@ -95,30 +95,27 @@ def test_twfe_is_biased_and_imputation_recovers_a_growing_effect():
     assert res.n_switch_sites == 16 and res.n_sites == 20
 
 
-def test_imputed_counterfactual_matches_a_hand_computation():
-    # sites A and B never switch, C switches in 2011 (left out) and is treated in 2012
-    panel = pd.DataFrame(
-        {
-            "site_id": list("AAABBBCCC"),
-            "year": [2010, 2011, 2012] * 3,
-            "exits": [4, 6, 5, 3, 2, 7, 5, 9, 2],
-            "clinician_years": [10.0, 12, 11, 8, 9, 10, 10, 11, 12],
-            "switch_year": [np.nan] * 6 + [2011] * 3,
-        }
-    )
-    panel["rel"] = panel["year"] - panel["switch_year"]
-    cells, rows = switch.cells_from_panel(panel)
-    fit = switch.imputation_fit(cells, lags=(-1, 1))
-    # untreated cells: A and B in all years, C in 2010 -> C's site effect from 2010 alone, so
-    # C's imputed 2012 exits = C's 2010 rate x 2012/2010 year ratio x exposure, with the year
-    # ratio from the A-B two-way model: A, B x 2010, 2011, 2012 with offsets
+def ab_year_ratio(panel: pd.DataFrame) -> float:
+    """The 2012/2010 exit-rate ratio of the two-way Poisson model (site and year effects,
+    clinician-years as exposure) fitted by statsmodels to the never-switching sites A and B."""
     ab = panel[panel["site_id"] != "C"]
     x = pd.get_dummies(ab[["site_id"]].astype(str)).astype(float)
     x["y2011"], x["y2012"] = (ab["year"] == 2011) * 1.0, (ab["year"] == 2012) * 1.0
     glm = sm.GLM(
         ab["exits"], x, family=sm.families.Poisson(), offset=np.log(ab["clinician_years"])
     ).fit()
-    ratio = np.exp(glm.params["y2012"])  # 2012 vs 2010
+    return float(np.exp(glm.params["y2012"]))
+
+
+def test_imputed_counterfactual_matches_a_hand_computation():
+    # sites A and B never switch, C switches in 2011 (left out) and is treated in 2012
+    panel = hand_panel()
+    cells, rows = switch.cells_from_panel(panel)
+    fit = switch.imputation_fit(cells, lags=(-1, 1))
+    # untreated cells: A and B in all years, C in 2010 -> C's site effect from 2010 alone, so
+    # C's imputed 2012 exits = C's 2010 rate x 2012/2010 year ratio x exposure, with the year
+    # ratio from the A-B two-way model: A, B x 2010, 2011, 2012 with offsets
+    ratio = ab_year_ratio(panel)  # 2012 vs 2010
     c = panel.set_index(["site_id", "year"])
     expected = c.loc[("C", 2010), "exits"] / c.loc[("C", 2010), "clinician_years"]
     expected *= ratio * c.loc[("C", 2012), "clinician_years"]
@@ -869,27 +866,26 @@ def test_imputation_fit_with_one_exit_after_the_switch_and_less_than_one_imputed
     panel = hand_panel({("C", 2012): (1, 0.5)})
     cells, _ = switch.cells_from_panel(panel)
     fit = switch.imputation_fit(cells, lags=(-1, 1))
-    ab = panel[panel["site_id"] != "C"]
     # the 2012/2010 year ratio from the A-B two-way model, as in the hand computation
-    x = pd.get_dummies(ab[["site_id"]].astype(str)).astype(float)
-    x["y2011"], x["y2012"] = (ab["year"] == 2011) * 1.0, (ab["year"] == 2012) * 1.0
-    glm = sm.GLM(
-        ab["exits"], x, family=sm.families.Poisson(), offset=np.log(ab["clinician_years"])
-    ).fit()
-    ratio = np.exp(glm.params["y2012"])
+    ratio = ab_year_ratio(panel)
     expected = 5 / 10 * ratio * 0.5
     assert 0 < expected < 1
     assert fit.expected == pytest.approx(expected, rel=1e-8)
     assert fit.observed == 1 and fit.rr == pytest.approx(1 / expected, rel=1e-8)
 
 
-def test_a_post_switch_row_of_a_site_without_untreated_rows_is_not_imputed():
-    panel = hand_panel()
-    # D: switched before the window, only post-switch rows (imputation() drops such sites)
+def with_post_switch_site(panel: pd.DataFrame, switch_year: int) -> pd.DataFrame:
+    """``panel`` with a site D that has only 2011 and 2012, both after its switch."""
     d = pd.DataFrame(
         {"site_id": "D", "year": [2011, 2012], "exits": [3, 4], "clinician_years": 10.0}
     )
-    panel = pd.concat([panel, d.assign(switch_year=2009.0, rel=d["year"] - 2009.0)])
+    rel = d["year"] - float(switch_year)
+    return pd.concat([panel, d.assign(switch_year=float(switch_year), rel=rel)])
+
+
+def test_a_post_switch_row_of_a_site_without_untreated_rows_is_not_imputed():
+    # D: switched before the window, only post-switch rows (imputation() drops such sites)
+    panel = with_post_switch_site(hand_panel(), 2009)
     cells, rows = switch.cells_from_panel(panel)
     fit = switch.imputation_fit(cells, lags=(-1, 1))
     assert np.isnan(fit.imputed).tolist() == (rows["site_id"] == "D").tolist()
@@ -953,12 +949,8 @@ def test_pretrend_test_needs_more_replicates_than_leads_and_counts_failures():
 
 
 def test_strata_leave_out_a_site_without_untreated_rows():
-    panel = hand_panel()
     # D: switched in 2010, only its years 1 and 2 after the switch in the panel
-    d = pd.DataFrame(
-        {"site_id": "D", "year": [2011, 2012], "exits": [3, 4], "clinician_years": 10.0}
-    )
-    panel = pd.concat([panel, d.assign(switch_year=2010.0, rel=d["year"] - 2010.0)])
+    panel = with_post_switch_site(hand_panel(), 2010)
     cells, _ = switch.cells_from_panel(panel)
     switching, others = switch.strata(cells)  # codes: A 0, B 1, C 2, D 3
     assert switching.tolist() == [2] and others.tolist() == [0, 1]

@@ -79,8 +79,9 @@ def _tree_rss_kib(root_pid: int) -> int:
     return total
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; return wall seconds, peak MiB of its process tree, and its output."""
+def sampled(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Run a command; return wall seconds, the peak MiB of the process itself and of its whole
+    tree, and its output."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -90,13 +91,19 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
         stderr=subprocess.STDOUT,
         text=True,
     )
-    peak = 0
+    own = tree = 0
     done = threading.Event()
+    page = os.sysconf("SC_PAGE_SIZE") // 1024
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal own, tree
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            try:
+                with open(f"/proc/{proc.pid}/statm") as fh:
+                    own = max(own, int(fh.read().split()[1]) * page)
+            except (OSError, ValueError, IndexError):
+                pass
+            tree = max(tree, _tree_rss_kib(proc.pid))
             time.sleep(0.05)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -107,7 +114,13 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
-    return seconds, peak / 1024, out
+    return seconds, own / 1024, tree / 1024, out
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, peak MiB of its process tree, and its output."""
+    seconds, _, tree, out = sampled(cmd, env)
+    return seconds, tree, out
 
 
 def runner_cmd(data: Path, out: Path, *extra: str) -> list[str]:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 from pathlib import Path
 
-from bench import PY, ROOT, Measure, _tree_rss_kib
+from bench import PY, ROOT, Measure, sampled
 from bench_encounters import _demo_with, generate
 
 SOURCES = """encounters:
@@ -52,43 +50,6 @@ def spark_url(base: Path) -> str:
     return f"pyspark://{base / 'warehouse'}?" + "&".join(f"{k}={v}" for k, v in conf.items())
 
 
-def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, peak MiB of the process itself and of its whole tree."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    own = tree = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal own, tree
-        page = os.sysconf("SC_PAGE_SIZE") // 1024
-        while not done.is_set():
-            try:
-                with open(f"/proc/{proc.pid}/statm") as fh:
-                    own = max(own, int(fh.read().split()[1]) * page)
-            except (OSError, ValueError, IndexError):
-                pass
-            tree = max(tree, _tree_rss_kib(proc.pid))
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    out, _ = proc.communicate()
-    done.set()
-    thread.join()
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
-    return seconds, own / 1024, tree / 1024
-
-
 def run(n: int, tmp: Path) -> list[Measure]:
     """Validation of a folder with N encounters: from the Parquet file (DuckDB) and from a
     Spark table over the same file."""
@@ -114,8 +75,8 @@ def run(n: int, tmp: Path) -> list[Measure]:
     shutil.copytree(files, remote, symlinks=True)
     (remote / "encounters.parquet").unlink()
     (remote / "sources.yaml").write_text(SOURCES)
-    duck = measured([PY, "-m", "helpers.validate", str(files)], {})
-    spark = measured([PY, "-m", "helpers.validate", str(remote)], env)
+    duck = sampled([PY, "-m", "helpers.validate", str(files)])
+    spark = sampled([PY, "-m", "helpers.validate", str(remote)], env)
     what = "validation and sums of the data folder, encounters"
     return [
         Measure(
