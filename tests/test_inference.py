@@ -157,6 +157,10 @@ def test_cr2_with_one_row_per_cluster_is_hc2():
         se, df = inference.cr2(x, fit.resid, np.arange(n), j)
         assert se == pytest.approx(fit.bse[j], rel=1e-9)
         assert 1 < df < n - 3
+    # a contrast given as a vector: the HC2 variance of c'b
+    for c in ([0.0, 1.0, -1.0], [1, 0, 2]):
+        se, _ = inference.cr2(x, fit.resid, np.arange(n), c)
+        assert se == pytest.approx(np.sqrt(np.asarray(c) @ fit.cov_params() @ c), rel=1e-9)
 
 
 def test_cr2_allows_for_each_clusters_own_fixed_effect_and_is_not_below_cr1_here():
@@ -214,3 +218,15 @@ def test_mde_without_a_standard_error_is_none():
     assert inference.mde(float("nan"), 10) is None
     assert inference.mde(0.0, 10) is None
     assert inference.mde(0.1, 0) is None
+    # one degree of freedom is enough; fewer is not
+    m = stats.t.ppf(0.975, 1) + stats.t.ppf(0.8, 1)
+    assert inference.mde(0.1, 1) == pytest.approx(np.exp(0.1 * m), rel=1e-12)
+    assert inference.mde(0.1, 0.99) is None
+
+
+def test_mde_at_another_level_and_power():
+    """exp((t(1 - (1 - level)/2, df) + t(power, df)) x se), here at 90% and 90%."""
+    m = stats.t.ppf(0.95, 20) + stats.t.ppf(0.9, 20)
+    got = inference.mde(0.2, 20, power=0.9, level=0.9)
+    assert got == pytest.approx(np.exp(0.2 * m), rel=1e-12)
+    assert inference.mde(0.2, 20, ratio=False, power=0.9, level=0.9) == pytest.approx(0.2 * m)

@@ -125,8 +125,11 @@ SCOPE: dict[str, list[str]] = {
 # thread pool there leaves the forked worker waiting forever on a lock of threads that were not
 # copied. pyfixest's compiled core (a Rust thread pool) does, so every mutant of the switch
 # fits that reached the pyfixest comparison hung until the timeout and counted as killed.
-# "forkserver" forks the workers from a process that has only collected the tests.
-SETTINGS: dict[str, dict[str, str]] = {"switch": {"process_isolation": "forkserver"}}
+# "forkserver" forks the workers from a process that has only collected the tests. The
+# modules whose test selections call pyfixest (switch, inference) run so.
+SETTINGS: dict[str, dict[str, str]] = {
+    module: {"process_isolation": "forkserver"} for module in ("switch", "inference")
+}
 
 
 def patterns(module: str) -> list[str]:
