@@ -948,3 +948,21 @@ def test_a_comparison_lost_to_collinearity_is_unidentified_other_collinearity_is
     x1l, x0l = lone.copy(), lone.copy()
     x1l[:, 1], x0l[:, 1] = 1.0, 0.0
     assert burnout.unidentified(lone, w, [(x1l, w), (x0l, w)]).tolist() == [False]
+
+
+def test_identification_does_not_depend_on_the_scale_of_a_column():
+    # a dose in tiny units and a count in large ones: full rank whatever the units
+    rng = np.random.default_rng(9)
+    n = 300
+    expo = rng.integers(0, 2, n).astype(float)
+    x = np.column_stack([np.ones(n), expo, 1e-4 * rng.normal(size=n), 1e5 * rng.normal(size=n)])
+    w = np.ones((1, n))
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    assert burnout.unidentified(x, w, [(x1, w), (x0, w)]).tolist() == [False]
+    # and a comparison lost to collinearity is found in those units too
+    tied = x.copy()
+    tied[:, 2] = 1e-4 * expo  # a column that moves with the exposure, in tiny units
+    t1, t0 = tied.copy(), tied.copy()
+    t1[:, 1], t0[:, 1] = 1.0, 0.0
+    assert burnout.unidentified(tied, w, [(t1, w), (t0, w)]).tolist() == [True]
