@@ -152,6 +152,9 @@ def _imports(module: str) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] != "helpers":  # outside the graph; may be optional
+                found.add(node.module)  # (pyspark is imported only where Spark is used)
+                continue
             subs = {f"{node.module}.{a.name}" for a in node.names}
             modules = {s for s in subs if importlib.util.find_spec(s.rsplit(".", 1)[0])}
             is_module = {s for s in modules if _is_module(s)}
