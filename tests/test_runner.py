@@ -183,10 +183,30 @@ def test_a_kernel_that_never_answers_is_started_again(setup, monkeypatch):
         return real(self, cmd, env)
 
     monkeypatch.setattr(Runner, "_papermill", flaky)
-    assert make(jobs=1).run() == 0
+    assert make(jobs=1, warm=False).run() == 0
     assert calls == ["01_alpha", "01_alpha", "02_beta"]
     assert "01_alpha                 its kernel did not start; starting another" in log_text(tmp)
     assert json.loads((out / "findings.json").read_text())["findings"][0]["id"] == "alpha.rows"
+
+
+def test_a_forked_kernel_that_never_answers_is_started_again(setup, monkeypatch):
+    from helpers.pipeline.pool import Ended, WarmPool
+
+    make, nbs, out, tmp = setup
+    real = WarmPool.run
+    calls: list[str] = []
+
+    def flaky(self, notebook, *args, **kw):
+        calls.append(notebook.stem)
+        if calls == ["01_alpha"]:
+            return Ended(1, NO_KERNEL, 0.0)
+        return real(self, notebook, *args, **kw)
+
+    monkeypatch.setattr(WarmPool, "run", flaky)
+    assert make(jobs=1).run() == 0
+    assert calls == ["01_alpha", "01_alpha", "02_beta"]
+    assert "01_alpha                 its kernel did not start; starting another" in log_text(tmp)
+    assert "new Papermill process" not in log_text(tmp)  # all three forked
 
 
 def test_a_kernel_that_never_starts_fails_the_run_after_three_attempts(setup, monkeypatch):
@@ -198,7 +218,7 @@ def test_a_kernel_that_never_starts_fails_the_run_after_three_attempts(setup, mo
         return 1, NO_KERNEL
 
     monkeypatch.setattr(Runner, "_papermill", never)
-    assert make(jobs=1).run() == 1
+    assert make(jobs=1, warm=False).run() == 1
     assert calls == ["01_alpha"] * 3 + ["02_beta"] * 3
     assert "Kernel didn't respond in 60 seconds" in log_text(tmp)
     assert not out.exists()
@@ -216,7 +236,7 @@ def test_a_kernel_message_after_cells_ran_is_not_retried(setup, monkeypatch):
         return 1, NO_KERNEL
 
     monkeypatch.setattr(Runner, "_papermill", died_midway)
-    assert make(jobs=1).run() == 1
+    assert make(jobs=1, warm=False).run() == 1
     assert calls == ["01_alpha", "02_beta"]
 
 
@@ -334,8 +354,12 @@ def _processes_with(token: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig):
+@pytest.mark.parametrize(
+    ("sig", "extra"),
+    [(signal.SIGTERM, []), (signal.SIGINT, []), (signal.SIGTERM, ["--no-warm"])],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-no-warm"],
+)
+def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig, extra):
     data = make_valid_folder(tmp_path / "data")
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
@@ -348,7 +372,7 @@ def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig):
     before = tree_digest(out)
     token = str(tmp_path / "cache")
     cmd = [sys.executable, "-m", "helpers.runner", "--data", str(data), "--out", str(out)]
-    cmd += ["--notebooks", str(nbs), "--no-report", "--jobs", "2"]
+    cmd += ["--notebooks", str(nbs), "--no-report", "--jobs", "2", *extra]
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

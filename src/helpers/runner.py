@@ -5,6 +5,11 @@ data), runs the notebooks two at a time on the project's kernel, reuses a notebo
 result when none of its inputs changed, writes ``findings.json`` and ``manifest.json``,
 builds the report, and only then replaces ``OUT``. On any failure ``OUT`` is left exactly as
 it was and the command exits non-zero.
+
+Each notebook runs as the ``papermill`` command runs it, in a process and kernel of its own;
+both are forked from a warm process that imported Papermill, the kernel and the notebooks'
+modules once (:mod:`helpers.pipeline`), or, with ``--no-warm`` or where that cannot be used,
+started afresh.
 """
 
 from __future__ import annotations
@@ -27,10 +32,18 @@ from typing import Any
 
 import yaml
 
-from helpers import cache, catalog, findings, manifest, params, paths
-from helpers.data import STORE_VARIABLE, cache_root, open_dataset
-from helpers.data.sources import secret_variables
-from helpers.validate import DataError
+from helpers import paths
+from helpers.pipeline import kernel_env
+
+if __name__ == "__main__":  # the warm process imports for seconds: start it before ours
+    from helpers.pipeline.pool import start_early
+
+    start_early(sys.argv[1:], paths.KERNEL_NAME, paths.NOTEBOOKS, paths.DEMO_DATA)
+
+from helpers import cache, catalog, findings, manifest, params  # noqa: E402
+from helpers.data import STORE_VARIABLE, cache_root, open_dataset  # noqa: E402
+from helpers.data.sources import secret_variables  # noqa: E402
+from helpers.validate import DataError  # noqa: E402
 
 REQUIRED_FINDINGS = catalog.required()
 PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
@@ -40,7 +53,6 @@ PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
 KERNEL_START_SECONDS = 60
 KERNEL_START_ATTEMPTS = 3
 KERNEL_NOT_STARTED = ("Kernel didn't respond in", "Kernel died before replying to kernel_info")
-_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class RunError(Exception):
@@ -74,11 +86,14 @@ class Runner:
     cache_dir: Path = field(default_factory=cache_root)
     kernel: str = paths.KERNEL_NAME
     log: Any = field(default_factory=lambda: sys.stdout)
+    warm: bool = True  # fork notebooks from a warm process (helpers.pipeline) where possible
     _procs: list[subprocess.Popen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: bool = False
     store: Path | None = None
     secrets: list[str] = field(default_factory=list)
+    _pool: Any = None  # the warm process (helpers.pipeline.pool.WarmPool), if any
+    _cold_reason: str | None = None
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -125,6 +140,57 @@ class Runner:
         param_file = tmp / "parameters.yaml"
         full = {**run.params, "data_dir": str(self.data_dir.resolve()), "out_dir": str(tmp)}
         param_file.write_text(yaml.safe_dump(full, sort_keys=True), encoding="utf-8")
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            ended = self._attempt(run, executed, param_file)
+            if ended is None:
+                run.error = "not started: the run was stopped"
+                run.result_dir = tmp
+                return
+            returncode, output = ended
+            if returncode == 0 or self._stopping or not kernel_never_started(output, executed):
+                break
+            if attempt < KERNEL_START_ATTEMPTS:
+                self.say(f"  {run.notebook.stem:<24} its kernel did not start; starting another")
+                executed.unlink(missing_ok=True)
+        if returncode != 0:
+            from helpers.pipeline.pool import describe_crash
+
+            run.executed = executed if executed.exists() else None
+            run.error = describe_crash(executed, output, returncode) or describe_failure(
+                executed, output
+            )
+            run.result_dir = tmp
+            return
+        param_file.unlink()
+        shutil.rmtree(result, ignore_errors=True)
+        tmp.rename(result)
+
+    def _attempt(
+        self, run: NotebookRun, executed: Path, param_file: Path
+    ) -> tuple[int, str] | None:
+        """Run the notebook once: forked from the warm process if there is one, else as a new
+        Papermill process; its return code and output, or ``None`` if the run was stopped
+        before it started."""
+        if self._pool is not None:
+            from helpers.pipeline.pool import Stopped, Unavailable
+
+            try:
+                ended = self._pool.run(
+                    run.notebook,
+                    executed,
+                    param_file,
+                    cwd=run.notebook.parent,
+                    start_timeout=KERNEL_START_SECONDS,
+                    env=self._notebook_env(),
+                )
+                return ended.returncode, ended.output
+            except Stopped:
+                return None
+            except Unavailable as exc:
+                with self._lock:
+                    first, self._cold_reason = self._cold_reason is None, str(exc)
+                if first:
+                    self.say(f"  (each notebook starts a new Papermill process: {exc})")
         cmd = [
             sys.executable,
             "-m",
@@ -141,27 +207,7 @@ class Runner:
             "--start-timeout",
             str(KERNEL_START_SECONDS),
         ]
-        env = {**os.environ, **_THREAD_ENV, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-        # Notebooks read the store validated here and never connect to a database: the
-        # variables holding its URL are not theirs.
-        env[STORE_VARIABLE] = str(self.store)
-        for name in self.secrets:
-            env.pop(name, None)
-        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-            returncode, output = self._papermill(cmd, env)
-            if returncode == 0 or self._stopping or not kernel_never_started(output, executed):
-                break
-            if attempt < KERNEL_START_ATTEMPTS:
-                self.say(f"  {run.notebook.stem:<24} its kernel did not start; starting another")
-                executed.unlink(missing_ok=True)
-        if returncode != 0:
-            run.executed = executed if executed.exists() else None
-            run.error = describe_failure(executed, output)
-            run.result_dir = tmp
-            return
-        param_file.unlink()
-        shutil.rmtree(result, ignore_errors=True)
-        tmp.rename(result)
+        return self._papermill(cmd, {**self._kernel_env(), **self._notebook_env()})
 
     def _papermill(self, cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
         """Run one Papermill process in its own session (so that a stop reaches its kernel)."""
@@ -181,6 +227,16 @@ class Runner:
         with self._lock:
             self._procs.remove(proc)
         return proc.returncode, output
+
+    def _kernel_env(self) -> dict[str, str]:
+        """The environment of Papermill and the kernel (and of the warm process), without the
+        variables ``sources.yaml`` takes database URLs from: notebooks read the store
+        validated here and never connect to a database."""
+        return kernel_env(without=self.secrets)
+
+    def _notebook_env(self) -> dict[str, str]:
+        """What one notebook's process adds to :meth:`_kernel_env`: the validated store."""
+        return {STORE_VARIABLE: str(self.store)}
 
     def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
         run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
@@ -224,6 +280,39 @@ class Runner:
             lock.release()
 
     def _run(self, runs: list[NotebookRun]) -> int:
+        try:
+            return self._run_all(runs)
+        finally:
+            self._stop_pool()
+
+    def _start_pool(self, runs: list[NotebookRun]) -> None:
+        """Start the warm process (or adopt the one started early, see
+        :func:`helpers.pipeline.pool.start_early`), after validation and only if a notebook
+        is to run: a run that stops on bad data or reuses every result pays nothing for it."""
+        self._pool, self._cold_reason = None, None
+        if not self.warm or not runs:
+            return
+        from helpers.pipeline.pool import WarmPool, adopt_early
+
+        notebooks = [r.notebook for r in runs]
+        spec = (self.kernel, runs[0].notebook.parent, self._kernel_env(), notebooks)
+        self._pool = adopt_early(*spec) or WarmPool(*spec)
+        self._pool.start()
+
+    def _reusable(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> bool:
+        """Whether :meth:`run_one` will reuse this notebook's cached result."""
+        key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
+        return (
+            not self.force
+            and (self.cache_dir / "runs" / run.notebook.stem / key).joinpath("run.json").exists()
+        )
+
+    def _stop_pool(self) -> None:
+        """Stop the warm process and whatever it still runs (at once)."""
+        if self._pool is not None:
+            self._pool.stop()
+
+    def _run_all(self, runs: list[NotebookRun]) -> int:
         self.say(f"Validating {self.data_dir} …")
         try:
             dataset = open_dataset(self.data_dir)
@@ -239,11 +328,13 @@ class Runner:
         build = self.out_dir.parent / f".{self.out_dir.name}-partial-{os.getpid()}"
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
+        self._start_pool([r for r in runs if not self._reusable(r, data_key, code_key, env_key)])
         self.say(f"Running {len(runs)} notebooks ({self.jobs} at a time) …")
         pool = ThreadPoolExecutor(max_workers=self.jobs)
         try:
             list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
             pool.shutdown()
+            self._stop_pool()  # its memory back before the report
             failed = [r for r in runs if r.error]
             if failed:
                 for r in failed:
@@ -301,6 +392,7 @@ class Runner:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except (ProcessLookupError, PermissionError):
                     pass
+        self._stop_pool()
         pool.shutdown(wait=True, cancel_futures=True)
 
     def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
@@ -512,6 +604,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--notebooks", default=str(paths.NOTEBOOKS), help="folder of the notebooks to run"
     )
+    ap.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start each notebook as a new Papermill process instead of forking it from a "
+        "warm one (slower; for comparison)",
+    )
     args = ap.parse_args(argv)
     try:
         overrides = _parse_overrides(args.param)
@@ -527,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         report=not args.no_report,
         notebook_dir=Path(args.notebooks),
+        warm=not args.no_warm,
     )
 
     def on_term(signum: int, frame: Any) -> None:
@@ -537,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         return runner.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        from helpers.pipeline.pool import discard_early
+
+        discard_early()  # if started early for nothing (the run stopped before notebooks)
 
 
 if __name__ == "__main__":
