@@ -1,7 +1,8 @@
 """Benchmarks: `make bench` runs them and writes BENCHMARKS.md from its own measurements.
 
 1. a full run on the demonstration data (warm environment, empty result cache) against the
-   same notebooks run one after another with the plain papermill CLI;
+   same notebooks run one after another with the plain papermill CLI, and against the same
+   run with each notebook a new Papermill process (``--no-warm``), in turn with it;
 2. the same run again with nothing changed;
 3. one notebook's parameter changed;
 4. the encounter aggregation at 1M, 10M and 100M rows against a plain pandas version (up to
@@ -145,6 +146,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
     cache = TMP / "cache"
     full, per_nb = [], {}
     peak_full = 0.0
+    cold, peak_cold = [], 0.0
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for _ in range(repeats):
         shutil.rmtree(cache, ignore_errors=True)
@@ -155,6 +157,14 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
         man = json.loads((out / "manifest.json").read_text())
         for nb in man["notebooks"]:
             per_nb.setdefault(nb["notebook"], []).append(nb["seconds"])
+        # The same run with each notebook a new Papermill process, in turn with the above.
+        no_warm = TMP / "cache-no-warm"
+        shutil.rmtree(no_warm, ignore_errors=True)
+        s, peak, _ = timed(
+            runner_cmd(data, TMP / "out-no-warm", "--no-warm"), {"HELPERS_CACHE": str(no_warm)}
+        )
+        cold.append(s)
+        peak_cold = max(peak_cold, peak)
     serial, peak_serial = [], 0.0
     plain_cache = TMP / "cache-plain"  # keeps the runner's cache for the reruns below
     for _ in range(repeats):
@@ -229,6 +239,14 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
             statistics.median(full) / statistics.median(serial),
         ),
         Measure("serial plain papermill CLI, no report (comparison)", "demo", serial, peak_serial),
+        Measure(
+            "full run without the warm start (--no-warm: a Papermill process per notebook)",
+            "demo",
+            cold,
+            peak_cold,
+            "serial plain papermill CLI",
+            statistics.median(cold) / statistics.median(serial),
+        ),
         Measure(
             "unchanged rerun",
             "demo",
