@@ -14,6 +14,9 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,22 +90,46 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
 INSTALLATION_WARNINGS = ("typst-gather binary not found",)
 
 
+def _together(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run the tasks at the same time (each mostly waits for its own process); their results
+    by name, or the first task's error."""
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def render_quarto(work: Path, quarto: str) -> list[str]:
-    """Quarto renders both formats; returns its warnings about the document."""
-    warnings = []
-    for fmt in ("html", "typst"):
-        err = _run([quarto, "render", "report.qmd", "--to", fmt], work, f"quarto render --to {fmt}")
-        lines = err.splitlines()
-        for i, line in enumerate(lines):
-            context = " ".join(lines[i : i + 2])
-            if "WARN" in line.upper() and not any(w in context for w in INSTALLATION_WARNINGS):
-                warnings.append(line.strip())
-    for name in ("report.html", "report.pdf"):
-        found = next(work.rglob(name), None)
-        if found is None:
-            raise ReportError(f"quarto did not produce {name}")
-        if found != work / name:
-            shutil.move(found, work / name)
+    """Quarto renders both formats at once, each in its own copy of the source folder;
+    returns its warnings about the document."""
+    folders = {"html": work, "typst": work.with_name(f"{work.name}-typst")}
+    shutil.copytree(work, folders["typst"])
+    try:
+        errs = _together(
+            {
+                fmt: partial(
+                    _run,
+                    [quarto, "render", "report.qmd", "--to", fmt],
+                    folder,
+                    f"quarto render --to {fmt}",
+                )
+                for fmt, folder in folders.items()
+            }
+        )
+        warnings = []
+        for fmt in folders:
+            lines = errs[fmt].splitlines()
+            for i, line in enumerate(lines):
+                context = " ".join(lines[i : i + 2])
+                if "WARN" in line.upper() and not any(w in context for w in INSTALLATION_WARNINGS):
+                    warnings.append(line.strip())
+        for name, folder in (("report.html", folders["html"]), ("report.pdf", folders["typst"])):
+            found = next(folder.rglob(name), None)
+            if found is None:
+                raise ReportError(f"quarto did not produce {name}")
+            if found != work / name:
+                shutil.move(found, work / name)
+    finally:
+        shutil.rmtree(folders["typst"], ignore_errors=True)
     return warnings
 
 
@@ -146,20 +173,30 @@ def pandoc_args(opts: dict[str, Any], to: str) -> list[str]:
 
 
 def render_fallback(work: Path) -> None:
-    """HTML with Pandoc; PDF with Pandoc's Typst writer and the Typst compiler."""
+    """HTML with Pandoc; PDF with Pandoc's Typst writer and the Typst compiler; both at once."""
     import pypandoc
     import typst
 
     pandoc = pypandoc.get_pandoc_path()
     opts = _format_options(work)
     html = pandoc_args(opts.get("html", {}), "html5")
-    _run([pandoc, "report.qmd", *html, "-o", "report.html"], work, "pandoc (HTML)")
     typ = pandoc_args(opts.get("typst", {}), "typst")
-    _run([pandoc, "report.qmd", *typ, "-o", "report.typ"], work, "pandoc (Typst)")
-    try:
-        typst.compile(str(work / "report.typ"), output=str(work / "report.pdf"), root=str(work))
-    except Exception as exc:  # typst raises its own error types
-        raise ReportError(f"typst failed: {exc}") from exc
+
+    def pdf() -> None:
+        _run([pandoc, "report.qmd", *typ, "-o", "report.typ"], work, "pandoc (Typst)")
+        try:
+            typst.compile(str(work / "report.typ"), output=str(work / "report.pdf"), root=str(work))
+        except Exception as exc:  # typst raises its own error types
+            raise ReportError(f"typst failed: {exc}") from exc
+
+    _together(
+        {
+            "html": partial(
+                _run, [pandoc, "report.qmd", *html, "-o", "report.html"], work, "pandoc (HTML)"
+            ),
+            "pdf": pdf,
+        }
+    )
 
 
 def report_key(out_dir: Path, man: dict[str, Any], engine: str) -> str:
