@@ -51,11 +51,11 @@ validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.validate "$(DATA)" --html "reports/validation/$(notdir $(abspath $(DATA))).html"
 
 run: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
-	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) --no-report \
+	$(PY) -m helpers.pipeline --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) --no-report \
 		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
 
 report: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
-	$(PY) -m helpers.runner --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) \
+	$(PY) -m helpers.pipeline --data "$(DATA)" --out "$(OUT)" --jobs $(JOBS) \
 		$(if $(wildcard $(PARAMS)),--params $(PARAMS))
 
 test: $(VENV)/.installed data

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from helpers import cache
+from helpers.pipeline import cache
 from tests.test_params import make_notebook
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import runner, validate
+from helpers import validate
 from helpers.data.contract import rule_names
+from helpers.pipeline import cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = "expected.yaml"
@@ -93,18 +94,18 @@ def published(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner_in_process(monkeypatch: pytest.MonkeyPatch):
-    """``runner.main`` as called from here: its messages go to the captured stdout, its
+    """``cli.main`` as called from here: its messages go to the captured stdout, its
     SIGTERM handler is undone afterwards, and no notebook ever runs."""
-    real = runner.Runner
+    real = cli.Runner
     # Runner.log defaults to the sys.stdout of import time, which capsys does not capture.
-    monkeypatch.setattr(runner, "Runner", lambda *a, **kw: real(*a, log=sys.stdout, **kw))
+    monkeypatch.setattr(cli, "Runner", lambda *a, **kw: real(*a, log=sys.stdout, **kw))
 
     def no_notebooks(self, *args, **kwargs):
         raise AssertionError("the data passed validation: notebooks would run")
 
     monkeypatch.setattr(real, "run_one", no_notebooks)
     handler = signal.getsignal(signal.SIGTERM)
-    yield runner.main
+    yield cli.main
     signal.signal(signal.SIGTERM, handler)
 
 

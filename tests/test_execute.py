@@ -21,7 +21,7 @@ import yaml
 from helpers import paths
 from helpers.pipeline import how_it_ended, kernel_env
 from helpers.pipeline.pool import Stopped, WarmPool, describe_crash, imported_modules
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from tests.conftest import make_valid_folder
 from tests.test_runner import BODY, KERNEL, _processes_with, write_notebook
 
@@ -204,7 +204,7 @@ def test_a_signal_stops_running_kernels_and_the_warm_process(tmp_path, sig):
     write_notebook(nbs, "03_never", "raise SystemExit('must not start')\n")
     out = tmp_path / "out"
     token = str(tmp_path / "cache")
-    cmd = [sys.executable, "-m", "helpers.runner", "--data", str(data), "--out", str(out)]
+    cmd = [sys.executable, "-m", "helpers.pipeline", "--data", str(data), "--out", str(out)]
     cmd += ["--notebooks", str(nbs), "--no-report", "--jobs", "2"]
     env = {**os.environ, "HELPERS_CACHE": token}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -474,7 +474,7 @@ def test_a_notebook_gets_the_store_and_no_database_variable(tmp_path, monkeypatc
     are in neither the kernel's environment nor the environment it was started with."""
     monkeypatch.setenv("HELPERS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("WAREHOUSE_URL", "postgresql://analyst:hunter2@db/warehouse")
-    monkeypatch.setattr("helpers.runner.secret_variables", lambda folder: ["WAREHOUSE_URL"])
+    monkeypatch.setattr("helpers.pipeline.run.secret_variables", lambda folder: ["WAREHOUSE_URL"])
     data = make_valid_folder(tmp_path / "data")
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

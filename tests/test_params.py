@@ -1,7 +1,7 @@
 import nbformat
 import pytest
 
-from helpers import params
+from helpers.pipeline import params
 
 KERNEL = {"name": "helpers", "display_name": "Python (helpers)", "language": "python"}
 

@@ -17,9 +17,10 @@ from scipy import stats
 
 from helpers import catalog, demo, inference, paths, power
 from helpers.formatting import fmt, unit_kind
+from helpers.pipeline.publish import REQUIRED_FINDINGS
+from helpers.pipeline.run import Runner
 from helpers.report import DEMO_MARK
 from helpers.report.content import RunView, mde_table
-from helpers.runner import REQUIRED_FINDINGS, Runner
 from tests.quick import QUICK_PARAMS
 from tests.report_render_checks import (  # the report of this module's run, read as a reader would
     rendered,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import catalog, demo, paths
+from helpers.pipeline.run import Runner
 from helpers.report.content import RunView
-from helpers.runner import Runner
 
 pytestmark = pytest.mark.slow
 

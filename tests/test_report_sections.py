@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from tests.conftest import make_valid_folder
 from tests.test_runner import BODY, KERNEL, PARAMS
 

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from helpers import paths
-from helpers.runner import Runner, describe_failure, publish
+from helpers.pipeline.publish import publish
+from helpers.pipeline.run import Runner, describe_failure
 from tests.conftest import make_valid_folder
 
 KERNEL = {"name": "helpers", "display_name": "Python (helpers)", "language": "python"}
@@ -299,7 +300,7 @@ def _folders(tmp_path: Path) -> tuple[Path, Path]:
 def test_a_publish_failing_midway_restores_out_byte_for_byte(tmp_path, monkeypatch, error):
     out, build = _folders(tmp_path)
     before, new = tree_digest(out), tree_digest(build)
-    monkeypatch.setattr("helpers.runner._exchange", lambda a, b: False)  # no atomic swap
+    monkeypatch.setattr("helpers.pipeline.publish._exchange", lambda a, b: False)  # no atomic swap
     rename = Path.rename
 
     def failing(self, target):
@@ -317,7 +318,7 @@ def test_a_publish_failing_midway_restores_out_byte_for_byte(tmp_path, monkeypat
 
 
 def test_publish_swaps_the_folders_without_a_moment_without_out(tmp_path, monkeypatch):
-    from helpers.runner import _exchange
+    from helpers.pipeline.publish import _exchange
 
     out, build = _folders(tmp_path)
     new = tree_digest(build)
@@ -371,7 +372,7 @@ def test_a_signal_stops_the_run_and_leaves_out_unchanged(tmp_path, sig, extra):
     (out / "findings.json").write_text('{"findings": []}\n')
     before = tree_digest(out)
     token = str(tmp_path / "cache")
-    cmd = [sys.executable, "-m", "helpers.runner", "--data", str(data), "--out", str(out)]
+    cmd = [sys.executable, "-m", "helpers.pipeline", "--data", str(data), "--out", str(out)]
     cmd += ["--notebooks", str(nbs), "--no-report", "--jobs", "2", *extra]
     proc = subprocess.Popen(
         cmd,

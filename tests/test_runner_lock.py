@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 
-from helpers.runner import OutputLock, RunError
+from helpers.pipeline import RunError
+from helpers.pipeline.publish import OutputLock
 
 
 def test_a_second_run_into_the_same_out_is_refused_with_the_first_named(tmp_path):
@@ -37,14 +38,14 @@ def test_the_lock_holds_across_processes_and_the_runner_refuses(tmp_path):
     out = tmp_path / "out"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from helpers.runner import OutputLock; OutputLock(Path(sys.argv[1])); "
+         "from helpers.pipeline.publish import OutputLock; OutputLock(Path(sys.argv[1])); "
          "print('locked', flush=True); time.sleep(30)", str(out)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = subprocess.run(
-            [sys.executable, "-m", "helpers.runner", "--data", str(data), "--out", str(out),
+            [sys.executable, "-m", "helpers.pipeline", "--data", str(data), "--out", str(out),
              "--no-report", "--notebooks", str(tmp_path / "nbs")],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import runner
-from helpers.runner import OutputLock, RunError, _exchange, publish
+from helpers.pipeline import RunError
+from helpers.pipeline import publish as publishing
+from helpers.pipeline.publish import OutputLock, _exchange, publish
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -43,7 +44,7 @@ def test_exchange_swaps_two_folders_and_refuses_a_missing_one(tmp_path):
 
 def test_exchange_is_off_elsewhere(monkeypatch, tmp_path):
     out, build = _two(tmp_path)
-    monkeypatch.setattr(runner.sys, "platform", "darwin")
+    monkeypatch.setattr(publishing.sys, "platform", "darwin")
     assert _exchange(build, out) is False
     assert _tree(out) == {"t/old.csv": b"old"}
 
@@ -51,7 +52,7 @@ def test_exchange_is_off_elsewhere(monkeypatch, tmp_path):
 @pytest.mark.parametrize("atomic", [True, False])
 def test_publish_leaves_only_the_new_folder(tmp_path, monkeypatch, atomic):
     if not atomic:
-        monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(publishing, "_exchange", lambda a, b: False)
     out, build = _two(tmp_path)
     if not atomic:
         stale = tmp_path / f".out-old-{os.getpid()}"  # the name it moves OUT to: cleared first
@@ -62,7 +63,7 @@ def test_publish_leaves_only_the_new_folder(tmp_path, monkeypatch, atomic):
 
 
 def test_publish_without_exchange_moves_the_old_folder_aside_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(publishing, "_exchange", lambda a, b: False)
     out, build = _two(tmp_path)
     seen = []
     rename = Path.rename
@@ -241,7 +242,7 @@ def test_releasing_a_lock_whose_file_was_removed_still_frees_it(tmp_path):
 @pytest.mark.parametrize("atomic", [True, False])
 def test_publish_creates_missing_parent_folders(tmp_path, monkeypatch, atomic):
     if not atomic:
-        monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(publishing, "_exchange", lambda a, b: False)
     build = tmp_path / "build"
     build.mkdir()
     (build / "new.txt").write_text("new")
@@ -261,7 +262,7 @@ def test_publish_succeeds_when_the_old_folder_cannot_be_removed(tmp_path, monkey
         (tmp_path / "x").rename(b)
         return True
 
-    monkeypatch.setattr(runner, "_exchange", swap)
+    monkeypatch.setattr(publishing, "_exchange", swap)
     removed = []
 
     def rmtree(path, ignore_errors=False, **kw):
@@ -278,7 +279,7 @@ def test_publish_succeeds_when_the_old_folder_cannot_be_removed(tmp_path, monkey
 def test_publish_keeps_the_old_folder_aside_when_out_was_taken_meanwhile(tmp_path, monkeypatch):
     """The second rename fails because another OUT appeared meanwhile: that one is not
     overwritten, the old folder stays aside, and the original error is raised."""
-    monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(publishing, "_exchange", lambda a, b: False)
     out, build = _two(tmp_path)
     rename = Path.rename
 
@@ -297,7 +298,7 @@ def test_publish_keeps_the_old_folder_aside_when_out_was_taken_meanwhile(tmp_pat
 
 
 def test_publish_failing_first_time_raises_its_own_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(publishing, "_exchange", lambda a, b: False)
     build = tmp_path / "build"
     build.mkdir()
     rename = Path.rename
@@ -325,7 +326,7 @@ class _FakeRenameat2:
 
 @pytest.fixture
 def linux(monkeypatch):
-    monkeypatch.setattr(runner.sys, "platform", "linux")
+    monkeypatch.setattr(publishing.sys, "platform", "linux")
 
 
 @pytest.mark.parametrize(("found", "loaded"), [("/lib/libc-found.so", "/lib/libc-found.so"),

@@ -13,7 +13,7 @@ import pytest
 from helpers import demo
 from helpers.artifacts import SUPPRESSED
 from helpers.labels import label
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from tests.conftest import make_valid_folder
 from tests.quick import QUICK_PARAMS
 

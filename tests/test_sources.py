@@ -11,7 +11,7 @@ import pytest
 
 from helpers.data import validate_folder
 from helpers.data.sources import read_sources, secret_variables
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from tests.conftest import make_valid_folder
 
 PASSWORD = "Hunter2-not-to-be-seen"

@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 
 from helpers.data.contract import SPECS
 from helpers.data.template import write
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from helpers.validate import validate_folder
 from tests.conftest import VALID
 from tests.quick import QUICK_PARAMS

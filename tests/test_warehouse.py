@@ -19,7 +19,7 @@ from helpers.data import validate_folder, warehouse
 from helpers.data.contract import SPECS
 from helpers.data.sources import SOURCES_FILE
 from helpers.data.store import read_table
-from helpers.runner import Runner
+from helpers.pipeline.run import Runner
 from tests.engines import PASSWORD, postgres_load, postgres_server, postgres_unavailable
 from tests.quick import QUICK_PARAMS
 
@@ -164,7 +164,7 @@ def test_a_changed_table_changes_its_fingerprint_and_the_cache_key(runs, world, 
     assert a["rows"] == b["rows"] and a["fingerprint"] != b["fingerprint"]
     assert before["time_allocation"] == after["time_allocation"]
     # the result cache keys on the fingerprints: the notebooks' keys change with the table
-    from helpers import cache
+    from helpers.pipeline import cache
 
     assert cache.data_hash(list(before.values())) != cache.data_hash(list(after.values()))
 

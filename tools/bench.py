@@ -125,7 +125,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
 
 
 def runner_cmd(data: Path, out: Path, *extra: str) -> list[str]:
-    return [PY, "-m", "helpers.runner", "--data", str(data), "--out", str(out), *extra]
+    return [PY, "-m", "helpers.pipeline", "--data", str(data), "--out", str(out), *extra]
 
 
 def rerun_notebooks(out: Path) -> list[str]:
@@ -211,7 +211,7 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
                 [
                     PY,
                     "-c",
-                    "import json,sys; from helpers import params; "
+                    "import json,sys; from helpers.pipeline import params; "
                     "print(json.dumps(params.declared(__import__('pathlib').Path(sys.argv[1]))))",
                     str(nbs[-1]),
                 ],

@@ -56,7 +56,7 @@ MODULES: dict[str, list[str]] = {
     "time_allocation": ["tests/test_time_allocation.py"],
     "findings": ["tests/test_findings.py"],
     "artifacts": ["tests/test_artifacts.py", "tests/test_cells.py"],
-    "runner": [
+    "pipeline/publish": [
         "tests/test_runner_publish.py",
         "tests/test_runner.py",
         "tests/test_runner_lock.py",
@@ -69,7 +69,7 @@ MODULES: dict[str, list[str]] = {
 # Where only part of a module decides numbers or privacy: the functions and classes scored.
 # Mutants elsewhere in the module are neither run nor counted.
 SCOPE: dict[str, list[str]] = {
-    "runner": ["publish", "_exchange", "OutputLock"],
+    "pipeline/publish": ["publish", "_exchange", "OutputLock"],
     "catalog": ["null_value", "verdict"],
     "artifacts": [
         "_counts",

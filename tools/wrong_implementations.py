@@ -70,14 +70,14 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "publish-not-restored",
         "publish leaves OUT missing when the second rename fails",
-        "runner.py",
+        "pipeline/publish.py",
         (("            old.rename(out)\n        raise", "            pass\n        raise"),),
         ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish and not run_"),
     ),
     Wrong(
         "publish-no-exchange",
         "publish removes OUT before the new folder is in place (no atomic swap)",
-        "runner.py",
+        "pipeline/publish.py",
         (("if out.exists() and _exchange(build, out):", "if out.exists() and False:"),),
         ("tests/test_runner_publish.py", "tests/test_runner.py", "-k", "publish and not run_"),
     ),

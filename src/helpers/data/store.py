@@ -509,7 +509,7 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
         result.errors = [Violation(str(folder), "", "data folder not found")]
         raise DataError(result)
     # the store's layout and checks are the data layer's: a store made by other code is not used
-    from helpers.cache import tree_hash
+    from helpers.pipeline.cache import tree_hash
 
     key = f"{fingerprint(folder)}-{tree_hash(Path(__file__).parent)[:12]}"
     remote = (folder / SOURCES_FILE).exists()

@@ -1,23 +1,39 @@
-"""Warm start of notebooks: one process imports the heavy modules once and forks a fresh
-process for every notebook, so that no notebook pays for the imports and none sees another's
-state.
+"""The pipeline: from a data folder to a published output folder.
 
-- :mod:`helpers.pipeline.pool` is the runner's side: it starts the warm process, hands it
-  notebooks, collects how each ended and stops everything on a signal.
-- :mod:`helpers.pipeline.zygote` is the warm process (``python -m helpers.pipeline.zygote``):
-  it imports what the notebooks and Papermill import, then forks one process per notebook,
-  which runs Papermill's own ``execute_notebook`` exactly as the ``papermill`` command does.
-- :mod:`helpers.pipeline.kernel` gives that Papermill a kernel forked from the same warm state
-  (a real ipykernel in its own process, reached over ZeroMQ as any kernel) instead of a new
-  Python that imports everything again.
+- :mod:`.params`: the parameters each notebook declares and a params file sets;
+- :mod:`.run`: plan the run, run the notebooks, reuse cached results (:mod:`.cache`);
+- :mod:`.publish`: assemble ``findings.json`` and ``manifest.json`` (:mod:`.manifest`) and
+  replace the output folder atomically, one run at a time;
+- :mod:`.cli`: the command, ``python -m helpers.pipeline`` (``make report``).
+
+Warm start of notebooks: one process imports the heavy modules once and forks a fresh process
+for every notebook, so that no notebook pays for the imports and none sees another's state.
+
+- :mod:`.pool` is the runner's side: it starts the warm process, hands it notebooks, collects
+  how each ended and stops everything on a signal.
+- :mod:`.zygote` is the warm process (``python -m helpers.pipeline.zygote``): it imports what
+  the notebooks and Papermill import, then forks one process per notebook, which runs
+  Papermill's own ``execute_notebook`` exactly as the ``papermill`` command does.
+- :mod:`.kernel` gives that Papermill a kernel forked from the same warm state (a real
+  ipykernel in its own process, reached over ZeroMQ as any kernel) instead of a new Python
+  that imports everything again.
+- :mod:`.execute` is the ``papermill`` command, used where forking is not.
 
 Each notebook runs in a process forked from the warm one after the imports and before any
 notebook code ran: its memory is a copy-on-write copy of the warm process, so what a notebook
 changes (globals, patched modules, ``os.environ``, random state) ends with its process.
+
+This module itself stays cheap to import: the command imports it before starting the warm
+process.
 """
 
 import os
 import signal
+
+
+class RunError(Exception):
+    """A failure that stops the run; its message is for the analyst."""
+
 
 # The environment the runner gives Papermill and the kernels (and so the warm process): one
 # BLAS/OpenMP thread per kernel (two kernels share two cores; and a fork copies no thread),

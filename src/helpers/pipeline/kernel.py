@@ -315,8 +315,8 @@ def fresh_process_state() -> None:
         warnings.filters[:] = KERNEL_WARNING_FILTERS
         getattr(warnings, "_filters_mutated", lambda: None)()
     pandas_as_in_a_kernel()
-    # The warm process hides rfc3987_syntax from jsonschema (see helpers.execute); a notebook
-    # that imports it must find it.
+    # The warm process hides rfc3987_syntax from jsonschema (see helpers.pipeline.execute); a
+    # notebook that imports it must find it.
     if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
         del sys.modules["rfc3987_syntax"]
 

@@ -389,7 +389,7 @@ _early: WarmPool | None = None
 
 
 def start_early(argv: list[str], kernel: str, default_notebooks: Path, default_data: Path) -> None:
-    """Start the warm process for ``python -m helpers.runner ARGV`` before the runner imports
+    """Start the warm process for ``python -m helpers.pipeline ARGV`` before the runner imports
     its own modules (which takes seconds): the runner adopts it if its notebooks, kernel and
     environment turn out as guessed here, and stops it otherwise."""
     import argparse

@@ -76,7 +76,7 @@ AT_RUN_TIME = (
     "PIL.BmpImagePlugin",
     "PIL.PpmImagePlugin",
     "helpers.report.content",
-    "helpers.manifest",
+    "helpers.pipeline.manifest",
 )
 # Threads that are known to survive a fork: pyarrow's jemalloc stops its background thread
 # in its own fork handlers, and the copy starts with none.
@@ -387,7 +387,7 @@ def as_a_kernel_would() -> None:
     """Make this process's imports see what a kernel's see."""
     # As the papermill command does before it starts a kernel.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # Papermill's import compiles a grammar nothing uses (see helpers.execute).
+    # Papermill's import compiles a grammar nothing uses (see helpers.pipeline.execute).
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     # As ipykernel_launcher: the working directory is not on sys.path while modules are
     # imported (IPython puts '' back when the kernel starts).

@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from helpers import __version__, catalog, formatting, manifest, paths
+from helpers import __version__, catalog, formatting, paths
 from helpers.findings import MIN_CELL_SIZE
+from helpers.pipeline import manifest
 from helpers.reference import published
 from helpers.report import tables
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from helpers import cache, manifest, paths
+from helpers import paths
+from helpers.pipeline import cache, manifest
 from helpers.report import tables
 from helpers.report.content import DEMO_MARK, ReportError, RunView, source
 

@@ -1,4 +1,4 @@
-"""``python -m helpers.execute`` is ``python -m papermill``, 1.4 s faster per notebook.
+"""``python -m helpers.pipeline.execute`` is ``python -m papermill``, 1.4 s faster per notebook.
 
 The runner starts one of these per notebook. Papermill imports nbformat, which imports
 jsonschema, which imports ``rfc3987_syntax`` when it is installed (JupyterLab's server needs

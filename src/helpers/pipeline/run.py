@@ -1,21 +1,19 @@
-"""Run every analysis notebook with Papermill and publish the output folder atomically.
+"""Plan the run, run the notebooks and reuse their cached results.
 
-``python -m helpers.runner --data DATA --out OUT`` validates the data (nothing runs on bad
-data), runs the notebooks two at a time on the project's kernel, reuses a notebook's cached
-result when none of its inputs changed, writes ``findings.json`` and ``manifest.json``,
-builds the report, and only then replaces ``OUT``. On any failure ``OUT`` is left exactly as
-it was and the command exits non-zero.
+:class:`Runner` validates the data (nothing runs on bad data), runs the notebooks two at a
+time on the project's kernel, reuses a notebook's cached result when none of its inputs
+changed, and hands the results to :mod:`helpers.pipeline.publish`, which writes
+``findings.json`` and ``manifest.json``; it builds the report, and only then replaces ``OUT``.
+On any failure ``OUT`` is left exactly as it was. The command is :mod:`helpers.pipeline.cli`.
 
 Each notebook runs as the ``papermill`` command runs it, in a process and kernel of its own;
 both are forked from a warm process that imported Papermill, the kernel and the notebooks'
-modules once (:mod:`helpers.pipeline`), or, with ``--no-warm`` or where that cannot be used,
-started afresh.
+modules once (:mod:`helpers.pipeline.pool`), or, with ``warm=False`` or where that cannot be
+used, started afresh.
 """
 
 from __future__ import annotations
 
-import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -33,30 +31,17 @@ from typing import Any
 import yaml
 
 from helpers import paths
-from helpers.pipeline import kernel_env
+from helpers.data import STORE_VARIABLE, DataError, cache_root, open_dataset
+from helpers.data.sources import secret_variables
+from helpers.pipeline import RunError, cache, kernel_env, params
+from helpers.pipeline.publish import OutputLock, assemble, publish
 
-if __name__ == "__main__":  # the warm process imports for seconds: start it before ours
-    from helpers.pipeline.pool import start_early
-
-    start_early(sys.argv[1:], paths.KERNEL_NAME, paths.NOTEBOOKS, paths.DEMO_DATA)
-
-from helpers import cache, catalog, findings, manifest, params  # noqa: E402
-from helpers.data import STORE_VARIABLE, cache_root, open_dataset  # noqa: E402
-from helpers.data.sources import secret_variables  # noqa: E402
-from helpers.validate import DataError  # noqa: E402
-
-REQUIRED_FINDINGS = catalog.required()
-PUBLISHED = ("figures", "tables", "findings", "narrative", "notebooks")
 # A kernel that has not answered within this time never will: when many kernels start at once,
 # two can be given the same port, and the one that loses the race waits forever (a known race of
 # Jupyter's port choice). Such a notebook is started again, with a new kernel.
 KERNEL_START_SECONDS = 60
 KERNEL_START_ATTEMPTS = 3
 KERNEL_NOT_STARTED = ("Kernel didn't respond in", "Kernel died before replying to kernel_info")
-
-
-class RunError(Exception):
-    """A failure that stops the run; its message is for the analyst."""
 
 
 @dataclass
@@ -194,7 +179,7 @@ class Runner:
         cmd = [
             sys.executable,
             "-m",
-            "helpers.execute",
+            "helpers.pipeline.execute",
             str(run.notebook),
             str(executed),
             "-f",
@@ -396,90 +381,9 @@ class Runner:
         pool.shutdown(wait=True, cancel_futures=True)
 
     def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
-        """Copy each notebook's results into the build folder and write the run's records."""
-        for r in runs:
-            assert r.result_dir is not None
-            for sub in PUBLISHED:
-                src = r.result_dir / sub
-                if src.is_dir():
-                    shutil.copytree(
-                        src, build / sub, dirs_exist_ok=True, copy_function=_link_or_copy
-                    )
-        doc = findings.collect(
-            build, dataset.synthetic, order=[r.notebook.stem.split("_", 1)[1] for r in runs]
-        )
-        ids = {f["id"] for f in doc["findings"]}
-        missing = [i for i in REQUIRED_FINDINGS if i not in ids]
-        if missing and self.require_findings:
-            raise RunError(f"required findings not registered by any notebook: {missing}")
-        (build / "findings.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        shutil.rmtree(build / "findings", ignore_errors=True)
-        record = manifest.build(
-            data_dir=self.data_dir.resolve(),
-            dataset_name=dataset.name,
-            synthetic=dataset.synthetic,
-            window=dataset.window,
-            inputs=dataset.inputs,
-            parameters={r.notebook.stem: r.effective for r in runs},
-            notebooks=[
-                {
-                    "notebook": r.notebook.name,
-                    "seconds": r.seconds,
-                    "cached": r.cached,
-                    "cache_key": r.key,
-                }
-                for r in runs
-            ],
-        )
-        (build / "manifest.json").write_text(
-            json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
-        )
-
-
-class OutputLock:
-    """One run at a time writes an output folder: an exclusive lock on ``.<OUT>.lock`` beside
-    it, which a second run finds held and then refuses, naming the run that holds it."""
-
-    def __init__(self, out: Path) -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.path = out.parent / f".{out.name}.lock"
-        while True:
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 200).decode(errors="replace").strip() or "another run"
-                os.close(fd)
-                raise RunError(
-                    f"{out} is being written by {holder}; wait for that run to finish, or "
-                    "choose another OUT"
-                ) from None
-            try:  # the holder before us may have removed the file: lock the current one
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        started = time.strftime("%Y-%m-%d %H:%M:%S")
-        os.ftruncate(fd, 0)
-        os.write(fd, f"run of process {os.getpid()} started {started}".encode())
-        self.fd = fd
-
-    def release(self) -> None:
-        self.path.unlink(missing_ok=True)
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-def _link_or_copy(src: str, dst: str) -> str:
-    try:
-        if os.path.exists(dst):
-            os.unlink(dst)
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-    return dst
+        """Copy each notebook's results into the build folder and write the run's records
+        (:func:`helpers.pipeline.publish.assemble`)."""
+        assemble(build, runs, dataset, self.data_dir, require_findings=self.require_findings)
 
 
 def kernel_never_started(output: str, executed: Path) -> bool:
@@ -522,124 +426,3 @@ def describe_failure(executed: Path, output: str) -> str:
                     )
     tail = [line for line in output.strip().splitlines() if line.strip()][-3:]
     return "papermill failed: " + " | ".join(tail)
-
-
-def publish(build: Path, out: Path) -> None:
-    """Replace ``out`` by ``build`` so that ``out`` is at every moment either the old folder
-    or the new one, whole.
-
-    Where the system can (Linux ``renameat2`` with ``RENAME_EXCHANGE``), the two folders
-    swap names in one atomic step and the old one, now at ``build``, is removed. Elsewhere
-    the old folder is moved aside, ``build`` renamed to ``out``, and the old one removed;
-    if that second rename fails, or the run is interrupted there, the old folder is put back
-    before the error is raised.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and _exchange(build, out):
-        shutil.rmtree(build, ignore_errors=True)
-        return
-    old = out.parent / f".{out.name}-old-{os.getpid()}"
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    try:
-        build.rename(out)
-    except BaseException:
-        if old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-_RENAME_EXCHANGE = 2  # linux/fs.h
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap the names of two existing paths atomically; ``False`` when the system cannot
-    (not Linux, an old C library or kernel, a file system without the flag)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = (
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    )
-    renameat2.restype = ctypes.c_int
-    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return done == 0
-
-
-def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise RunError(f"-p expects NAME=VALUE, got {pair!r}")
-        name, value = pair.split("=", 1)
-        out[name.strip()] = yaml.safe_load(value)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m helpers.runner", description=__doc__.split("\n\n")[0]
-    )
-    ap.add_argument("--data", default=str(paths.DEMO_DATA), help="data folder")
-    ap.add_argument("--out", default=str(paths.DEFAULT_OUT), help="output folder")
-    ap.add_argument("--params", default=None, help="params file (YAML)")
-    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--force", action="store_true", help="rerun every notebook")
-    ap.add_argument("--no-report", action="store_true", help="skip the report")
-    ap.add_argument(
-        "--notebooks", default=str(paths.NOTEBOOKS), help="folder of the notebooks to run"
-    )
-    ap.add_argument(
-        "--no-warm",
-        action="store_true",
-        help="start each notebook as a new Papermill process instead of forking it from a "
-        "warm one (slower; for comparison)",
-    )
-    args = ap.parse_args(argv)
-    try:
-        overrides = _parse_overrides(args.param)
-    except (RunError, yaml.YAMLError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    runner = Runner(
-        Path(args.data),
-        Path(args.out),
-        Path(args.params) if args.params else None,
-        overrides,
-        jobs=args.jobs,
-        force=args.force,
-        report=not args.no_report,
-        notebook_dir=Path(args.notebooks),
-        warm=not args.no_warm,
-    )
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        return runner.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        from helpers.pipeline.pool import discard_early
-
-        discard_early()  # if started early for nothing (the run stopped before notebooks)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
