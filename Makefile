@@ -45,7 +45,7 @@ $(VENV)/.spark: $(VENV)/.installed requirements-spark.lock
 data: data/demo/truth.json
 
 data/demo/truth.json: $(VENV)/.installed $(DEMO_SOURCES)
-	$(PY) -m helpers.demo --out data/demo $(if $(SEED),--seed $(SEED))
+	$(PY) -m helpers.data.demo --out data/demo $(if $(SEED),--seed $(SEED))
 
 validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.validate "$(DATA)" --html "reports/validation/$(notdir $(abspath $(DATA))).html"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import catalog, demo, paths
+from helpers import catalog, paths
+from helpers.data import demo
 from helpers.report.content import RunView
 from helpers.runner import Runner
 

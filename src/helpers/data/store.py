@@ -344,8 +344,8 @@ class Dataset:
         """The sums of a table with patient-level rows (``encounters``: per clinician, site
         and billed code combination; ``time_allocation``: per clinician, site, month,
         activity and after-hours flag), computed where the rows are (for a table read from a
-        database, the only thing that left it). See :mod:`helpers.encounters` and
-        :func:`helpers.time_allocation.minute_sums`.
+        database, the only thing that left it). See :mod:`helpers.analysis.encounters` and
+        :func:`helpers.analysis.time_allocation.minute_sums`.
 
         Parameters
         ----------
