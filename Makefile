@@ -18,7 +18,7 @@ help:
 	@echo "make test     run the test suite"
 	@echo "make validate DATA=folder   check a data folder against the data contract"
 	@echo "make template  write an Excel/CSV template of the input tables to data/template/"
-	@echo "make mutants [MODULES='inference rates']  mutation testing (TESTING.md)"
+	@echo "make mutants [MODULES='analysis/inference analysis/rates']  mutation testing (TESTING.md)"
 	@echo "make coverage [SEEDS=400]  bias, coverage and power over simulated organizations (VALIDATION.md)"
 	@echo "make env-spark  add Spark (local mode) for the warehouse tests"
 	@echo "make data | run | lab | bench | lint | clean"
@@ -45,7 +45,7 @@ $(VENV)/.spark: $(VENV)/.installed requirements-spark.lock
 data: data/demo/truth.json
 
 data/demo/truth.json: $(VENV)/.installed $(DEMO_SOURCES)
-	$(PY) -m helpers.demo --out data/demo $(if $(SEED),--seed $(SEED))
+	$(PY) -m helpers.data.demo --out data/demo $(if $(SEED),--seed $(SEED))
 
 validate: $(VENV)/.installed $(if $(filter data/demo,$(DATA)),data)
 	$(PY) -m helpers.validate "$(DATA)" --html "reports/validation/$(notdir $(abspath $(DATA))).html"
@@ -72,7 +72,7 @@ template: $(VENV)/.installed
 	$(PY) -m helpers.data.template --out data/template
 
 # Mutation testing of the modules that decide numbers or privacy; not part of `make test`.
-# MODULES="inference rates" runs some; the wrong implementations run only with all.
+# MODULES="analysis/inference analysis/rates" runs some; the wrong implementations run only with all.
 mutants: $(VENV)/.installed
 	@status=0; \
 	$(if $(MODULES),,$(PY) tools/wrong_implementations.py || status=1;) \

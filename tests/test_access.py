@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from helpers import access
-from helpers.inference import site_resamples
+from helpers.analysis import access
+from helpers.analysis.inference import site_resamples
 
 MONTHS = pd.date_range("2020-01-01", periods=5, freq="MS")
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import access, cost, encounters, time_allocation, workforce
-from helpers.rates import ratio_bootstrap
-from helpers.reference import fee_schedule
+from helpers.analysis import access, cost, encounters, time_allocation, workforce
+from helpers.analysis.rates import ratio_bootstrap
+from helpers.data.reference import fee_schedule
 
 
 def simulated_panel(beta: float, seed: int = 1) -> pd.DataFrame:

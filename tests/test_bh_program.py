@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from helpers import bh_program as bh
+from helpers.analysis import bh_program as bh
 
 
 def test_learning_curve_target_has_its_stated_gap_so_the_comparison_is_not_zero():

@@ -12,7 +12,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from scipy.special import expit
 
-from helpers import burnout, inference
+from helpers.analysis import burnout, inference
 from helpers.artifacts import SUPPRESSED, suppress_small
 
 ROLES = ("physician", "advanced_practice", "behavioral_health")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from helpers import burnout, turnover
+from helpers.analysis import burnout, turnover
 from helpers.artifacts import SUPPRESSED, suppress_small
 from helpers.cells import factor_of, too_few
 from tests.test_burnout import survey

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import cost
-from helpers.reference import replacement_cost_reference
+from helpers.analysis import cost
+from helpers.data.reference import replacement_cost_reference
 
 
 def lognorm(mu: float, sigma: float):

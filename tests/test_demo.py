@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import demo, paths
-from helpers.data import open_dataset
+from helpers import paths
+from helpers.data import demo, open_dataset
 from helpers.data.contract import SPECS
 from helpers.validate import validate_folder
 
@@ -749,7 +749,7 @@ def test_cox_model_targets_equal_an_independent_fit(world):
     not hold: survivors of a burnout period are a little less burned out than its start)."""
     import statsmodels.api as sm
 
-    from helpers.demo_truth import TENURE_BINS
+    from helpers.data.demo_truth import TENURE_BINS
 
     x, truth = clinician_months(world)
     t = truth["turnover"]

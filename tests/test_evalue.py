@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from helpers.evalue import as_risk_ratio, e_value, e_values
+from helpers.analysis.evalue import as_risk_ratio, e_value, e_values
 
 
 def test_published_example():

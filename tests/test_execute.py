@@ -80,11 +80,11 @@ print("forked from", _parent(os.getppid()))
 MUTATE = """
 import builtins, os, random, statistics, sys, warnings
 import matplotlib, numpy as np, pandas as pd
-import helpers.rates
+import helpers.analysis.rates
 print("draws", random.random(), np.random.random())
 builtins.LEAKED = 1
 os.environ["LEAKED"] = "1"
-helpers.rates.LEAKED = 1
+helpers.analysis.rates.LEAKED = 1
 statistics.mean = lambda *args, **kwargs: "patched"
 pd.DataFrame.sum = lambda *args, **kwargs: "patched"
 pd.set_option("display.max_rows", 3)
@@ -102,14 +102,14 @@ assert statistics.mean([1]) == pd.DataFrame().sum() == "patched"  # within the n
 CHECK = """
 import builtins, os, random, statistics, sys, warnings
 import matplotlib, numpy as np, pandas as pd
-import helpers.rates
+import helpers.analysis.rates
 print("draws", random.random(), np.random.random())
 leaks = [
     what
     for what, seen in [
         ("a builtin", hasattr(builtins, "LEAKED")),
         ("an environment variable", "LEAKED" in os.environ),
-        ("a module attribute", hasattr(helpers.rates, "LEAKED")),
+        ("a module attribute", hasattr(helpers.analysis.rates, "LEAKED")),
         ("a patched function", statistics.mean([1]) != 1),
         ("a patched method", isinstance(pd.DataFrame().sum(), str)),
         ("a pandas option", pd.get_option("display.max_rows") != 60),

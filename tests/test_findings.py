@@ -4,7 +4,7 @@ from dataclasses import asdict
 import pytest
 
 from helpers import catalog
-from helpers.evalue import e_values
+from helpers.analysis.evalue import e_values
 from helpers.findings import Registry, adjust_secondary, collect
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from helpers import formatting as fm
-from helpers import labels
+from helpers.report import formatting as fm
+from helpers.report import labels
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from helpers import inference
-from helpers.inference import (
+from helpers.analysis import inference
+from helpers.analysis.inference import (
     MIN_SITES,
     TooFewSites,
     cr1,

@@ -13,8 +13,8 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from helpers import access, burnout, cost, switch, turnover
-from helpers.inference import cr1
+from helpers.analysis import access, burnout, cost, switch, turnover
+from helpers.analysis.inference import cr1
 from tests.test_access import random_panel
 from tests.test_burnout import mediated, survey, with_outcome
 

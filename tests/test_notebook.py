@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import inference
+from helpers.analysis import inference
 from helpers.artifacts import SUPPRESSED
 from helpers.findings import Registry
 from helpers.notebook import MODEL_ERRORS, Analysis

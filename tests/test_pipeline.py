@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import catalog, demo, inference, paths, power
-from helpers.formatting import fmt, unit_kind
+from helpers import catalog, paths
+from helpers.analysis import inference, power
+from helpers.data import demo
 from helpers.pipeline.publish import REQUIRED_FINDINGS
 from helpers.pipeline.run import Runner
 from helpers.report import DEMO_MARK
 from helpers.report.content import RunView, mde_table
+from helpers.report.formatting import fmt, unit_kind
 from tests.quick import QUICK_PARAMS
 from tests.report_render_checks import (  # the report of this module's run, read as a reader would
     rendered,
@@ -105,10 +107,11 @@ def test_every_required_finding_is_registered(run):
     assert json.loads((run["out"] / "manifest.json").read_text())["synthetic_data"] is True
 
 
-# The estimand each primary finding's method targets (helpers.power.PRIMARY, truth.json) and
-# three times the standard deviation of its estimation error over 200 simulated organizations
-# with the realistic defaults (log scale for ratios; VALIDATION.md, `make coverage`): an
-# estimate further from its target than this is a bias, not bad luck (about 3 in 1,000).
+# The estimand each primary finding's method targets (helpers.analysis.power.PRIMARY,
+# truth.json) and three times the standard deviation of its estimation error over 200
+# simulated organizations with the realistic defaults (log scale for ratios; VALIDATION.md,
+# `make coverage`): an estimate further from its target than this is a bias, not bad luck
+# (about 3 in 1,000).
 THREE_SD = {
     "turnover.hr_rvu_production": 0.48,
     "turnover.hr_team_based_care": 0.43,
@@ -150,7 +153,7 @@ def test_primary_findings_recover_their_targets(run, primary):
 
 
 def test_every_primary_interval_covers_its_target_on_the_demonstration(run):
-    """The demonstration organization (seed helpers.demo.DEMO_SEED, chosen by
+    """The demonstration organization (seed helpers.data.demo.DEMO_SEED, chosen by
     tools/demo_seed.py) is one on which every primary interval covers the estimand it targets;
     coverage over many organizations is `make coverage`'s to measure."""
     missed = []

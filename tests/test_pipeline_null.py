@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import catalog, demo, paths
+from helpers import catalog, paths
+from helpers.data import demo
 from helpers.pipeline.run import Runner
 from helpers.report.content import RunView
 

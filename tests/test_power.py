@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import burnout, demo, power, turnover
-from helpers.data import open_dataset
-from helpers.inference import MIN_SITES
+from helpers.analysis import burnout, power, turnover
+from helpers.analysis.inference import MIN_SITES
+from helpers.data import demo, open_dataset
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm, poisson
 
-from helpers.rates import poisson_rate_ci, ratio_bootstrap, wilson_ci
+from helpers.analysis.rates import poisson_rate_ci, ratio_bootstrap, wilson_ci
 
 
 @pytest.mark.parametrize("events", [0, 1, 7, 120])

@@ -1,6 +1,6 @@
 import pytest
 
-from helpers.reference import fee_schedule, published
+from helpers.data.reference import fee_schedule, published
 
 CMS_LAYOUT = """\
 "2025 National Physician Fee Schedule Relative Value File October Release"

@@ -189,7 +189,7 @@ def test_tables_use_words_house_formats_and_one_interval_column():
 def test_mostly_suppressed_tables_and_unlabelled_columns():
     df = pd.DataFrame({"site_id": ["S1", "S2", "S3"], "clinicians": ["suppressed"] * 2 + [40]})
     assert tables.mostly_suppressed(tables.prepare(df, 11))
-    with pytest.raises(KeyError, match="add it to helpers.labels.COLUMNS"):
+    with pytest.raises(KeyError, match="add it to helpers.report.labels.COLUMNS"):
         tables.prepare(pd.DataFrame({"mystery_column": [1]}), 11)
 
 

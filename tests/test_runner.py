@@ -149,7 +149,7 @@ def test_each_input_reruns_what_depends_on_it(setup, monkeypatch):
     )
     monkeypatch.setattr(paths, "PACKAGE", package)
     assert make().run() == 0 and reused(out) == [True, True]  # the same code
-    module = package / "rates.py"
+    module = package / "analysis" / "rates.py"
     module.write_text(module.read_text() + "\n# edited\n")
     assert make().run() == 0 and reused(out) == [False, False]
 
@@ -429,7 +429,7 @@ def test_a_render_failure_leaves_out_unchanged(setup, monkeypatch):
 
 GUARDED = """
 import numpy as np
-from helpers import inference
+from helpers.analysis import inference
 from helpers.notebook import Analysis
 run = Analysis("{name}", data_dir, out_dir, min_cell_size)
 

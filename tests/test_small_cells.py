@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import demo
 from helpers.artifacts import SUPPRESSED
-from helpers.labels import label
+from helpers.data import demo
 from helpers.pipeline.run import Runner
+from helpers.report.labels import label
 from tests.conftest import make_valid_folder
 from tests.quick import QUICK_PARAMS
 

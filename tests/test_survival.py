@@ -9,7 +9,7 @@ from lifelines.statistics import proportional_hazard_test
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from helpers import survival
+from helpers.analysis import survival
 
 
 def one_row_data(n=500, sites=25, seed=1):

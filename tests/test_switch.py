@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from helpers import switch
-from helpers.inference import TooFewSites
+from helpers.analysis import switch
+from helpers.analysis.inference import TooFewSites
 
 
 def simulate(
@@ -160,7 +160,7 @@ def test_fixed_effects_poisson_agrees_with_pyfixest():
         data=untreated,
         offset="log_cy",
         vcov={"CRV1": "site_id"},
-        ssc=pf.ssc(k_adj=False, G_adj=True),  # G/(G-1) only, as helpers.inference.cr1
+        ssc=pf.ssc(k_adj=False, G_adj=True),  # G/(G-1) only, as helpers.analysis.inference.cr1
         fixef_rm="none",  # keep a site with one untreated year (it counts as a cluster)
         iwls_tol=1e-12,
     )
@@ -309,7 +309,7 @@ def test_pay_paths_censor_other_moves():
 def test_published_tables_and_figure_use_the_label_dictionary():
     import matplotlib.pyplot as plt
 
-    from helpers import labels
+    from helpers.report import labels
 
     panel, _ = simulate(n_switch=8, n_never=8, seed=6)
     res = switch.imputation(panel, reps=29)

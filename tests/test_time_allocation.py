@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import time_allocation as ta
+from helpers.analysis import time_allocation as ta
 
 
 def rows(clinician: str, n: int, production_line: bool, minutes: float = 10.0, tbc=False):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import turnover
-from helpers.inference import TooFewSites
+from helpers.analysis import turnover
+from helpers.analysis.inference import TooFewSites
 
 WINDOW = (pd.Timestamp("2017-01-01"), pd.Timestamp("2024-12-31"))
 SITES = pd.DataFrame({"site_id": ["A"], "setting": ["primary_care"]})
@@ -469,7 +469,7 @@ def test_incidence_curves_stop_where_few_remain_at_risk():
 
 
 def test_a_level_without_exits_is_left_out_so_the_model_still_converges():
-    from helpers import turnover
+    from helpers.analysis import turnover
 
     rng = np.random.default_rng(5)
     n = 400
@@ -495,7 +495,7 @@ def test_a_level_without_exits_is_left_out_so_the_model_still_converges():
 
 # --- exact tables and edges ---------------------------------------------------------------------
 def test_rate_table_counts_and_exact_intervals_overall_and_by_group():
-    from helpers.rates import poisson_rate_ci
+    from helpers.analysis.rates import poisson_rate_ci
 
     pt = pd.DataFrame(
         {
@@ -913,7 +913,7 @@ def test_stratified_model_and_its_jackknife_match_a_direct_stratified_fit():
     truncation as entry times), and the jackknife refits keep the strata."""
     from lifelines import CoxPHFitter
 
-    from helpers import survival
+    from helpers.analysis import survival
 
     pt = org_person_time(seed=9, n_sites=12, per_site=25, adopt_2021=0.6)
     res = turnover.cox_model(pt, stratified=True, calendar=False)
@@ -949,7 +949,7 @@ def test_cox_result_counts_and_the_ph_tests_people():
     assert res.n_clinicians == pt["clinician_id"].nunique()
     assert res.n_events == int(pt["event"].sum()) and res.n_sites == 12
     assert res.stratified is False and res.fit.terms == res.coef["term"].tolist()
-    from helpers import survival
+    from helpers.analysis import survival
 
     expected = survival.grambsch_therneau(res.fit, "log")
     pd.testing.assert_frame_equal(res.ph.drop(columns="clinicians"), expected)
@@ -1026,7 +1026,7 @@ def test_split_calendar_years_of_nothing_is_nothing_with_integer_years():
 
 
 def test_summarize_counts_sites_on_the_smaller_side_unless_asked_within_sites():
-    from helpers import survival
+    from helpers.analysis import survival
 
     pt = org_person_time(seed=6, n_sites=12, per_site=10)
     x = turnover.design(pt, calendar=False)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import demo, paths
-from helpers.data import validate_folder, warehouse
+from helpers import paths
+from helpers.data import demo, validate_folder, warehouse
 from helpers.data.contract import SPECS
 from helpers.data.sources import SOURCES_FILE
 from helpers.data.store import read_table

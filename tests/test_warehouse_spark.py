@@ -16,8 +16,8 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import demo, paths
-from helpers.data import validate_folder
+from helpers import paths
+from helpers.data import demo, validate_folder
 from helpers.data.sources import spark_session
 from tests.engines import spark_unavailable
 from tests.test_warehouse import NOTEBOOKS, SCALE, SOURCES, run, warehouse_frames

@@ -1,5 +1,5 @@
 """Encounter analysis at scale: generated Parquet of N rows, the Ibis aggregation of
-helpers.encounters (run by DuckDB) against a plain pandas version (up to 10M rows: beyond,
+helpers.analysis.encounters (run by DuckDB) against a plain pandas version (up to 10M rows: beyond,
 pandas needs more memory than the machine has) and a bare DuckDB scan (the floor); the
 validation of a data folder with N encounters (one pass over the file); and a whole run with
 10M encounters."""
@@ -30,8 +30,8 @@ COPY (
 
 PANDAS_MAX = 10_000_000  # rows: a plain pandas read of 30M rows took 14 GiB
 OURS = (
-    "import sys; from pathlib import Path; from helpers.encounters import per_clinician; "
-    "from helpers.reference import fee_schedule; "
+    "import sys; from pathlib import Path; from helpers.analysis.encounters import per_clinician; "
+    "from helpers.data.reference import fee_schedule; "
     "print(len(per_clinician(Path(sys.argv[1]), fee_schedule())))"
 )
 PANDAS = (
@@ -72,7 +72,7 @@ def run(sizes: list[int], repeats: int, tmp: Path) -> list[Measure]:
         pandas = results.get("pandas")
         out.append(
             Measure(
-                "encounter aggregation (Ibis on DuckDB, helpers.encounters)",
+                "encounter aggregation (Ibis on DuckDB, helpers.analysis.encounters)",
                 label,
                 base[0],
                 base[1],

@@ -1,9 +1,9 @@
 """Coverage, bias and power of the primary findings over many simulated organizations.
 
 ``python tools/coverage.py`` (``make coverage``) runs each experiment below over its seeds:
-it simulates the demonstration organization (:func:`helpers.power.simulate`, the tables
-``python -m helpers.demo`` writes for that seed), computes every primary finding as its
-notebook does (:func:`helpers.power.primary_estimates`) and appends one line per seed and
+it simulates the demonstration organization (:func:`helpers.analysis.power.simulate`, the tables
+``python -m helpers.data.demo`` writes for that seed), computes every primary finding as its
+notebook does (:func:`helpers.analysis.power.primary_estimates`) and appends one line per seed and
 finding to ``<results>/<experiment>.jsonl``. A seed already in the file is not run again, so
 an interrupted run resumes where it stopped. Then it summarizes the files into the marked
 part of ``VALIDATION.md`` (the text outside the markers is left as it is).
@@ -15,7 +15,7 @@ Experiments:
 * ``mde-<finding>-<level>``: the power of each primary finding's test of no effect at a few
   true effects (``--mde-seeds`` each, default 100; see MDE_DESIGNS), from which the effect
   detected with 80% power is interpolated and compared with the approximation
-  :func:`helpers.power.mde`.
+  :func:`helpers.analysis.power.mde`.
 
 ``--jobs`` worker processes (default 2: the machine is shared); ``--only`` restricts to
 experiments whose name starts with one of the given prefixes; ``--summary-only`` rewrites
@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import demo, power
+from helpers.analysis import power
+from helpers.data import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / ".cache" / "coverage"

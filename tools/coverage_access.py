@@ -1,7 +1,7 @@
 """Coverage of the access cost of a departure over many simulated organizations.
 
 ``python tools/coverage_access.py [--seeds 100] [--resamples 300]`` simulates the
-demonstration organization's staff and access tables (``helpers.demo``; surveys, time and
+demonstration organization's staff and access tables (``helpers.data.demo``; surveys, time and
 encounters are skipped) once per seed, estimates vacant FTE-months per departed FTE and the
 access cost per departed FTE with the site cluster bootstrap, and reports bias and the share
 of 95% intervals that cover the truth implied by the generator's parameters:
@@ -29,7 +29,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from helpers import access, demo
+from helpers.analysis import access
+from helpers.data import demo
 
 
 def simulate(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

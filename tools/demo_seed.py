@@ -4,8 +4,8 @@ which every primary finding's 95% interval covers the estimand it targets.
     python tools/demo_seed.py [--start 20261123] [--max 50]
 
 Prints, for each seed tried, the primary findings whose interval misses (computed as the
-notebooks compute them, :func:`helpers.power.primary_estimates`, on the organization
-``python -m helpers.demo --seed`` writes), and stops at the first seed with none. Coverage
+notebooks compute them, :func:`helpers.analysis.power.primary_estimates`, on the organization
+``python -m helpers.data.demo --seed`` writes), and stops at the first seed with none. Coverage
 over many seeds is what ``make coverage`` measures (``VALIDATION.md``); this only picks, by
 a stated rule, a demonstration on which no primary interval happens to miss.
 """

@@ -6,9 +6,9 @@ selection, run ``mutmut run`` with the mutated package first on ``sys.path`` (th
 installed editable, so the mutants must shadow it), and collect the verdicts. Equivalent
 mutants (listed with a reason in ``TESTING.md``) are left out of the score.
 
-    python tools/mutants.py                 # every module
-    python tools/mutants.py inference rates # some
-    python tools/mutants.py --list          # modules and their test selections
+    python tools/mutants.py                                    # every module
+    python tools/mutants.py analysis/inference analysis/rates  # some
+    python tools/mutants.py --list                             # modules, test selections
 
 Writes ``.cache/mutants/scores.md`` (the table) and ``.cache/mutants/<module>.txt`` (every
 mutant that was not killed, with its diff). Exit status 1 when a module scores below
@@ -36,24 +36,24 @@ OUT = ROOT / ".cache" / "mutants"
 # module (under src/helpers) -> its fast test selection (pytest arguments). Each selection runs
 # in seconds on small fixed or simulated data: never the notebooks, never the demo data.
 MODULES: dict[str, list[str]] = {
-    "inference": ["tests/test_inference.py"],
-    "rates": ["tests/test_rates.py"],
+    "analysis/inference": ["tests/test_inference.py"],
+    "analysis/rates": ["tests/test_rates.py"],
     "cells": ["tests/test_cells.py"],
-    "evalue": ["tests/test_evalue.py"],
-    "formatting": ["tests/test_formatting.py"],
-    "survival": ["tests/test_survival.py"],
+    "analysis/evalue": ["tests/test_evalue.py"],
+    "report/formatting": ["tests/test_formatting.py"],
+    "analysis/survival": ["tests/test_survival.py"],
     # (not the coverage of 24 simulated organizations: 25 s, and its CR1 is pinned elsewhere)
-    "turnover": [
+    "analysis/turnover": [
         "tests/test_turnover.py",
         "tests/test_intervals.py",
         "-k",
         "not wider_under_frailty_and_covers",
     ],
-    "switch": ["tests/test_switch.py", "tests/test_intervals.py"],
-    "burnout": ["tests/test_burnout.py", "tests/test_intervals.py"],
-    "access": ["tests/test_access.py", "tests/test_intervals.py"],
-    "cost": ["tests/test_cost.py", "tests/test_intervals.py"],
-    "time_allocation": ["tests/test_time_allocation.py"],
+    "analysis/switch": ["tests/test_switch.py", "tests/test_intervals.py"],
+    "analysis/burnout": ["tests/test_burnout.py", "tests/test_intervals.py"],
+    "analysis/access": ["tests/test_access.py", "tests/test_intervals.py"],
+    "analysis/cost": ["tests/test_cost.py", "tests/test_intervals.py"],
+    "analysis/time_allocation": ["tests/test_time_allocation.py"],
     "findings": ["tests/test_findings.py"],
     "artifacts": ["tests/test_artifacts.py", "tests/test_cells.py"],
     "pipeline/publish": [
@@ -80,7 +80,7 @@ SCOPE: dict[str, list[str]] = {
         "save_table",
     ],
     # everything but plot_path, which only draws the figure
-    "switch": [
+    "analysis/switch": [
         "switches",
         "site_years",
         "site_year_people",
@@ -128,7 +128,8 @@ SCOPE: dict[str, list[str]] = {
 # "forkserver" forks the workers from a process that has only collected the tests. The
 # modules whose test selections call pyfixest (switch, inference) run so.
 SETTINGS: dict[str, dict[str, str]] = {
-    module: {"process_isolation": "forkserver"} for module in ("switch", "inference")
+    module: {"process_isolation": "forkserver"}
+    for module in ("analysis/switch", "analysis/inference")
 }
 
 
@@ -297,7 +298,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.list:
         for m, t in MODULES.items():
-            print(f"{m:16} {' '.join(t)}")
+            print(f"{m:26} {' '.join(t)}")
         return 0
     unknown = set(args.modules) - set(MODULES)
     if unknown:

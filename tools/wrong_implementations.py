@@ -85,7 +85,7 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "t-as-z",
         "site-clustered intervals use the normal quantile instead of t(G-1)",
-        "inference.py",
+        "analysis/inference.py",
         (
             (
                 "q = stats.t.ppf(0.5 + level / 2, n_clusters - 1)",
@@ -97,7 +97,7 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "t-g-dof",
         "t with G instead of G-1 degrees of freedom",
-        "inference.py",
+        "analysis/inference.py",
         (
             (
                 "q = stats.t.ppf(0.5 + level / 2, n_clusters - 1)",
@@ -109,28 +109,28 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "cr1-missing",
         "the Cox sandwich without the CR1 factor",
-        "survival.py",
+        "analysis/survival.py",
         (("return (cov * cr1(g) if small_sample else cov), g", "return cov, g"),),
         ("tests/test_turnover.py", "-k", "symmetric"),
     ),
     Wrong(
         "cox-rows-as-clusters",
         "the Cox sandwich sums score residuals by row, not by site",
-        "survival.py",
+        "analysis/survival.py",
         (("cov = self.cov @ (by.T @ by) @ self.cov", "cov = self.cov @ (u.T @ u) @ self.cov"),),
         ("tests/test_survival.py", "tests/test_turnover.py", "-k", "sandwich or frailty"),
     ),
     Wrong(
         "cox-model-based-se",
         "the Cox table's interval from the model-based standard error",
-        "turnover.py",
+        "analysis/turnover.py",
         (("low, high = t_interval(b, se, g)", "low, high = t_interval(b, fit.se, g)"),),
         ("tests/test_turnover.py", "-k", "symmetric or frailty"),
     ),
     Wrong(
         "cox-ratio-wald",
         "the Cox interval as exp(b) +- z se instead of exp(b +- t se)",
-        "turnover.py",
+        "analysis/turnover.py",
         (
             ('"ci_low": np.exp(low),', f'"ci_low": np.exp(b) - {Z} * se,'),
             ('"ci_high": np.exp(high),', f'"ci_high": np.exp(b) + {Z} * se,'),
@@ -140,21 +140,21 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "km-entry-last-piece",
         "cumulative incidence takes a spell's entry from its last piece",
-        "turnover.py",
+        "analysis/turnover.py",
         (('"entry": first["start"],', '"entry": last["start"],'),),
         ("tests/test_turnover.py", "tests/test_intervals.py", "-k", "incidence or entry"),
     ),
     Wrong(
         "excess-exits-z",
         "excess exits draw log HR from a normal instead of t(G-1)",
-        "turnover.py",
+        "analysis/turnover.py",
         (("rng.standard_t(n_clusters - 1, draws)", "rng.standard_normal(draws)"),),
         ("tests/test_turnover.py", "tests/test_intervals.py", "-k", "excess"),
     ),
     Wrong(
         "rr-wald-ratio-scale",
         "the standardized risk ratio's interval on the ratio scale (delta method), not the log",
-        "burnout.py",
+        "analysis/burnout.py",
         (
             (
                 "lo, hi = inference.t_interval(np.log(r1 / r0), se_log, g)",
@@ -166,14 +166,14 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "burnout-cluster-no-cr1",
         "the logistic models' site-cluster variance without CR1",
-        "burnout.py",
+        "analysis/burnout.py",
         (("return inference.cr1(g) * (sums.T @ sums)", "return sums.T @ sums"),),
         ("tests/test_burnout.py", "tests/test_intervals.py", "-k", "interval or sandwich"),
     ),
     Wrong(
         "mediation-rows",
         "the mediation bootstrap resamples cells of rows instead of whole sites",
-        "burnout.py",
+        "analysis/burnout.py",
         (
             ('ws = site_weights(d["site_id"], resamples, seed)', "ws = None"),
             (
@@ -194,28 +194,28 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "mediation-90",
         "mediation intervals at the 5th and 95th percentiles",
-        "burnout.py",
+        "analysis/burnout.py",
         (("np.percentile(v[ok], [2.5, 97.5])", "np.percentile(v[ok], [5, 95])"),),
         ("tests/test_burnout.py", "tests/test_intervals.py", "-k", "mediation"),
     ),
     Wrong(
         "access-90",
         "access-per-departure intervals at the 5th and 95th percentiles",
-        "access.py",
+        "analysis/access.py",
         (("np.nanpercentile(df[col], [2.5, 97.5])", "np.nanpercentile(df[col], [5, 95])"),),
         ("tests/test_access.py", "tests/test_intervals.py", "-k", "departure or percentile"),
     ),
     Wrong(
         "access-slope-rows-dof",
         "the access slope's t interval with rows - 1 degrees of freedom instead of sites - 1",
-        "access.py",
+        "analysis/access.py",
         (("low, high = t_interval(b, se, sites)", "low, high = t_interval(b, se, len(data))"),),
         ("tests/test_access.py", "tests/test_intervals.py", "-k", "slope"),
     ),
     Wrong(
         "access-slope-model-based",
         "the access slope's standard error model-based instead of clustered by site",
-        "access.py",
+        "analysis/access.py",
         (
             (
                 'cov_type="cluster", cov_kwds={"groups": pd.factorize(data["site_id"])[0]}',
@@ -227,7 +227,7 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "switch-unstratified",
         "the switch bootstrap draws all sites together instead of within strata",
-        "switch.py",
+        "analysis/switch.py",
         (
             (
                 "[rng.choice(switching, len(switching)), rng.choice(others, len(others))]",
@@ -239,7 +239,7 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "switch-z",
         "the switch interval with the normal quantile instead of t(switching sites - 1)",
-        "switch.py",
+        "analysis/switch.py",
         (
             (
                 "low, high = t_interval(log_rr, se, n_switch, level)",
@@ -251,7 +251,7 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "time-rows",
         "the time-allocation bootstrap resamples rows, not clinicians",
-        "time_allocation.py",
+        "analysis/time_allocation.py",
         (
             (
                 "per = unit_sums(t, numerator, by)\n    w = resample_counts",
@@ -264,14 +264,14 @@ WRONG: tuple[Wrong, ...] = (
     Wrong(
         "cost-90",
         "Monte Carlo cost intervals at the 5th and 95th percentiles",
-        "cost.py",
+        "analysis/cost.py",
         (("np.percentile(d, [2.5, 50, 97.5])", "np.percentile(d, [5, 50, 95])"),),
         ("tests/test_cost.py", "tests/test_intervals.py", "-k", "cost or summar"),
     ),
     Wrong(
         "ratio-bootstrap-90",
         "the unit bootstrap of a ratio at the 5th and 95th percentiles",
-        "rates.py",
+        "analysis/rates.py",
         (("np.percentile(draws, [2.5, 97.5])", "np.percentile(draws, [5, 95])"),),
         ("tests/test_rates.py",),
     ),

@@ -10,9 +10,9 @@ from pathlib import Path
 from statsmodels.stats.multitest import multipletests
 
 from helpers import catalog
+from helpers.analysis.evalue import RATIO_UNITS, e_values
+from helpers.analysis.inference import MDE_POWER
 from helpers.cells import MIN_CELL_SIZE, too_few
-from helpers.evalue import RATIO_UNITS, e_values
-from helpers.inference import MDE_POWER
 
 FINDINGS_DIR = "findings"
 
@@ -120,7 +120,7 @@ class Registry:
             ``False`` for a number about no group of people (a published worked example, a
             policy-model scenario): the small-cell rule does not apply.
         mde
-            Minimum detectable effect of a comparison (:func:`helpers.inference.mde`): the
+            Minimum detectable effect of a comparison (:func:`helpers.analysis.inference.mde`): the
             smallest true ratio (its reciprocal below 1) or difference (either sign) that a
             two-sided 5% test of no effect detects with probability ``mde_power`` (``MDE_POWER``),
             published with the finding (blank when suppressed).

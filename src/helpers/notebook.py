@@ -163,7 +163,7 @@ class Analysis:
         Parameters
         ----------
         df
-            The table; column names must be in :data:`helpers.labels.COLUMNS`.
+            The table; column names must be in :data:`helpers.report.labels.COLUMNS`.
         tbl_id
             ``tbl-...``: the report cross-references it as ``@tbl-...``.
         caption

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from helpers import demo
+from helpers.data import demo
 from helpers.data.contract import SPECS, TABLES, rule_names
 from helpers.data.folder import validate_folder
 from helpers.data.result import FIRST_ROWS

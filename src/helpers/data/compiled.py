@@ -26,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 def _version() -> str:
     parts = [(HERE / name).read_bytes() for name in ("contract.py", "checks.py", "sums.py")]
     # the sums' expressions are the analyses' own
-    parts += [(HERE.parent / name).read_bytes() for name in ("encounters.py", "time_allocation.py")]
+    analysis = HERE.parent / "analysis"
+    parts += [(analysis / name).read_bytes() for name in ("encounters.py", "time_allocation.py")]
     parts += [metadata.version(p).encode() for p in ("ibis-framework", "sqlglot")]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
 

@@ -1,7 +1,7 @@
 """The one engine: DuckDB with bounded memory, driven through Ibis.
 
 Checks and aggregations are Ibis expressions (:mod:`helpers.data.checks`,
-:mod:`helpers.encounters`), so that the same expressions can later run where the data live
+:mod:`helpers.analysis.encounters`), so that the same expressions can later run where the data live
 (PostgreSQL, Spark, a warehouse); only the staging of files (:mod:`helpers.data.read`) speaks
 DuckDB's own SQL.
 """

@@ -344,8 +344,8 @@ class Dataset:
         """The sums of a table with patient-level rows (``encounters``: per clinician, site
         and billed code combination; ``time_allocation``: per clinician, site, month,
         activity and after-hours flag), computed where the rows are (for a table read from a
-        database, the only thing that left it). See :mod:`helpers.encounters` and
-        :func:`helpers.time_allocation.minute_sums`.
+        database, the only thing that left it). See :mod:`helpers.analysis.encounters` and
+        :func:`helpers.analysis.time_allocation.minute_sums`.
 
         Parameters
         ----------
@@ -479,6 +479,19 @@ class Dataset:
         return con
 
 
+# Beside the data layer's code but not part of it: the demonstration generator and the
+# published reference numbers. Changing them does not make validated stores stale.
+NOT_THE_LAYER = ("demo.py", "demo_truth.py", "reference.py", "reference")
+
+
+def layer_hash() -> str:
+    """:func:`helpers.pipeline.cache.tree_hash` of the data layer's code, without
+    :data:`NOT_THE_LAYER`: part of the key of every store."""
+    from helpers.pipeline.cache import tree_hash
+
+    return tree_hash(Path(__file__).parent, skip=NOT_THE_LAYER)
+
+
 def open_store(data_dir: str | Path, validate: Callable[[Path, Path], ValidationResult]) -> Dataset:
     """Validate (once) and open a data folder.
 
@@ -509,9 +522,7 @@ def open_store(data_dir: str | Path, validate: Callable[[Path, Path], Validation
         result.errors = [Violation(str(folder), "", "data folder not found")]
         raise DataError(result)
     # the store's layout and checks are the data layer's: a store made by other code is not used
-    from helpers.pipeline.cache import tree_hash
-
-    key = f"{fingerprint(folder)}-{tree_hash(Path(__file__).parent)[:12]}"
+    key = f"{fingerprint(folder)}-{layer_hash()[:12]}"
     remote = (folder / SOURCES_FILE).exists()
     store = cache_root() / "validated" / key
     meta_path = store / "meta.json"

@@ -2,8 +2,8 @@
 table read from a database, all that leaves it.
 
 ``encounters`` are summed per clinician, site and billed code combination
-(:func:`helpers.encounters.code_sums`), ``time_allocation`` per clinician, site, month,
-activity and after-hours flag (:func:`helpers.time_allocation.minute_sums`). The same Ibis
+(:func:`helpers.analysis.encounters.code_sums`), ``time_allocation`` per clinician, site, month,
+activity and after-hours flag (:func:`helpers.analysis.time_allocation.minute_sums`). The same Ibis
 expressions run on DuckDB for files (compiled once, :mod:`helpers.data.compiled`) and in the
 database for a table of ``sources.yaml`` (:mod:`helpers.data.warehouse`); :func:`arrange`
 gives both results one schema and one order, so that what the notebooks read does not depend
@@ -19,8 +19,8 @@ import pyarrow as pa
 
 _DEC = pa.decimal128(38, 9)
 SUMS = {
-    "encounters": ("helpers.encounters", "code_sums"),
-    "time_allocation": ("helpers.time_allocation", "minute_sums"),
+    "encounters": ("helpers.analysis.encounters", "code_sums"),
+    "time_allocation": ("helpers.analysis.time_allocation", "minute_sums"),
 }
 SCHEMAS = {
     "encounters": pa.schema(

@@ -30,11 +30,16 @@ def notebook_source_hash(notebook: Path) -> str:
     return _sha(json.dumps([cells, tags]).encode())
 
 
-def tree_hash(folder: Path, suffixes: tuple[str, ...] = CODE_SUFFIXES) -> str:
-    """Hash of every file under ``folder`` with one of ``suffixes`` (paths and contents)."""
+def tree_hash(
+    folder: Path, suffixes: tuple[str, ...] = CODE_SUFFIXES, skip: tuple[str, ...] = ()
+) -> str:
+    """Hash of every file under ``folder`` with one of ``suffixes`` (paths and contents),
+    leaving out the files and folders of ``folder`` named in ``skip``."""
     h = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in suffixes and "__pycache__" not in path.parts:
+        if path.relative_to(folder).parts[0] in skip or "__pycache__" in path.parts:
+            continue
+        if path.is_file() and path.suffix in suffixes:
             h.update(str(path.relative_to(folder)).encode())
             h.update(b"\0")
             h.update(path.read_bytes())

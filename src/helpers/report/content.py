@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from helpers import __version__, catalog, formatting, paths
+from helpers import __version__, catalog, paths
+from helpers.data.reference import published
 from helpers.findings import MIN_CELL_SIZE
 from helpers.pipeline import manifest
-from helpers.reference import published
-from helpers.report import tables
+from helpers.report import formatting, tables
 
 DEMO_MARK = "Demonstration data — simulated, not for citation"
 NARRATIVE_DIR = "narrative"

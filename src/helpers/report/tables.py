@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import catalog, formatting, labels
+from helpers import catalog
 from helpers.artifacts import SUPPRESSED
+from helpers.report import formatting, labels
 
 # Columns holding identifiers or codes that are printed as they are.
 VERBATIM = {"site_id", "visit_type"}

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.inference import cr1
+from helpers.analysis.inference import cr1
 
 
 # --- the Cox model ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """One label dictionary for tables, figures and text: code names in the words a reader knows.
 
 ``VALUES`` names category values and model terms; ``COLUMNS`` names table columns and says how
-their numbers are formatted (see :mod:`helpers.formatting`). Every column of a published table
-and every category value shown must be here: a test checks the demonstration report.
+their numbers are formatted (see :mod:`helpers.report.formatting`). Every column of a published
+table and every category value shown must be here: a test checks the demonstration report.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ VALUES: dict[str, str] = {
     "positions": "Clinician positions",
     "months": "Months modeled",
     "full_visits_per_month": "Visits a month at full productivity",
-    # the switch study (helpers.switch)
+    # the switch study (helpers.analysis.switch)
     "before_switch": "Before the switch (pre-trend model)",
     "after_switch": "After the switch (imputation)",
     "imputation_poisson": "Imputation (Poisson), RVU sites",
@@ -141,7 +141,7 @@ VALUES: dict[str, str] = {
 # pooled years without exits are named "year_2018-2019" and fall back to plain text)
 VALUES.update({f"year_{y}": f"Calendar year {y}" for y in range(2000, 2041)})
 
-# column -> (header, format kind); kinds are those of helpers.formatting.fmt
+# column -> (header, format kind); kinds are those of helpers.report.formatting.fmt
 COLUMNS: dict[str, tuple[str, str]] = {
     "outcome": ("Outcome", "text"),
     "term": ("Term", "text"),
@@ -236,7 +236,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "share_clinician_in_governance": ("Clinicians in governance", "share"),
     "share_admin_shadowing": ("Administrator shadowing", "share"),
     "mean_protected_time_pct": ("Mean protected time (%)", "rate"),
-    # the switch study (helpers.switch)
+    # the switch study (helpers.analysis.switch)
     "year_rel": ("Years since the switch", "count"),
     "period": ("Estimate from", "text"),
     "switch_sites": ("Switching sites", "count"),
@@ -286,4 +286,4 @@ def column(name: str) -> tuple[str, str]:
     """The header and format kind of a table column."""
     if name in COLUMNS:
         return COLUMNS[name]
-    raise KeyError(f"no label for table column {name!r}: add it to helpers.labels.COLUMNS")
+    raise KeyError(f"no label for table column {name!r}: add it to helpers.report.labels.COLUMNS")

@@ -1,10 +1,10 @@
 """The demonstration organization: a simulated health system with documented effects.
 
-``python -m helpers.demo --out data/demo [--seed N] [--scale S] [--realism default|none]``
+``python -m helpers.data.demo --out data/demo [--seed N] [--scale S] [--realism default|none]``
 (plus one flag per option of :class:`Realism`, see ``--help``) writes the seven tables of the
 data contract, ``dataset.yaml`` (``synthetic: true``) and ``truth.json``: every simulation
 parameter and the true value of every estimand the analyses target, computed on the generated
-data by :mod:`helpers.demo_truth`. The same seed, scale and options give byte-identical files;
+data by :mod:`helpers.data.demo_truth`. The same seed, scale and options give byte-identical files;
 ``--scale`` scales the number of sites (and with them every table).
 
 Exits are simulated month by month from a Weibull hazard on tenure times the hazard ratios of
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helpers.data.contract import CLINICIAN_ROLES, PRODUCTION_LINE, SPECS
-from helpers.reference import fee_schedule
+from helpers.data.reference import fee_schedule
 
 # The demonstration organization's seed: the first seed from 20261123 on at which every primary
 # finding's 95% interval covers the estimand it targets (tools/demo_seed.py; at 20261123 the
@@ -157,8 +157,9 @@ TRUTH: dict = {
         "encounters_per_fte_weekday": 0.8,
     },
 }  # fmt: skip
-DESCRIPTIONS = {  # the simulation parameters; helpers.demo_truth.DESCRIPTIONS: the estimands
-    "realism": "the options the world was generated with (helpers.demo.Realism; data/README.md)",
+DESCRIPTIONS = {  # the simulation parameters; helpers.data.demo_truth.DESCRIPTIONS: the estimands
+    "realism": "the options the world was generated with (helpers.data.demo.Realism; "
+    "data/README.md)",
     "turnover.hr_*": "simulation parameters: direct voluntary-exit hazard ratios (not through "
     "burnout), given the site frailty and calendar shock; reference salary, physician, primary "
     "care, practice absent; regime in effect in the month (time-varying). What a Cox model "
@@ -1038,7 +1039,7 @@ def generate(
 ) -> dict:
     """Write the demonstration organization into ``out`` (atomically) and return the truth.
     ``realism`` defaults to :class:`Realism` () (realistic); ``Realism.none()`` turns it off."""
-    from helpers import demo_truth  # imports this module
+    from helpers.data import demo_truth  # imports this module
 
     realism = Realism() if realism is None else realism
     params = parameters(realism)
@@ -1122,7 +1123,7 @@ def realism_from_args(args: argparse.Namespace) -> Realism:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.demo", description=__doc__.split("\n")[0]
+        prog="python -m helpers.data.demo", description=__doc__.split("\n")[0]
     )
     d = Realism()
     parser.add_argument("--out", default="data/demo")

@@ -229,7 +229,7 @@ def per_clinician(path: Path, fee: pd.DataFrame) -> pd.DataFrame:
         The encounters' sums (:func:`code_sums`) as Parquet (``run.data.sums("encounters")``),
         computed where the encounters are.
     fee
-        The fee schedule (``helpers.reference.fee_schedule()``): ``code``, ``work_rvu``.
+        The fee schedule (``helpers.data.reference.fee_schedule()``): ``code``, ``work_rvu``.
 
     Returns
     -------

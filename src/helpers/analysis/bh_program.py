@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.reference import fee_schedule, replacement_cost_reference
+from helpers.data.reference import fee_schedule, replacement_cost_reference
 
 _BH = replacement_cost_reference()["roles"]["behavioral_health"]
 # median of the shipped behavioral-health replacement cost, as a share of salary (0.2-2.0)

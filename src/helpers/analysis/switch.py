@@ -50,8 +50,8 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from helpers.inference import cr1, require_sites, t_interval, t_p_value
-from helpers.turnover import DAYS_PER_YEAR
+from helpers.analysis.inference import cr1, require_sites, t_interval, t_p_value
+from helpers.analysis.turnover import DAYS_PER_YEAR
 
 SWITCH_FROM = "rvu_production"
 SWITCH_TO = ("salary", "salary_plus_quality")
@@ -220,7 +220,7 @@ def conventional_panel(
     Parameters
     ----------
     pt : pandas.DataFrame
-        Person-time (:func:`helpers.turnover.person_time`): ``site_id``, ``clinician_id``,
+        Person-time (:func:`helpers.analysis.turnover.person_time`): ``site_id``, ``clinician_id``,
         ``p_start``, ``p_end``, ``event``.
     management : pandas.DataFrame
         The ``management`` table (for :func:`switches`).
@@ -528,8 +528,8 @@ def strata(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
 def bootstrap_rows(cells: Cells, reps: int, rng: np.random.Generator):
     """Yield (rows, site codes) of ``reps`` stratified site-bootstrap samples: switching sites
     drawn with replacement among switching sites and other sites among other sites (the
-    stratified form of :func:`helpers.inference.site_resamples`), each drawn site bringing all
-    its rows under a code of its own (a site drawn twice is two sites)."""
+    stratified form of :func:`helpers.analysis.inference.site_resamples`), each drawn site
+    bringing all its rows under a code of its own (a site drawn twice is two sites)."""
     switching, others = strata(cells)
     order = np.argsort(cells.site, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(cells.site, minlength=cells.n_site))]
@@ -683,7 +683,7 @@ def imputation(
     ``people`` (distinct site_id, year, clinician_id; :func:`site_year_people`) counts the
     clinicians behind the estimate and each year of the path. Raises
     :class:`TooFewSwitchSites` below ``MIN_SWITCH_SITES`` switching sites and
-    :class:`helpers.inference.TooFewSites` below ``MIN_SITES`` sites.
+    :class:`helpers.analysis.inference.TooFewSites` below ``MIN_SITES`` sites.
     """
     t0 = time.perf_counter()
     cells, rows = cells_from_panel(panel)
@@ -846,7 +846,7 @@ def twfe(panel: pd.DataFrame) -> TwfeResult:
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     """
     est = panel[panel["rel"].isna() | (panel["rel"] != 0)].copy()
@@ -921,14 +921,14 @@ def switch_analysis(
     reps: int = BOOTSTRAP_REPS,
     seed: int = BOOTSTRAP_SEED,
 ) -> SwitchResult:
-    """The switch study on person-time ``pt`` (:func:`helpers.turnover.person_time`): the
+    """The switch study on person-time ``pt`` (:func:`helpers.analysis.turnover.person_time`): the
     imputation estimate with its bootstrap, path and pre-trend test, and the conventional TWFE
     estimate and event study on the same site-years for comparison.
 
     Parameters
     ----------
     pt : pandas.DataFrame
-        Person-time (:func:`helpers.turnover.person_time`).
+        Person-time (:func:`helpers.analysis.turnover.person_time`).
     management : pandas.DataFrame
         The ``management`` table (pay model periods by site).
     window : tuple of pandas.Timestamp
@@ -961,7 +961,7 @@ def switch_analysis(
     TooFewSwitchSites
         Fewer than ``MIN_SWITCH_SITES`` switching sites with years before and after the
         switch (a ``ValueError``).
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     FitFailure
         The Poisson model cannot be fitted on the data (an ``ArithmeticError``).
@@ -1157,7 +1157,7 @@ def plot_path(
         Draws on ``ax``: points with 95% intervals on a log axis, a line at 1, the legend.
     """
     from helpers.artifacts import MARKERS, PALETTE, plain_log_axis
-    from helpers.labels import label
+    from helpers.report.labels import label
 
     def drawable(d: pd.DataFrame) -> pd.DataFrame:
         d = d.copy()

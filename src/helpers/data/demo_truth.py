@@ -1,6 +1,6 @@
 """The true value of every estimand the analyses target, on the generated demonstration data.
 
-:func:`helpers.demo.generate` calls :func:`estimands` with what it simulated (the world, the
+:func:`helpers.data.demo.generate` calls :func:`estimands` with what it simulated (the world, the
 burnout states and clinician-months of the history, the survey's hidden covariates and the
 burnout state of everyone in post on the survey dates). Everything here is an exact
 expectation given the generated person-time and covariates (no Monte Carlo), except where a
@@ -16,7 +16,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from helpers import demo
+from helpers.data import demo
 
 # Gauss-Hermite rule for expectations over a standard normal site effect
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(40)

@@ -1,7 +1,7 @@
 """Coverage and power of the primary findings.
 
-:func:`simulate` builds the demonstration organization (:mod:`helpers.demo`) in memory, with
-the tables as a notebook reads them and their truths (:mod:`helpers.demo_truth`);
+:func:`simulate` builds the demonstration organization (:mod:`helpers.data.demo`) in memory, with
+the tables as a notebook reads them and their truths (:mod:`helpers.data.demo_truth`);
 :func:`primary_estimates` runs on it the package functions the notebooks call for each
 primary finding. ``tools/coverage.py`` repeats both over many seeds (``make coverage``); the
 results are in ``VALIDATION.md``.
@@ -9,8 +9,8 @@ results are in ``VALIDATION.md``.
 :func:`mde` is the minimum detectable effect a notebook publishes with each primary finding:
 the smallest true effect that a two-sided 5% test of no effect detects with 80% power, from
 the finding's own standard error, ``(t(0.975, df) + t(0.80, df)) x SE`` on the scale of the
-test (log for ratios; :func:`helpers.inference.mde`). ``VALIDATION.md`` compares it with the
-effect found by simulation.
+test (log for ratios; :func:`helpers.analysis.inference.mde`). ``VALIDATION.md`` compares it
+with the effect found by simulation.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import access, burnout, demo, switch, turnover
+from helpers.analysis import access, burnout, switch, turnover
+from helpers.analysis.inference import MDE_LEVEL, MDE_POWER, MIN_SITES, mde, mde_multiplier
+from helpers.data import demo
 from helpers.data.contract import SPECS
-from helpers.inference import MDE_LEVEL, MDE_POWER, MIN_SITES, mde, mde_multiplier
 
 __all__ = ["MDE_LEVEL", "MDE_POWER", "mde", "mde_multiplier"]  # re-exported for the tool
 
@@ -116,7 +117,7 @@ def simulate(
     params: dict | None = None,
     truth: bool = True,
 ) -> Simulated:
-    """The organization :func:`helpers.demo.generate` writes for ``seed``, ``scale`` and
+    """The organization :func:`helpers.data.demo.generate` writes for ``seed``, ``scale`` and
     ``realism``, in memory and without the time-allocation and encounter tables (their
     random streams are separate, so every other table is the same).
 
@@ -124,7 +125,7 @@ def simulate(
     {"turnover.hr_rvu_production": 1.3}); ``"access.tnaa_per_vacant_fte"`` (which the
     generator reads from ``demo.TRUTH``) is applied by adding (value - 2.5) x vacant FTE to
     the generated waits. ``truth=False`` skips the estimands (about a second)."""
-    from helpers import demo_truth
+    from helpers.data import demo_truth
 
     realism = demo.Realism() if realism is None else realism
     p = demo.parameters(realism)
@@ -227,7 +228,7 @@ def primary_estimates(
     (with the notebooks' defaults; the switch study without its pre-trend test and TWFE
     comparison, which do not change the finding). A finding its notebook would register as
     unavailable comes back with ``error`` set. ``cox_inference`` is passed to
-    :func:`helpers.turnover.cox_model` (``"cr1"`` gives the intervals published before the
+    :func:`helpers.analysis.turnover.cox_model` (``"cr1"`` gives the intervals published before the
     jackknife)."""
     want = set(findings)
     t = sim.tables

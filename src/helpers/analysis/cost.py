@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers.data.contract import CLINICIAN_ROLES
-from helpers.reference import replacement_cost_reference
+from helpers.data.reference import replacement_cost_reference
 
 # Hamidi et al. 2018: relative risk of leaving, burned out vs not, 2.1 (95% CI 1.3-3.3).
 PUBLISHED_RELATIVE_RISK = (2.1, (1.3, 3.3))

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
+from helpers.analysis.inference import require_sites, site_resamples, t_interval
 from helpers.data.contract import CLINICIAN_ROLES, EXIT_REASONS
-from helpers.inference import require_sites, site_resamples, t_interval
 
 
 def panel(access: pd.DataFrame) -> pd.DataFrame:
@@ -91,7 +91,7 @@ def fe_slope(d: pd.DataFrame, outcome: str) -> Slope:
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites with data (a ``ValueError``).
     """
     data = d[[outcome, "vacant_fte", "site_id", "month_key"]].dropna()
@@ -332,7 +332,7 @@ def departure_effects(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         No clinician FTE in ``deps`` (no exits to divide by).

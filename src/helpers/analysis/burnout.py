@@ -4,7 +4,7 @@ standardization, the trust difference, dose-response and mediation through burno
 Every model adjusts for the same set: pay model (reference salary), the three binary
 practices, role, setting and survey year (indicators, for calendar shocks). Every interval
 is site-clustered: the CR1 sandwich with t(G - 1) limits and P values, and no model on fewer
-than ``inference.MIN_SITES`` sites (see :mod:`helpers.inference`).
+than ``inference.MIN_SITES`` sites (see :mod:`helpers.analysis.inference`).
 
 Risk ratios and differences are standardized (g-computation): the logistic model predicts
 each response under the exposure and under the reference, the predictions are averaged over
@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from helpers import inference
+from helpers.analysis import inference
+from helpers.analysis.evalue import e_value
+from helpers.analysis.rates import wilson_ci
 from helpers.cells import factor_of
 from helpers.data.contract import CLINICIAN_ROLES
-from helpers.evalue import e_value
-from helpers.rates import wilson_ci
 
 PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
 COMP_LEVELS = ("rvu_production", "salary_plus_quality", "hybrid")  # reference: salary
@@ -649,7 +649,7 @@ def standardized(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         No responses on one side of a binary comparison, a dose that does not vary apart
@@ -723,7 +723,7 @@ def bootstrap_rr(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         The model on all responses does not converge.
@@ -812,7 +812,7 @@ def dose_response(r: pd.DataFrame, doses: Iterable[Dose] = DOSE_MODELS) -> pd.Da
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         A dose that does not vary apart from the adjustment set, or a model that does not
@@ -874,7 +874,7 @@ def mean_difference(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         ``exposure`` does not vary apart from the adjustment set.
@@ -1027,7 +1027,7 @@ def mediation(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         No responses under ``exposure`` or under salary, or a model that does not converge.
@@ -1118,7 +1118,7 @@ def correlates(r: pd.DataFrame, items: Iterable[str] = ITEMS) -> pd.DataFrame:
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         An item that does not vary apart from the adjustment set, or a model that does not

@@ -1,7 +1,8 @@
 """Turnover: person-time with time-varying management and calendar year, exit rates, the Cox
 model of voluntary exit with site-clustered small-sample inference, its proportional-hazards
 test, dose-response, excess exits under RVU production pay, the linked survey cohort, cumulative
-incidence of voluntary exit. The sites that left RVU production pay: :mod:`helpers.switch`."""
+incidence of voluntary exit. The sites that left RVU production pay:
+:mod:`helpers.analysis.switch`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import survival
+from helpers.analysis import survival
+from helpers.analysis.inference import MIN_SITES, jackknife_se, require_sites, t_interval, t_p_value
+from helpers.analysis.rates import poisson_rate_ci
 from helpers.cells import factor_of
 from helpers.data.contract import CLINICIAN_ROLES
-from helpers.inference import MIN_SITES, jackknife_se, require_sites, t_interval, t_p_value
-from helpers.rates import poisson_rate_ci
 
 DAYS_PER_YEAR = 365.25
 PRACTICES = ("team_based_care", "clinician_in_governance", "admin_shadowing")
@@ -307,9 +308,10 @@ def cox_model(
     Inference is site-clustered, with Student's t on G-1 degrees of freedom for intervals and
     P values; no model is fitted on fewer than ``MIN_SITES`` sites. ``inference`` picks the
     standard errors: ``"jackknife"`` (the default), the site jackknife (CR3) of the
-    coefficients refitted without each site in turn (:func:`helpers.survival.
-    leave_one_group_out`, :func:`helpers.inference.jackknife_se`); ``"cr1"``, the sandwich of
-    summed score residuals by site times G/(G-1). Over 200 simulated organizations like the
+    coefficients refitted without each site in turn
+    (:func:`helpers.analysis.survival.leave_one_group_out`,
+    :func:`helpers.analysis.inference.jackknife_se`); ``"cr1"``, the sandwich of summed score
+    residuals by site times G/(G-1). Over 200 simulated organizations like the
     demonstration data the CR1 intervals of the pay and team-based care hazard ratios covered
     their targets 89-92% of the time, the jackknife ones at about the nominal 95%
     (VALIDATION.md): exposures that change by site, on about 25 sites a side, are where CR1
@@ -344,7 +346,7 @@ def cox_model(
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         An unknown ``inference``.
@@ -521,7 +523,7 @@ def dose_model(pt: pd.DataFrame, term: str) -> CoxResult:
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites with the dose recorded (a ``ValueError``).
     KeyError
         ``term`` is not in :data:`DOSES`.
@@ -725,7 +727,7 @@ def burnout_exit_model(cohort: pd.DataFrame) -> LinkedResult:
 
     Raises
     ------
-    helpers.inference.TooFewSites
+    helpers.analysis.inference.TooFewSites
         Fewer than ``MIN_SITES`` sites (a ``ValueError``).
     ValueError
         No variation in burnout among the linked responses.
@@ -872,7 +874,7 @@ def incidence_curves(
 
 def clinicians_at_risk(spells: pd.DataFrame, times, closed: str = "left") -> np.ndarray:
     """Distinct clinicians with a spell under observation at each tenure (``closed`` as in
-    :func:`helpers.survival.at_risk_at`)."""
+    :func:`helpers.analysis.survival.at_risk_at`)."""
     if closed not in ("left", "right"):
         raise ValueError(f"closed must be 'left' or 'right', not {closed!r}")
     e, x = spells["entry"].to_numpy(float), spells["exit"].to_numpy(float)
