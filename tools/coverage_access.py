@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis import access
-from helpers.data import demo
+from helpers.data import demo_model
 
 
 def simulate(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -38,21 +38,23 @@ def simulate(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rngs = dict(
         zip(parts, map(np.random.default_rng, np.random.SeedSequence(seed).spawn(8)), strict=True)
     )
-    sites = demo.make_sites(rngs["sites"], 1.0)
-    management = demo.make_management(rngs["management"], sites)
-    posts = demo.make_posts(rngs["posts"], sites)
-    spells = demo.simulate_spells(
-        rngs["spells"], posts, demo.monthly_log_hr(posts, sites, management)
+    sites = demo_model.make_sites(rngs["sites"], 1.0)
+    management = demo_model.make_management(rngs["management"], sites)
+    posts = demo_model.make_posts(rngs["posts"], sites)
+    spells = demo_model.simulate_spells(
+        rngs["spells"], posts, demo_model.monthly_log_hr(posts, sites, management)
     )
-    clin = demo.make_clinicians(spells, posts, sites)
-    acc, _ = demo.make_access(rngs["access"], sites, posts, demo.filled_fte(clin, sites))
+    clin = demo_model.make_clinicians(spells, posts, sites)
+    acc, _ = demo_model.make_access(
+        rngs["access"], sites, posts, demo_model.filled_fte(clin, sites)
+    )
     acc["month"] = pd.to_datetime(acc["month"])
     return access.panel(acc), clin
 
 
 def expected_vacant_months() -> float:
-    mean_g = demo.TRUTH["turnover"]["vacancy_months_mean"]
-    days = demo.ACCESS_MONTHS.days_in_month.to_numpy()
+    mean_g = demo_model.TRUTH["turnover"]["vacancy_months_mean"]
+    days = demo_model.ACCESS_MONTHS.days_in_month.to_numpy()
     return mean_g - 1 + float(np.mean(14 / days))
 
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--resamples", type=int, default=300)
     args = parser.parse_args(argv)
-    a = demo.TRUTH["access"]
+    a = demo_model.TRUTH["access"]
     ev = expected_vacant_months()
     rows = []
     start = time.perf_counter()

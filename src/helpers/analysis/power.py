@@ -25,7 +25,7 @@ from scipy import stats
 
 from helpers.analysis import access, burnout, switch, turnover
 from helpers.analysis.inference import MDE_LEVEL, MDE_POWER, MIN_SITES, mde, mde_multiplier
-from helpers.data import demo
+from helpers.data import demo_model
 from helpers.data.contract import SPECS
 
 __all__ = ["MDE_LEVEL", "MDE_POWER", "mde", "mde_multiplier"]  # re-exported for the tool
@@ -84,7 +84,7 @@ class Simulated:
     (unless not asked for) ``truth.json``'s estimands."""
 
     seed: int
-    realism: demo.Realism
+    realism: demo_model.Realism
     tables: dict[str, pd.DataFrame]
     window: tuple[pd.Timestamp, pd.Timestamp]
     truth: dict | None
@@ -112,7 +112,7 @@ def as_read(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 def simulate(
     seed: int,
-    realism: demo.Realism | None = None,
+    realism: demo_model.Realism | None = None,
     scale: float = 1.0,
     params: dict | None = None,
     truth: bool = True,
@@ -123,12 +123,12 @@ def simulate(
 
     ``params`` overrides simulation parameters, as {"block.key": value} (e.g.
     {"turnover.hr_rvu_production": 1.3}); ``"access.tnaa_per_vacant_fte"`` (which the
-    generator reads from ``demo.TRUTH``) is applied by adding (value - 2.5) x vacant FTE to
+    generator reads from ``demo_model.TRUTH``) is applied by adding (value - 2.5) x vacant FTE to
     the generated waits. ``truth=False`` skips the estimands (about a second)."""
     from helpers.data import demo_truth
 
-    realism = demo.Realism() if realism is None else realism
-    p = demo.parameters(realism)
+    realism = demo_model.Realism() if realism is None else realism
+    p = demo_model.parameters(realism)
     tnaa = None
     for key, value in (params or {}).items():
         block, name = key.split(".")
@@ -142,19 +142,21 @@ def simulate(
     rngs = dict(
         zip(parts, map(np.random.default_rng, np.random.SeedSequence(seed).spawn(10)), strict=True)
     )
-    sites = demo.make_sites(rngs["sites"], scale)
-    management = demo.make_management(rngs["management"], sites, realism)
-    posts = demo.make_posts(rngs["posts"], sites, realism)
-    world = demo.build_world(rngs["frailty"], p, realism, sites, management, posts)
-    spells, history = demo.simulate_spells(rngs["spells"], rngs["burnout"], world)
-    clin = demo.make_clinicians(spells, posts, sites)
-    acc, clipped = demo.make_access(rngs["access"], sites, posts, demo.filled_fte(clin, sites))
+    sites = demo_model.make_sites(rngs["sites"], scale)
+    management = demo_model.make_management(rngs["management"], sites, realism)
+    posts = demo_model.make_posts(rngs["posts"], sites, realism)
+    world = demo_model.build_world(rngs["frailty"], p, realism, sites, management, posts)
+    spells, history = demo_model.simulate_spells(rngs["spells"], rngs["burnout"], world)
+    clin = demo_model.make_clinicians(spells, posts, sites)
+    acc, clipped = demo_model.make_access(
+        rngs["access"], sites, posts, demo_model.filled_fte(clin, sites)
+    )
     if tnaa is not None:
-        slope = demo.TRUTH["access"]["tnaa_per_vacant_fte"]
+        slope = demo_model.TRUTH["access"]["tnaa_per_vacant_fte"]
         vacant = (acc["budgeted_clinician_fte"] - acc["filled_clinician_fte"]).clip(lower=0)
         days = acc["third_next_available_days"] + (tnaa - slope) * vacant
         acc["third_next_available_days"] = np.round(np.maximum(days, 0), 1)
-    survey, hidden, population = demo.make_survey(
+    survey, hidden, population = demo_model.make_survey(
         rngs["survey"], clin, management, world, history.states
     )
     tables = {

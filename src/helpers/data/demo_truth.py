@@ -16,7 +16,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from helpers.data import demo
+from helpers.data import demo_model
 
 # Gauss-Hermite rule for expectations over a standard normal site effect
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
@@ -143,13 +143,13 @@ def _r(x: float, digits: int = 6) -> float:
     return round(float(x), digits)
 
 
-def _p_burned(world: demo.World, post, period, pay=None, tbc=None) -> np.ndarray:
+def _p_burned(world: demo_model.World, post, period, pay=None, tbc=None) -> np.ndarray:
     """P(burned out) of the occupant of ``post`` in ``period``, with the pay model or team-based
     care at the period's start set to ``pay`` / ``tbc`` when given."""
     b = world.params["burnout"]
     lp = world.logit[post, period]
     if pay is not None:
-        lp = lp - world.logit_pay[post, period] + np.log(demo._comp_effects("or", b)[pay])
+        lp = lp - world.logit_pay[post, period] + np.log(demo_model._comp_effects("or", b)[pay])
     if tbc is not None:
         lp = lp - world.logit_tbc[post, period] + np.log(b["or_team_based_care"]) * tbc
     return _expit(lp)
@@ -166,7 +166,7 @@ def _weibull(params: dict, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
     return (t1 / lam) ** k - (t0 / lam) ** k
 
 
-def clinician_months(world: demo.World, occupancy: pd.DataFrame) -> pd.DataFrame:
+def clinician_months(world: demo_model.World, occupancy: pd.DataFrame) -> pd.DataFrame:
     """The simulated clinician-months of the analysis window with their exposures, voluntary
     cumulative hazard if not burned out (``dhv``), other-exit hazard (``dho``) and P(burned
     out) (``p``)."""
@@ -179,9 +179,9 @@ def clinician_months(world: demo.World, occupancy: pd.DataFrame) -> pd.DataFrame
         {
             "post": post,
             "month": m,
-            "period": demo.PERIOD_OF_MONTH[m],
+            "period": demo_model.PERIOD_OF_MONTH[m],
             "site": s,
-            "year": demo.MONTHS.year.to_numpy()[m],
+            "year": demo_model.MONTHS.year.to_numpy()[m],
             "comp": cal.comp[s, m],
             "team_based_care": cal.tbc[s, m],
             "clinician_in_governance": cal.gov[s, m],
@@ -189,12 +189,12 @@ def clinician_months(world: demo.World, occupancy: pd.DataFrame) -> pd.DataFrame
             "dhv": _weibull(world.params, t0, t1) * np.exp(world.log_hr[post, m]),
             "dho": sum(t["other_exit_hazards_per_year"].values()) * (t1 - t0),
             "pay": world.log_hr_pay[post, m],
-            "p": _expit(world.logit[post, demo.PERIOD_OF_MONTH[m]]),
+            "p": _expit(world.logit[post, demo_model.PERIOD_OF_MONTH[m]]),
         }
     )
 
 
-def total_hazard_ratios(world: demo.World, cm: pd.DataFrame) -> tuple[dict, dict]:
+def total_hazard_ratios(world: demo_model.World, cm: pd.DataFrame) -> tuple[dict, dict]:
     """Hazard ratios of voluntary exit not adjusted for burnout: direct HR x (1 + p1 (hr_burnout
     - 1)) / (1 + p0 (hr_burnout - 1)), p1 and p0 the mean P(burned out) over the exposed
     clinician-months as they were and with the exposure removed from the burnout model."""
@@ -221,7 +221,7 @@ def total_hazard_ratios(world: demo.World, cm: pd.DataFrame) -> tuple[dict, dict
     return totals, probabilities
 
 
-def excess_exits_rvu(world: demo.World, cm: pd.DataFrame) -> dict:
+def excess_exits_rvu(world: demo_model.World, cm: pd.DataFrame) -> dict:
     """Expected voluntary exits per year in the window among clinician-months under RVU
     production pay, as they were and had the same months been under salary (burnout too)."""
     hb = world.params["turnover"]["hr_burnout"]
@@ -236,13 +236,13 @@ def excess_exits_rvu(world: demo.World, cm: pd.DataFrame) -> dict:
 
     rvu, salary = exits(dhv, p1), exits(dhv_salary, p0)
     return {
-        "excess_exits_rvu_per_year": _r((rvu - salary) / demo.WINDOW_YEARS, 4),
-        "expected_exits_rvu_per_year": _r(rvu / demo.WINDOW_YEARS, 4),
-        "expected_exits_rvu_as_salary_per_year": _r(salary / demo.WINDOW_YEARS, 4),
+        "excess_exits_rvu_per_year": _r((rvu - salary) / demo_model.WINDOW_YEARS, 4),
+        "expected_exits_rvu_per_year": _r(rvu / demo_model.WINDOW_YEARS, 4),
+        "expected_exits_rvu_as_salary_per_year": _r(salary / demo_model.WINDOW_YEARS, 4),
     }
 
 
-def switch_effect(world: demo.World, cm: pd.DataFrame) -> dict:
+def switch_effect(world: demo_model.World, cm: pd.DataFrame) -> dict:
     """Rate ratio of voluntary exits at sites that left RVU production pay, vs had they stayed
     on it (burnout too), over the same clinician-months, by calendar year relative to the
     switch year and over the years after it."""
@@ -274,7 +274,7 @@ def switch_effect(world: demo.World, cm: pd.DataFrame) -> dict:
     }
 
 
-def burnout_exit_link(world: demo.World, hidden: pd.DataFrame) -> dict:
+def burnout_exit_link(world: demo_model.World, hidden: pd.DataFrame) -> dict:
     """Hazard ratio of voluntary exit in the 12 months after a survey, burned out vs not,
     targeted by a Poisson model of exits with a person-time offset and calendar-year and site
     terms, over the identified respondents: the model fitted to each respondent's expected
@@ -285,11 +285,11 @@ def burnout_exit_link(world: demo.World, hidden: pd.DataFrame) -> dict:
     r = hidden[hidden["clinician_id"].notna()].reset_index(drop=True)
     post = r["_post"].to_numpy()
     burned = r["_burned"].to_numpy(dtype=bool)
-    months = demo.PERIOD_START_MONTH[r["_period"].to_numpy()][:, None] + np.arange(12)
-    inside = months < len(demo.MONTHS)
-    months = np.minimum(months, len(demo.MONTHS) - 1)
-    starts = demo.MONTHS.to_numpy().astype("datetime64[D]")
-    ends = (demo.MONTHS + pd.offsets.MonthBegin(1)).to_numpy().astype("datetime64[D]")
+    months = demo_model.PERIOD_START_MONTH[r["_period"].to_numpy()][:, None] + np.arange(12)
+    inside = months < len(demo_model.MONTHS)
+    months = np.minimum(months, len(demo_model.MONTHS) - 1)
+    starts = demo_model.MONTHS.to_numpy().astype("datetime64[D]")
+    ends = (demo_model.MONTHS + pd.offsets.MonthBegin(1)).to_numpy().astype("datetime64[D]")
     hire = r["_hire"].to_numpy().astype("datetime64[D]")[:, None]
     t0 = np.maximum((starts[months] - hire).astype(float), 0) / 365.25
     t1 = (ends[months] - hire).astype(float) / 365.25
@@ -303,7 +303,7 @@ def burnout_exit_link(world: demo.World, hidden: pd.DataFrame) -> dict:
     years = (alive * (t1 - t0) * (1 - leave / 2) * inside).sum(axis=1)
     design = pd.get_dummies(
         pd.DataFrame(
-            {"year": r["_period"] + demo.FIRST_PERIOD, "site": r["site_id"].to_numpy()}
+            {"year": r["_period"] + demo_model.FIRST_PERIOD, "site": r["site_id"].to_numpy()}
         ).astype(str),
         drop_first=True,
         dtype=float,
@@ -373,7 +373,7 @@ def poisson_fit(
     raise ArithmeticError("the Poisson model did not converge")
 
 
-def cox_model_targets(world: demo.World, occupancy: pd.DataFrame, cm: pd.DataFrame) -> dict:
+def cox_model_targets(world: demo_model.World, occupancy: pd.DataFrame, cm: pd.DataFrame) -> dict:
     """What the Cox model of voluntary exit (pay model, practices, role, setting, calendar
     year; not burnout) estimates on this organization: the Poisson form of the model (baseline
     a step function of tenure, :data:`TENURE_BINS`) fitted to the expected voluntary exits of
@@ -441,11 +441,11 @@ def _frailty(values: np.ndarray, sd: float, sites: pd.DataFrame, exp: bool) -> d
     }
 
 
-def turnover_estimands(world: demo.World, occupancy: pd.DataFrame, hidden: pd.DataFrame):
+def turnover_estimands(world: demo_model.World, occupancy: pd.DataFrame, hidden: pd.DataFrame):
     cm = clinician_months(world, occupancy)
     totals, probabilities = total_hazard_ratios(world, cm)
     realism = world.realism
-    years = range(demo.WINDOW[0].year, demo.WINDOW[1].year + 1)
+    years = range(demo_model.WINDOW[0].year, demo_model.WINDOW[1].year + 1)
     return {
         **totals,
         **cox_model_targets(world, occupancy, cm),
@@ -484,14 +484,14 @@ def _analysis_design(hidden: pd.DataFrame) -> np.ndarray | None:
     return np.column_stack(keep)
 
 
-def standardized_model_target(world: demo.World, hidden: pd.DataFrame, p: np.ndarray) -> dict:
+def standardized_model_target(world: demo_model.World, hidden: pd.DataFrame, p: np.ndarray) -> dict:
     """The standardized risks of burned out under RVU production pay and under salary that the
     analysis computes (logistic model on pay, the three practices, role, setting and survey
     year; every respondent predicted under each pay model, averaged), with the model fitted to
     each respondent's probability ``p`` instead of the 0/1 answers. Nulls when the pay term is
     not identified."""
     post, period = hidden["_post"].to_numpy(), hidden["_period"].to_numpy()
-    site, month = world.site[post], demo.PERIOD_START_MONTH[period]
+    site, month = world.site[post], demo_model.PERIOD_START_MONTH[period]
     comp = hidden["_comp"].to_numpy()
     columns = {"const": np.ones(len(hidden))}
     for level in PAY_LEVELS[1:]:
@@ -527,7 +527,7 @@ def standardized_model_target(world: demo.World, hidden: pd.DataFrame, p: np.nda
     }
 
 
-def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.DataFrame):
+def burnout_estimands(world: demo_model.World, hidden: pd.DataFrame, population: pd.DataFrame):
     params, realism = world.params, world.realism
     b = params["burnout"]
     sd = realism.site_burnout_sd
@@ -541,7 +541,7 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
     p_salary = marginal_probability(base, sd)
 
     def intent(burned: int, rvu: int) -> np.ndarray:
-        return demo.intent_probability(params, np.full(len(hidden), burned), rvu)
+        return demo_model.intent_probability(params, np.full(len(hidden), burned), rvu)
 
     def outcome(p: np.ndarray, rvu: int) -> float:
         return float(np.mean(p * intent(1, rvu) + (1 - p) * intent(0, rvu)))
@@ -571,7 +571,7 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
             "respondents_expected": _r((state * r1).sum() / (state * r1 + (~state) * r0).sum(), 4),
         }
     state = population["burned"].to_numpy()
-    odds_shock = np.exp(realism.shock("burnout", demo.SURVEY_YEARS))
+    odds_shock = np.exp(realism.shock("burnout", demo_model.SURVEY_YEARS))
     return {
         "risk_rvu_production": _r(p_rvu.mean()),
         "risk_salary": _r(p_salary.mean()),
@@ -586,14 +586,17 @@ def burnout_estimands(world: demo.World, hidden: pd.DataFrame, population: pd.Da
         ),
         "prevalence_by_year": by_year,
         "calendar_odds_multiplier": {
-            str(y): _r(m, 4) for y, m in zip(demo.SURVEY_YEARS, odds_shock, strict=True)
+            str(y): _r(m, 4) for y, m in zip(demo_model.SURVEY_YEARS, odds_shock, strict=True)
         },
         "site_effect": _frailty(world.burnout_frailty, sd, world.sites, exp=False),
     }
 
 
 def estimands(
-    world: demo.World, history: demo.History, hidden: pd.DataFrame, population: pd.DataFrame
+    world: demo_model.World,
+    history: demo_model.History,
+    hidden: pd.DataFrame,
+    population: pd.DataFrame,
 ) -> dict:
     """The computed entries of ``truth.json``, by block."""
     return {
