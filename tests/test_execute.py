@@ -435,6 +435,32 @@ def test_a_stopped_pool_starts_nothing(tmp_path):
         pool.run(nb, tmp_path / "out.ipynb", tmp_path / "p.yaml", cwd=tmp_path)
 
 
+def _catches_sigterm(proc) -> bool:
+    """Whether the process has set a handler for SIGTERM (its SigCgt mask in /proc)."""
+    if proc is None:
+        return False
+    try:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_a_pool_stopped_while_it_imports_stops_at_once(tmp_path):
+    """SIGTERM while the warm process is importing ends it there (it is not killed after the
+    grace period, which a run that reuses every result would otherwise wait out)."""
+    nb = write_notebook(tmp_path, "01_x", "import pandas, statsmodels.api, matplotlib.pyplot\n")
+    pool = WarmPool(paths.KERNEL_NAME, tmp_path, kernel_env(), [nb])
+    pool.start()
+    deadline = time.monotonic() + 30
+    while not _catches_sigterm(pool._proc) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool._state == "starting"  # its handler is set and it is still importing
+    pool.stop()
+    assert pool._proc.returncode == 0  # ended by itself, not killed (-9)
+
+
 def test_an_early_pool_is_adopted_only_for_what_it_was_started_for(tmp_path):
     from helpers.pipeline import kernel_env, pool
 

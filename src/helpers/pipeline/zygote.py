@@ -84,8 +84,9 @@ FORK_SAFE_THREADS = ("jemalloc_bg_thd",)
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-class Stop(Exception):
-    """SIGTERM: stop the notebooks and exit."""
+class Stop(BaseException):
+    """SIGTERM: stop the notebooks and exit (a BaseException, so that no ``except Exception``,
+    such as the one around each import while warming, can swallow it)."""
 
 
 def _on_term(signum: int, frame: Any) -> None:
