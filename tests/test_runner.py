@@ -485,3 +485,42 @@ def test_a_guarded_model_error_is_unavailable_and_a_bug_fails_the_run(setup):
 def _clean(tmp_path):
     yield
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+def test_notebooks_start_longest_first_by_the_last_published_run(tmp_path):
+    from helpers.pipeline.run import NotebookRun, longest_first
+
+    runs = [NotebookRun(Path(f"{stem}.ipynb"), {}) for stem in ("01_a", "02_b", "03_c", "04_d")]
+    manifest = tmp_path / "manifest.json"
+    recorded = {"01_a": 1.0, "02_b": 5.0, "03_c": 2.5}  # 04_d is new: first, it may be long
+    manifest.write_text(
+        json.dumps(
+            {"notebooks": [{"notebook": f"{k}.ipynb", "seconds": v} for k, v in recorded.items()]}
+        )
+    )
+    assert [r.notebook.stem for r in longest_first(runs, manifest)] == [
+        "04_d",
+        "02_b",
+        "03_c",
+        "01_a",
+    ]
+    assert [r.notebook.stem for r in runs] == ["01_a", "02_b", "03_c", "04_d"]  # not reordered
+    for unreadable in ("{not json", '{"notebooks": [{"notebook": "01_a.ipynb"}]}', "[]"):
+        manifest.write_text(unreadable)
+        assert longest_first(runs, manifest) == runs
+
+
+def test_findings_keep_the_notebooks_order_whatever_order_they_ran_in(setup):
+    make, nbs, out, tmp = setup
+    assert make().run() == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["notebooks"][0]["seconds"] = 0.0  # beta now starts first
+    manifest["notebooks"][1]["seconds"] = 99.0
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert make(force=True, jobs=1).run() == 0
+    log = log_text(tmp).split("Running", 2)[2]
+    assert log.index("02_beta                  running") < log.index(
+        "01_alpha                 running"
+    )
+    ids = [f["id"] for f in json.loads((out / "findings.json").read_text())["findings"]]
+    assert ids == ["alpha.rows", "beta.rows"]

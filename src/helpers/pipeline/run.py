@@ -317,7 +317,8 @@ class Runner:
         self.say(f"Running {len(runs)} notebooks ({self.jobs} at a time) …")
         pool = ThreadPoolExecutor(max_workers=self.jobs)
         try:
-            list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), runs))
+            order = longest_first(runs, self.out_dir / "manifest.json")
+            list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), order))
             pool.shutdown()
             self._stop_pool()  # its memory back before the report
             failed = [r for r in runs if r.error]
@@ -384,6 +385,26 @@ class Runner:
         """Copy each notebook's results into the build folder and write the run's records
         (:func:`helpers.pipeline.publish.assemble`)."""
         assemble(build, runs, dataset, self.data_dir, require_findings=self.require_findings)
+
+
+def longest_first(runs: list[NotebookRun], manifest_path: Path) -> list[NotebookRun]:
+    """The order to start the notebooks in: the longest first, by the seconds the last
+    published run recorded (``manifest.json`` in ``OUT``), so that no long notebook starts
+    last and leaves the other workers idle; notebooks it does not know first of all, then in
+    their own order.
+
+    Examples
+    --------
+    >>> runs = [NotebookRun(Path(f"0{i}_x.ipynb"), {}) for i in (1, 2, 3)]
+    >>> [r.notebook.name for r in longest_first(runs, Path("/nonexistent"))]
+    ['01_x.ipynb', '02_x.ipynb', '03_x.ipynb']
+    """
+    try:
+        doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+        seconds = {nb["notebook"]: float(nb["seconds"]) for nb in doc["notebooks"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        seconds = {}
+    return sorted(runs, key=lambda r: -seconds.get(r.notebook.name, float("inf")))
 
 
 def kernel_never_started(output: str, executed: Path) -> bool:
