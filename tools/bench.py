@@ -308,6 +308,13 @@ def bench_runs(repeats: int) -> tuple[list[Measure], dict[str, float]]:
     return ms, {k: statistics.median(v) for k, v in per_nb.items()}
 
 
+def show(ms: list[Measure]) -> None:
+    """Print measurements as they are made (the file is written at the end)."""
+    for m in ms:
+        ratio = f", {m.ratio:.2f}x {m.compare}" if m.ratio is not None else ""
+        print(f"{m.what} [{m.rows}]: {m.seconds} s, {m.peak_mib:.0f} MiB{ratio}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -323,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     TMP.mkdir(exist_ok=True)
     ms, per_nb = bench_runs(args.repeats)
+    show(ms)
     import bench_encounters  # noqa: PLC0415 - sits beside this file
 
     enc = bench_encounters.run([int(r) for r in args.rows.split(",")], args.repeats, TMP)
+    show(enc)
     full = next(m for m in ms if m.what.startswith("full run"))
     for m in enc:
         if m.what.startswith("whole run"):

@@ -29,10 +29,15 @@ COPY (
 """
 
 PANDAS_MAX = 10_000_000  # rows: a plain pandas read of 30M rows took 14 GiB
+# The analysis as the toolkit runs it: the code sums computed where the encounters are (here
+# DuckDB on the file), then the per-clinician figures from the sums.
 OURS = (
-    "import sys; from pathlib import Path; from helpers.analysis.encounters import per_clinician; "
+    "import sys, tempfile; from pathlib import Path; import ibis; "
+    "from helpers.analysis.encounters import code_sums, per_clinician; "
     "from helpers.data.reference import fee_schedule; "
-    "print(len(per_clinician(Path(sys.argv[1]), fee_schedule())))"
+    "con = ibis.duckdb.connect(); sums = Path(tempfile.mkdtemp()) / 'sums.parquet'; "
+    "con.to_parquet(code_sums(con.read_parquet(sys.argv[1])), sums); "
+    "print(len(per_clinician(sums, fee_schedule())))"
 )
 PANDAS = (
     "import sys, pandas as pd; e = pd.read_parquet(sys.argv[1]); "
