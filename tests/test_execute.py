@@ -23,7 +23,7 @@ from helpers.pipeline import how_it_ended, kernel_env
 from helpers.pipeline.pool import Stopped, WarmPool, describe_crash, imported_modules
 from helpers.pipeline.run import Runner
 from tests.conftest import make_valid_folder
-from tests.test_runner import BODY, KERNEL, _processes_with, write_notebook
+from tests.test_runner import BODY, KERNEL, _processes_with, runner_for, write_notebook
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the warm start is used on Linux only"
@@ -38,20 +38,7 @@ def setup(tmp_path, monkeypatch):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     out = tmp_path / "out"
-
-    def make(**kw):
-        return Runner(
-            data,
-            out,
-            notebook_dir=nbs,
-            cache_dir=tmp_path / "cache",
-            report=False,
-            require_findings=False,
-            log=(tmp_path / "log.txt").open("a"),
-            **kw,
-        )
-
-    yield make, nbs, out, tmp_path
+    yield lambda **kw: runner_for(tmp_path, data, nbs, out, **kw), nbs, out, tmp_path
     deadline = time.time() + 15
     while _processes_with(token) and time.time() < deadline:
         time.sleep(0.2)
@@ -506,16 +493,7 @@ def test_a_notebook_gets_the_store_and_no_database_variable(tmp_path, monkeypatc
     nbs.mkdir()
     write_notebook(nbs, "01_env", ENV_PROBE)
     log = tmp_path / "log.txt"
-    runner = Runner(
-        data,
-        tmp_path / "out",
-        notebook_dir=nbs,
-        cache_dir=tmp_path / "cache",
-        report=False,
-        require_findings=False,
-        log=log.open("a"),
-        warm=warm,
-    )
+    runner = runner_for(tmp_path, data, nbs, tmp_path / "out", warm=warm)
     assert runner.run() == 0, log.read_text()
     assert ("new Papermill process" in log.read_text()) is False
     executed = nbformat.read(tmp_path / "out" / "notebooks" / "01_env.ipynb", as_version=4)

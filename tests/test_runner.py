@@ -62,20 +62,22 @@ def setup(tmp_path, monkeypatch):
     write_notebook(nbs, "01_alpha", BODY.format(name="alpha"))
     write_notebook(nbs, "02_beta", BODY.format(name="beta"))
     out = tmp_path / "out"
+    return lambda **kw: runner_for(tmp_path, data, nbs, out, **kw), nbs, out, tmp_path
 
-    def make(**kw):
-        return Runner(
-            data,
-            out,
-            notebook_dir=nbs,
-            cache_dir=tmp_path / "cache",
-            report=False,
-            require_findings=False,
-            log=(tmp_path / "log.txt").open("a"),
-            **kw,
-        )
 
-    return make, nbs, out, tmp_path
+def runner_for(tmp_path: Path, data: Path, nbs: Path, out: Path, **kw) -> Runner:
+    """A runner of fixture notebooks: no report, no required findings, its cache in
+    ``tmp_path/cache`` and its log appended to ``tmp_path/log.txt``."""
+    return Runner(
+        data,
+        out,
+        notebook_dir=nbs,
+        cache_dir=tmp_path / "cache",
+        report=False,
+        require_findings=False,
+        log=(tmp_path / "log.txt").open("a"),
+        **kw,
+    )
 
 
 def log_text(tmp_path: Path) -> str:
