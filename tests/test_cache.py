@@ -1,5 +1,7 @@
 """Each input of a notebook's cache key changes the key; nothing else does."""
 
+from pathlib import Path
+
 import nbformat
 
 from helpers.pipeline import cache
@@ -48,3 +50,29 @@ def test_data_hash_ignores_order():
     a = [{"table": "sites", "sha256": "1"}, {"table": "access", "sha256": "2"}]
     assert cache.data_hash(a) == cache.data_hash(list(reversed(a)))
     assert cache.data_hash(a) != cache.data_hash([{"table": "sites", "sha256": "3"}, a[1]])
+
+
+def test_tree_hash_leaves_out_the_files_and_folders_named_in_skip(tmp_path):
+    (tmp_path / "a.py").write_text("a = 1\n")
+    (tmp_path / "demo.py").write_text("d = 1\n")
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "r.yaml").write_text("r: 1\n")
+    skip = ("demo.py", "reference")
+    before = cache.tree_hash(tmp_path, skip=skip)
+    (tmp_path / "demo.py").write_text("d = 2\n")
+    (tmp_path / "reference" / "r.yaml").write_text("r: 2\n")
+    assert cache.tree_hash(tmp_path, skip=skip) == before
+    assert cache.tree_hash(tmp_path) != cache.tree_hash(tmp_path, skip=skip)
+    (tmp_path / "a.py").write_text("a = 2\n")
+    assert cache.tree_hash(tmp_path, skip=skip) != before
+
+
+def test_a_store_key_covers_the_data_layer_but_not_the_demonstration_or_references():
+    from helpers.data import store
+
+    here = Path(store.__file__).parent
+    # every name skipped is there (the list is not stale), and every demonstration module is
+    assert {p.name for p in here.iterdir()} >= set(store.NOT_THE_LAYER)
+    assert {p.name for p in here.glob("demo*.py")} <= set(store.NOT_THE_LAYER)
+    assert store.layer_hash() == cache.tree_hash(here, skip=store.NOT_THE_LAYER)
+    assert store.layer_hash() != cache.tree_hash(here)

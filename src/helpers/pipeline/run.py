@@ -223,12 +223,22 @@ class Runner:
         """What one notebook's process adds to :meth:`_kernel_env`: the validated store."""
         return {STORE_VARIABLE: str(self.store)}
 
-    def run_one(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
+    def locate(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> None:
+        """Set the run's cache key and the folder of its result."""
         run.key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
-        result = self.cache_dir / "runs" / run.notebook.stem / run.key
-        run.result_dir = result
+        run.result_dir = self.cache_dir / "runs" / run.notebook.stem / run.key
+
+    def reusable(self, run: NotebookRun) -> bool:
+        """Whether the located run's cached result is reused (unless ``force``)."""
+        assert run.result_dir is not None
+        return not self.force and (run.result_dir / "run.json").exists()
+
+    def run_one(self, run: NotebookRun) -> None:
+        """Reuse the located run's cached result, or run the notebook and cache it."""
+        result = run.result_dir
+        assert result is not None
         meta = result / "run.json"
-        if meta.exists() and not self.force:
+        if self.reusable(run):
             run.cached = True
             run.seconds = json.loads(meta.read_text())["seconds"]
             self.say(f"  {run.notebook.stem:<24} unchanged, reused ({run.seconds:.1f} s before)")
@@ -284,14 +294,6 @@ class Runner:
         self._pool = adopt_early(*spec) or WarmPool(*spec)
         self._pool.start()
 
-    def _reusable(self, run: NotebookRun, data_key: str, code_key: str, env_key: str) -> bool:
-        """Whether :meth:`run_one` will reuse this notebook's cached result."""
-        key = cache.notebook_key(run.notebook, run.params, data_key, code_key, env_key)
-        return (
-            not self.force
-            and (self.cache_dir / "runs" / run.notebook.stem / key).joinpath("run.json").exists()
-        )
-
     def _stop_pool(self) -> None:
         """Stop the warm process and whatever it still runs (at once)."""
         if self._pool is not None:
@@ -313,12 +315,14 @@ class Runner:
         build = self.out_dir.parent / f".{self.out_dir.name}-partial-{os.getpid()}"
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
-        self._start_pool([r for r in runs if not self._reusable(r, data_key, code_key, env_key)])
+        for r in runs:
+            self.locate(r, data_key, code_key, env_key)
+        self._start_pool([r for r in runs if not self.reusable(r)])
         self.say(f"Running {len(runs)} notebooks ({self.jobs} at a time) …")
         pool = ThreadPoolExecutor(max_workers=self.jobs)
         try:
             order = longest_first(runs, self.out_dir / "manifest.json")
-            list(pool.map(lambda r: self.run_one(r, data_key, code_key, env_key), order))
+            list(pool.map(self.run_one, order))
             pool.shutdown()
             self._stop_pool()  # its memory back before the report
             failed = [r for r in runs if r.error]
@@ -339,7 +343,7 @@ class Runner:
                     f"Partial work: {build} (remove it with: rm -rf '{build}')"
                 )
                 return 1
-            self.assemble(build, runs, dataset)
+            assemble(build, runs, dataset, self.data_dir, require_findings=self.require_findings)
             if self.report:
                 self.say("Building the report …")
                 from helpers import report
@@ -380,11 +384,6 @@ class Runner:
                     pass
         self._stop_pool()
         pool.shutdown(wait=True, cancel_futures=True)
-
-    def assemble(self, build: Path, runs: list[NotebookRun], dataset: Any) -> None:
-        """Copy each notebook's results into the build folder and write the run's records
-        (:func:`helpers.pipeline.publish.assemble`)."""
-        assemble(build, runs, dataset, self.data_dir, require_findings=self.require_findings)
 
 
 def longest_first(runs: list[NotebookRun], manifest_path: Path) -> list[NotebookRun]:
